@@ -1,0 +1,1 @@
+"""What experts act on: SQL databases and documents."""

@@ -1,0 +1,276 @@
+"""Databases by SQLAlchemy URL: read-only connections, schema introspection, guarded queries.
+
+Two locks keep data safe: every query passes :func:`check_read_only` (the AST allow-list), and
+the connection itself is read-only where the dialect allows it — SQLite is opened with
+``mode=ro``, PostgreSQL sessions default to read-only transactions with a statement timeout.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from podium.errors import ConfigError, SQLRefused
+
+from .guard import check_read_only
+
+_SQLGLOT_DIALECTS = {"postgresql": "postgres", "mssql": "tsql", "sqlite": "sqlite"}
+
+
+@dataclass
+class ColumnInfo:
+    name: str
+    type: str
+    primary_key: bool = False
+    foreign_key: str | None = None
+    samples: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class TableInfo:
+    name: str
+    columns: list[ColumnInfo]
+    row_count: int | None = None
+
+    def ddl(self, columns: list[str] | None = None, samples: bool = True) -> str:
+        """A compact CREATE TABLE a model can read; optionally only some columns."""
+        parts = []
+        for c in self.columns:
+            if columns is not None and c.name not in columns:
+                continue
+            line = f"  {c.name} {c.type}"
+            if c.primary_key:
+                line += " PRIMARY KEY"
+            if c.foreign_key:
+                line += f" REFERENCES {c.foreign_key}"
+            if samples and c.samples:
+                shown = ", ".join(repr(v) for v in c.samples[:3])
+                line += f"  -- e.g. {shown}"
+            parts.append(line)
+        return f"CREATE TABLE {self.name} (\n" + ",\n".join(parts) + "\n);"
+
+
+@dataclass
+class SchemaInfo:
+    tables: list[TableInfo]
+
+    def table(self, name: str) -> TableInfo:
+        for t in self.tables:
+            if t.name.lower() == name.lower():
+                return t
+        raise KeyError(name)
+
+    def ddl(self, samples: bool = True) -> str:
+        return "\n".join(t.ddl(samples=samples) for t in self.tables)
+
+
+@dataclass
+class QueryResult:
+    sql: str
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    row_count: int
+    truncated: bool
+    ms: float
+
+    def as_dict(self, max_rows: int = 20) -> dict[str, Any]:
+        return {
+            "sql": self.sql,
+            "columns": self.columns,
+            "rows": [list(r) for r in self.rows[:max_rows]],
+            "row_count": self.row_count,
+            "truncated": self.truncated or self.row_count > max_rows,
+        }
+
+
+class Database:
+    """One database, opened read-only, with a cached schema."""
+
+    def __init__(self, url: str, *, row_cap: int = 1000, timeout_s: float = 10.0) -> None:
+        self.url = url
+        self.row_cap = row_cap
+        self.timeout_s = timeout_s
+        self.engine = _read_only_engine(url, timeout_s)
+        self.dialect = _SQLGLOT_DIALECTS.get(self.engine.dialect.name, self.engine.dialect.name)
+        self._schema: SchemaInfo | None = None
+        self._lock = threading.Lock()
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def schema(self, refresh: bool = False, sample_values: int = 3) -> SchemaInfo:
+        with self._lock:
+            if self._schema is None or refresh:
+                self._schema = self._introspect(sample_values)
+            return self._schema
+
+    def _introspect(self, sample_values: int) -> SchemaInfo:
+        try:
+            insp = sa.inspect(self.engine)
+            tables = []
+            for name in insp.get_table_names():
+                pks = set(insp.get_pk_constraint(name).get("constrained_columns") or [])
+                fks = {}
+                for fk in insp.get_foreign_keys(name):
+                    for col, ref in zip(
+                        fk["constrained_columns"], fk["referred_columns"], strict=False
+                    ):
+                        fks[col] = f"{fk['referred_table']}({ref})"
+                columns = [
+                    ColumnInfo(
+                        name=c["name"],
+                        type=str(c["type"]),
+                        primary_key=c["name"] in pks,
+                        foreign_key=fks.get(c["name"]),
+                    )
+                    for c in insp.get_columns(name)
+                ]
+                table = TableInfo(name=name, columns=columns)
+                self._add_samples(table, sample_values)
+                tables.append(table)
+        except SQLAlchemyError as exc:
+            raise ConfigError(
+                f"cannot read the schema of {self.safe_url}: {_first_line(exc)}",
+                hint="check the URL, that the server is reachable and the user may read it",
+            ) from exc
+        return SchemaInfo(tables)
+
+    def _add_samples(self, table: TableInfo, k: int) -> None:
+        quote = self.engine.dialect.identifier_preparer.quote
+        with self.engine.connect() as conn:
+            table.row_count = conn.execute(
+                sa.text(f"SELECT COUNT(*) FROM {quote(table.name)}")
+            ).scalar()
+            if not k:
+                return
+            for col in table.columns:
+                rows = conn.execute(
+                    sa.text(
+                        f"SELECT DISTINCT {quote(col.name)} FROM {quote(table.name)} "
+                        f"WHERE {quote(col.name)} IS NOT NULL LIMIT {int(k)}"
+                    )
+                ).fetchall()
+                col.samples = [_short(r[0]) for r in rows]
+
+    # -- queries --------------------------------------------------------------------------
+
+    def execute(self, sql: str) -> QueryResult:
+        """Run one read-only query with a row cap and a timeout; refuse anything else."""
+        check_read_only(sql, self.dialect)
+        start = time.perf_counter()
+        try:
+            with self.engine.connect() as conn:
+                _arm_timeout(conn, self.timeout_s)
+                result = conn.execute(sa.text(_escape_colons(sql)))
+                columns = list(result.keys())
+                rows = [tuple(r) for r in result.fetchmany(self.row_cap + 1)]
+                conn.rollback()
+        except SQLAlchemyError as exc:
+            message = _first_line(exc)
+            if "interrupted" in message.lower() or "statement timeout" in message.lower():
+                raise SQLRefused(f"the query ran longer than {self.timeout_s:g} s") from exc
+            if "readonly" in message.lower() or "read-only" in message.lower():
+                raise SQLRefused(f"the database refused a write: {message}") from exc
+            raise QueryFailed(message) from exc
+        truncated = len(rows) > self.row_cap
+        rows = rows[: self.row_cap]
+        return QueryResult(
+            sql=sql,
+            columns=columns,
+            rows=rows,
+            row_count=len(rows),
+            truncated=truncated,
+            ms=(time.perf_counter() - start) * 1000,
+        )
+
+    @property
+    def safe_url(self) -> str:
+        """The URL without its password, for messages and events."""
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+class QueryFailed(Exception):
+    """The database rejected a (read-only) query: a wrong column, a type error, ..."""
+
+
+_DATABASES: dict[str, Database] = {}
+_DATABASES_LOCK = threading.Lock()
+
+
+def open_database(url: str) -> Database:
+    """A shared :class:`Database` per URL, so schemas are introspected once per process."""
+    with _DATABASES_LOCK:
+        if url not in _DATABASES:
+            _DATABASES[url] = Database(url)
+        return _DATABASES[url]
+
+
+def _read_only_engine(url: str, timeout_s: float) -> Engine:
+    try:
+        parsed = make_url(url)
+    except Exception as exc:
+        raise ConfigError(
+            f"{url!r} is not a SQLAlchemy URL",
+            hint="e.g. sqlite:///shop.db or postgresql+psycopg://user@host/db",
+        ) from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        database = parsed.database or ""
+        if not database or database == ":memory:":
+            raise ConfigError("an in-memory SQLite database has nothing to query")
+        path = Path(database).expanduser().resolve()
+        if not path.is_file():
+            raise ConfigError(
+                f"SQLite database {path} does not exist",
+                hint="check the path in podium.toml (relative paths are workspace-relative)",
+            )
+        return sa.create_engine(
+            f"sqlite:///file:{path}?mode=ro&uri=true", connect_args={"check_same_thread": False}
+        )
+    if backend == "postgresql":
+        options = (
+            f"-c default_transaction_read_only=on -c statement_timeout={int(timeout_s * 1000)}"
+        )
+        return sa.create_engine(parsed, connect_args={"options": options}, pool_pre_ping=True)
+    try:
+        return sa.create_engine(parsed, pool_pre_ping=True)
+    except Exception as exc:
+        raise ConfigError(
+            f"cannot open {parsed.render_as_string(hide_password=True)}: {exc}"
+        ) from exc
+
+
+def _arm_timeout(conn: sa.Connection, timeout_s: float) -> None:
+    """SQLite has no statement timeout: abort from its progress handler past the deadline."""
+    if conn.dialect.name != "sqlite":
+        return
+    raw = conn.connection.dbapi_connection
+    deadline = time.monotonic() + timeout_s
+    raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)  # type: ignore[union-attr]
+
+
+def _escape_colons(sql: str) -> str:
+    """``sa.text`` treats ``:name`` as a bind parameter; queries here have none."""
+    return sql.replace(":", r"\:")
+
+
+def _short(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > 40:
+        return value[:37] + "..."
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    return value
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
