@@ -1,0 +1,5 @@
+"""Persistence: the run store (SQLAlchemy) that events, steps and runs are written to."""
+
+from .store import RunStore
+
+__all__ = ["RunStore"]

@@ -1,0 +1,285 @@
+"""The run store (SQLAlchemy 2): runs, their steps and every event, in SQLite by default and
+in any database SQLAlchemy speaks by URL.
+
+Events are written by a background thread in batches (one transaction per batch), so a run's
+event loop never waits on disk and parallel steps are not serialised behind SQLite commits. A
+step's row and its ``step_finished`` event are always in the same transaction, so a crash never
+leaves a half-written step; ``flush()`` waits until everything queued is on disk.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from podium.errors import RunNotFound
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class RunRow(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    task: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="running", index=True)
+    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    planner: Mapped[str] = mapped_column(String(200), default="")
+    workspace: Mapped[str] = mapped_column(String(500), default="")
+    plan: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    cost: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    conversation_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    created_at: Mapped[float] = mapped_column(Float, default=time.time, index=True)
+    finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class StepRow(Base):
+    __tablename__ = "steps"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    step_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    expert: Mapped[str] = mapped_column(String(64), index=True)
+    input: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    output: Mapped[Any] = mapped_column(JSON, nullable=True)
+    confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    model: Mapped[str] = mapped_column(String(200), default="")
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    ms: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class EventRow(Base):
+    __tablename__ = "events"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type: Mapped[str] = mapped_column(String(32), index=True)
+    ts: Mapped[float] = mapped_column(Float)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for the store; SQLite gets WAL and a busy timeout so readers never block."""
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+class RunStore:
+    """Reads and writes runs. One instance per store URL is enough; it is thread-safe."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        Base.metadata.create_all(self.engine)
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._writer: threading.Thread | None = None
+        self._write_error: BaseException | None = None
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def start_run(
+        self,
+        run_id: str,
+        task: str,
+        *,
+        planner: str = "",
+        workspace: str = "",
+        conversation_id: str | None = None,
+    ) -> None:
+        with Session(self.engine) as s, s.begin():
+            s.add(
+                RunRow(
+                    id=run_id,
+                    task=task,
+                    planner=planner,
+                    workspace=workspace,
+                    conversation_id=conversation_id,
+                )
+            )
+
+    def record_event(self, event: dict[str, Any]) -> None:
+        """Queue one event for the writer thread (returns at once)."""
+        with self._lock:
+            if self._writer is None or not self._writer.is_alive():
+                self._writer = threading.Thread(
+                    target=self._write_loop, daemon=True, name="podium-store-writer"
+                )
+                self._writer.start()
+        self._queue.put(event)
+
+    def flush(self) -> None:
+        """Wait until every queued event is committed; raise if the writer failed."""
+        self._queue.join()
+        if self._write_error is not None:
+            error, self._write_error = self._write_error, None
+            raise error
+
+    def _write_loop(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < 500:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._write_batch(batch)
+            except Exception as exc:  # reported by flush(); the run itself goes on
+                self._write_error = exc
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    def _write_batch(self, batch: list[dict[str, Any]]) -> None:
+        """One transaction: all events, the step rows they imply, plans onto their runs."""
+        steps: dict[tuple[str, str], dict[str, Any]] = {}
+        plans: dict[str, Any] = {}
+        for event in batch:
+            kind = event["type"]
+            if kind in ("step_started", "step_finished"):
+                key = (event["run_id"], event["step_id"])
+                row = steps.setdefault(
+                    key, {"run_id": key[0], "step_id": key[1], "expert": event["expert"]}
+                )
+                if kind == "step_started":
+                    row.update(input=event["input"], status="running")
+                else:
+                    cost = event.get("cost") or {}
+                    row.update(
+                        status=event["status"],
+                        output=event.get("output"),
+                        confidence=event.get("confidence", 0.0),
+                        error=event.get("error"),
+                        model=cost.get("model", ""),
+                        input_tokens=cost.get("input_tokens", 0),
+                        output_tokens=cost.get("output_tokens", 0),
+                        ms=cost.get("ms", 0.0),
+                    )
+            elif kind == "plan":
+                plans[event["run_id"]] = event["plan"]
+        with Session(self.engine) as s, s.begin():
+            s.execute(
+                sa.insert(EventRow),
+                [
+                    {
+                        "run_id": e["run_id"],
+                        "seq": e["seq"],
+                        "type": e["type"],
+                        "ts": e["ts"],
+                        "data": e,
+                    }
+                    for e in batch
+                ],
+            )
+            if steps:
+                existing = {
+                    (r.run_id, r.step_id): r
+                    for r in s.scalars(
+                        sa.select(StepRow).where(
+                            sa.tuple_(StepRow.run_id, StepRow.step_id).in_(list(steps))
+                        )
+                    )
+                }
+                for key, fields in steps.items():
+                    row = existing.get(key)
+                    if row is None:
+                        s.add(StepRow(**{"input": "", "status": "running", **fields}))
+                    else:
+                        for name, value in fields.items():
+                            setattr(row, name, value)
+            for run_id, plan in plans.items():
+                s.execute(sa.update(RunRow).where(RunRow.id == run_id).values(plan=plan))
+
+    def finish_run(
+        self,
+        run_id: str,
+        *,
+        status: str,
+        answer: str | None,
+        error: str | None,
+        cost: dict[str, Any] | None,
+    ) -> None:
+        with Session(self.engine) as s, s.begin():
+            run = s.get(RunRow, run_id)
+            if run is None:
+                return
+            run.status, run.answer, run.error, run.cost = status, answer, error, cost
+            run.finished_at = time.time()
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def list_runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        with Session(self.engine) as s:
+            rows = s.scalars(sa.select(RunRow).order_by(RunRow.created_at.desc()).limit(limit))
+            return [_run_dict(r) for r in rows]
+
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        self.flush()
+        with Session(self.engine) as s:
+            run = s.get(RunRow, run_id)
+            if run is None:
+                matches = s.scalars(
+                    sa.select(RunRow).where(RunRow.id.startswith(run_id)).limit(2)
+                ).all()
+                if len(matches) != 1:
+                    raise RunNotFound(
+                        f"no run {run_id!r} in {self.safe_url}",
+                        hint="list runs with: podium runs list",
+                    )
+                run = matches[0]
+            out = _run_dict(run)
+            out["steps"] = [
+                {c.name: getattr(r, c.name) for c in StepRow.__table__.columns}
+                for r in s.scalars(
+                    sa.select(StepRow).where(StepRow.run_id == run.id).order_by(StepRow.step_id)
+                )
+            ]
+            out["events"] = [
+                r.data
+                for r in s.scalars(
+                    sa.select(EventRow).where(EventRow.run_id == run.id).order_by(EventRow.seq)
+                )
+            ]
+            return out
+
+    def next_seq(self, run_id: str) -> int:
+        self.flush()
+        with Session(self.engine) as s:
+            value = s.scalar(sa.select(sa.func.max(EventRow.seq)).where(EventRow.run_id == run_id))
+            return int(value or 0) + 1
+
+    @property
+    def safe_url(self) -> str:
+        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self.flush()
+        self.engine.dispose()
+
+
+def _run_dict(run: RunRow) -> dict[str, Any]:
+    return {c.name: getattr(run, c.name) for c in RunRow.__table__.columns}

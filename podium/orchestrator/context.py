@@ -1,0 +1,52 @@
+"""The runtime context every node reads: which experts, which models, which workspace.
+
+It travels as LangGraph's run context (``graph.ainvoke(..., context=ctx)``), not in the state,
+so the same node functions work in any graph and with any workspace, and the checkpointed
+state stays plain data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from podium.experts.guardians import Guardian, InputLimits
+from podium.experts.registry import ExpertRegistry
+from podium.models.provider import ModelProvider
+from podium.workspace import LimitsSpec, Workspace
+
+from .semantic_router import RouterSettings, SemanticRouter
+
+
+@dataclass
+class PodiumContext:
+    registry: ExpertRegistry
+    models: ModelProvider
+    workspace: Workspace | None = None
+    limits: LimitsSpec = field(default_factory=LimitsSpec)
+    guardians: list[Guardian] = field(default_factory=list)
+    semantic_check: bool = True
+    router_settings: RouterSettings = field(default_factory=RouterSettings)
+
+    def __post_init__(self) -> None:
+        if not any(isinstance(g, InputLimits) for g in self.guardians):
+            self.guardians.insert(0, InputLimits(self.limits.max_task_chars))
+
+    @cached_property
+    def router(self) -> SemanticRouter:
+        hints = {exp.name: routing_hints(exp, self.workspace) for exp in self.registry}
+        return SemanticRouter(self.models.embedder(), self.registry, hints, self.router_settings)
+
+    def guardians_for(self, stage: str) -> list[Guardian]:
+        return [g for g in self.guardians if stage in g.stages]
+
+
+def routing_hints(expert: object, workspace: Workspace | None) -> list[str]:
+    """Workspace-specific texts an expert offers for routing (table names, document titles)."""
+    hinter = getattr(expert, "routing_hints", None)
+    if callable(hinter) and workspace is not None:
+        try:
+            return list(hinter(workspace))
+        except Exception:  # a hint is an optimisation; a broken one must not stop planning
+            return []
+    return []

@@ -1,0 +1,174 @@
+"""``dispatch`` and ``step``: run every step whose dependencies are done, in parallel.
+
+Fan-out is a value: :func:`next_steps` maps the state to ``Send`` payloads, one per ready step.
+LangGraph runs them in one superstep and merges their results with the state's reducers, then
+``dispatch`` runs again for the steps that became ready. A failed step is recorded with its
+reason; steps that depend on it are recorded as skipped, and the rest carry on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
+from podium.errors import PodiumError
+from podium.experts.base import Cost, ExpertContext, ExpertResult
+from podium.models.usage import metered
+
+from .context import PodiumContext
+from .events import ExpertNote, StepFinished, StepStarted, emit
+from .plan import Plan, fill_references
+from .state import (
+    RunState,
+    StepOutcome,
+    StepTask,
+    ledger_entry,
+    outcome_from_result,
+    result_from_outcome,
+)
+
+DONE = "synthesize"
+
+
+def dispatch_node(state: RunState) -> dict[str, Any]:
+    """Record as skipped every step that can no longer run because a dependency failed."""
+    plan = Plan.model_validate(state["plan"])
+    results = state.get("results", {})
+    skipped: dict[str, StepOutcome] = {}
+    changed = True
+    while changed:
+        changed = False
+        for step in plan.steps:
+            if step.id in results or step.id in skipped:
+                continue
+            blocked = [
+                d
+                for d in step.depends_on
+                if (results.get(d) or skipped.get(d) or {}).get("status") in ("failed", "skipped")
+            ]
+            if blocked:
+                skipped[step.id] = StepOutcome(
+                    step_id=step.id,
+                    expert=step.expert,
+                    input=step.input,
+                    status="skipped",
+                    output=None,
+                    summary=None,
+                    confidence=0.0,
+                    evidence=[],
+                    cost={},
+                    details={},
+                    error=f"not run: step {', '.join(blocked)} did not succeed",
+                )
+                emit(
+                    StepFinished(
+                        run_id=state["run_id"],
+                        step_id=step.id,
+                        expert=step.expert,
+                        status="skipped",
+                        error=skipped[step.id]["error"],
+                    )
+                )
+                changed = True
+    return {"results": skipped} if skipped else {}
+
+
+def next_steps(state: RunState) -> list[Send] | str:
+    """The ``Send``s for every ready step, or ``synthesize`` when nothing is left to run."""
+    plan = Plan.model_validate(state["plan"])
+    results = state.get("results", {})
+    done = [sid for sid, r in results.items() if r["status"] == "ok"]
+    ready = plan.ready(done=done, started=results)
+    if not ready:
+        return DONE
+    return [
+        Send(
+            "step",
+            StepTask(
+                run_id=state["run_id"],
+                task=state["task"],
+                step=step.model_dump(mode="json"),
+                dependencies={d: results[d] for d in step.depends_on},
+            ),
+        )
+        for step in ready
+    ]
+
+
+async def step_node(payload: StepTask, runtime: Runtime[PodiumContext]) -> dict[str, Any]:
+    """Run one step's expert, with its timeout, its accounting and its events."""
+    outcome, cost = await run_step(payload, runtime.context)
+    return {
+        "results": {outcome["step_id"]: outcome},
+        "ledger": [ledger_entry("step", cost, step_id=outcome["step_id"])],
+    }
+
+
+async def run_step(payload: StepTask, ctx: PodiumContext) -> tuple[StepOutcome, Cost]:
+    step = payload["step"]
+    step_id, expert_name, run_id = step["id"], step["expert"], payload["run_id"]
+    deps = {sid: result_from_outcome(o) for sid, o in payload["dependencies"].items()}
+    text = fill_references(step["input"], {sid: r.text(600) for sid, r in deps.items()})
+    emit(StepStarted(run_id=run_id, step_id=step_id, expert=expert_name, input=text))
+
+    def note(data: dict[str, Any]) -> None:
+        kind = str(data.pop("kind", "note"))
+        emit(ExpertNote(run_id=run_id, step_id=step_id, expert=expert_name, kind=kind, data=data))
+
+    timeout = ctx.limits.step_timeout_s
+    with metered() as (meter, timing):
+        try:
+            expert = ctx.registry.get(expert_name)
+            timeout = expert.timeout_s or timeout
+            request = expert.parse_input(text, step.get("args"))
+            ectx = ExpertContext(
+                run_id=run_id,
+                step_id=step_id,
+                task=payload["task"],
+                dependencies=deps,
+                workspace=ctx.workspace,
+                models=ctx.models,
+                emit=note,
+            )
+            async with asyncio.timeout(timeout):  # no extra task per step, unlike wait_for
+                result = await expert.arun(request, ectx)
+            if not isinstance(result, ExpertResult):
+                result = ExpertResult.failure(
+                    f"expert returned {type(result).__name__}, not an ExpertResult"
+                )
+        except TimeoutError:
+            result = ExpertResult.failure(f"timed out after {timeout:g} s")
+        except PodiumError as exc:
+            result = ExpertResult.failure(exc.message)
+        except Exception as exc:  # an expert may fail in any way; the run must go on
+            result = ExpertResult.failure(f"{type(exc).__name__}: {exc}")
+    result.cost = _metered_cost(result.cost, meter, timing["ms"])
+    outcome = outcome_from_result(step_id, expert_name, text, result)
+    emit(
+        StepFinished(
+            run_id=run_id,
+            step_id=step_id,
+            expert=expert_name,
+            status=outcome["status"],
+            output=outcome["output"],
+            confidence=outcome["confidence"],
+            cost=outcome["cost"],
+            error=outcome["error"],
+            evidence=len(outcome["evidence"]),
+        )
+    )
+    return outcome, result.cost
+
+
+def _metered_cost(declared: Cost, meter: Any, ms: float) -> Cost:
+    """The expert's own cost report, completed with what the meter saw."""
+    return Cost(
+        model=declared.model or ", ".join(meter.models),
+        input_tokens=declared.input_tokens or meter.input_tokens,
+        output_tokens=declared.output_tokens or meter.output_tokens,
+        ms=round(ms, 2),
+        large_calls=declared.large_calls or meter.large_calls,
+    )

@@ -1,0 +1,130 @@
+"""Typed events: every node says what it did, and the CLI, the chat page and the store all
+read the same stream.
+
+Nodes call :func:`emit`; inside a LangGraph run the event goes to the ``custom`` stream, where
+:class:`~podium.runner.Podium` numbers it, stores it and hands it to listeners.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, TypeAdapter
+
+
+class _Event(BaseModel):
+    run_id: str = ""
+    ts: float = Field(default_factory=time.time)
+    seq: int = 0
+
+
+class RunStarted(_Event):
+    type: Literal["run_started"] = "run_started"
+    task: str
+    planner: str = ""
+    workspace: str = ""
+
+
+class GuardVerdict(_Event):
+    type: Literal["verdict"] = "verdict"
+    stage: Literal["in", "out"]
+    guardian: str
+    action: Literal["allow", "flag", "block", "transform"]
+    category: str = ""
+    score: float = 0.0
+    reason: str = ""
+    ms: float = 0.0
+
+
+class PlanRetry(_Event):
+    type: Literal["plan_retry"] = "plan_retry"
+    attempt: int
+    problems: list[str]
+
+
+class PlanReady(_Event):
+    type: Literal["plan"] = "plan"
+    plan: dict[str, Any]
+    attempts: int = 1
+    notes: list[str] = Field(default_factory=list)
+    cost: dict[str, Any] = Field(default_factory=dict)
+
+
+class StepStarted(_Event):
+    type: Literal["step_started"] = "step_started"
+    step_id: str
+    expert: str
+    input: str
+
+
+class StepFinished(_Event):
+    type: Literal["step_finished"] = "step_finished"
+    step_id: str
+    expert: str
+    status: Literal["ok", "failed", "skipped"]
+    output: Any = None
+    confidence: float = 0.0
+    cost: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    evidence: int = 0
+
+
+class ExpertNote(_Event):
+    """Something an expert wants shown while it works (a candidate query, a vote, ...)."""
+
+    type: Literal["expert_note"] = "expert_note"
+    step_id: str = ""
+    expert: str = ""
+    kind: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class AnswerToken(_Event):
+    type: Literal["token"] = "token"
+    text: str
+
+
+class AnswerReady(_Event):
+    type: Literal["answer"] = "answer"
+    text: str
+    cost: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunFinished(_Event):
+    type: Literal["run_finished"] = "run_finished"
+    status: Literal["done", "blocked", "failed", "partial"]
+    answer: str | None = None
+    error: str | None = None
+    cost: dict[str, Any] = Field(default_factory=dict)
+
+
+Event = Annotated[
+    RunStarted
+    | GuardVerdict
+    | PlanRetry
+    | PlanReady
+    | StepStarted
+    | StepFinished
+    | ExpertNote
+    | AnswerToken
+    | AnswerReady
+    | RunFinished,
+    Field(discriminator="type"),
+]
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def parse_event(data: dict[str, Any]) -> Event:
+    return EVENT_ADAPTER.validate_python(data)
+
+
+def emit(event: _Event) -> None:
+    """Send an event to the current run's stream (a no-op outside a graph run)."""
+    from langgraph.config import get_stream_writer
+
+    try:
+        writer = get_stream_writer()
+    except RuntimeError:
+        return
+    writer(event.model_dump(mode="json"))

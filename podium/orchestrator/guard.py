@@ -1,0 +1,111 @@
+"""``guard_in`` and ``guard_out``: run the guardians in parallel, each within its latency
+budget, and apply their verdicts (block ends the run, transform rewrites the text, flag is
+recorded)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from podium.experts.guardians import Guardian, GuardInput, Stage, Verdict
+
+from .context import PodiumContext
+from .events import GuardVerdict, emit
+from .state import RunState
+
+
+async def run_guardians(guardians: list[Guardian], item: GuardInput, run_id: str) -> list[Verdict]:
+    """Every guardian inspects the item concurrently; a slow or broken one only flags."""
+
+    async def one(g: Guardian) -> Verdict:
+        start = time.perf_counter()
+        try:
+            verdict = await asyncio.wait_for(g.inspect(item), timeout=g.budget_ms / 1000)
+        except TimeoutError:
+            verdict = Verdict(
+                guardian=g.name,
+                action="flag",
+                category="timeout",
+                reason=f"no verdict within its {g.budget_ms:g} ms budget",
+            )
+        except Exception as exc:
+            verdict = Verdict(
+                guardian=g.name,
+                action="flag",
+                category="error",
+                reason=f"{type(exc).__name__}: {exc}",
+            )
+        ms = (time.perf_counter() - start) * 1000
+        emit(
+            GuardVerdict(
+                run_id=run_id,
+                stage=item.stage,
+                guardian=verdict.guardian,
+                action=verdict.action,
+                category=verdict.category,
+                score=verdict.score,
+                reason=verdict.reason,
+                ms=round(ms, 2),
+            )
+        )
+        return verdict
+
+    return list(await asyncio.gather(*(one(g) for g in guardians)))
+
+
+def _apply(text: str, verdicts: list[Verdict]) -> tuple[str, Verdict | None]:
+    """The text after transforms, and the first blocking verdict if any."""
+    blocking = next((v for v in verdicts if v.action == "block"), None)
+    for v in verdicts:
+        if v.action == "transform" and v.transformed is not None:
+            text = v.transformed
+    return text, blocking
+
+
+def _record(verdicts: list[Verdict], stage: Stage) -> list[dict[str, Any]]:
+    return [{**v.model_dump(mode="json"), "stage": stage} for v in verdicts]
+
+
+async def guard_in_node(state: RunState, runtime: Runtime[PodiumContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    item = GuardInput(text=state["task"], stage="in", task=state["task"])
+    verdicts = await run_guardians(ctx.guardians_for("in"), item, state["run_id"])
+    text, blocking = _apply(state["task"], verdicts)
+    update: dict[str, Any] = {"verdicts": _record(verdicts, "in")}
+    if blocking is not None:
+        update.update(
+            status="blocked",
+            answer=f"Refused by {blocking.guardian} ({blocking.category}): {blocking.reason}",
+        )
+    elif text != state["task"]:
+        update["task"] = text
+    return update
+
+
+async def guard_out_node(state: RunState, runtime: Runtime[PodiumContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    answer = state.get("answer") or ""
+    results = state.get("results", {})
+    evidence = [e for o in results.values() for e in o.get("evidence", [])]
+    item = GuardInput(
+        text=answer, stage="out", task=state["task"], evidence=evidence, results=dict(results)
+    )
+    verdicts = await run_guardians(ctx.guardians_for("out"), item, state["run_id"])
+    text, blocking = _apply(answer, verdicts)
+    update: dict[str, Any] = {"verdicts": _record(verdicts, "out")}
+    if blocking is not None:
+        update.update(
+            status="blocked",
+            answer=f"The answer was withheld by {blocking.guardian} ({blocking.category}): "
+            f"{blocking.reason}",
+        )
+    elif text != answer:
+        update["answer"] = text
+    return update
+
+
+def after_guard_in(state: RunState) -> str:
+    return "end" if state.get("status") == "blocked" else "plan"

@@ -1,0 +1,126 @@
+"""Plans: a typed DAG of steps, each naming an expert, its input and the steps it needs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, create_model
+
+from podium.errors import PlanError
+
+_REF = re.compile(r"\{(s\d+|[A-Za-z_][\w-]*)\}")
+
+
+class Step(BaseModel):
+    """One unit of work for one expert.
+
+    ``input`` is what the expert should do, in words. It may mention an earlier step's output
+    as ``{step_id}``; the dispatcher fills it in before the expert runs.
+    """
+
+    id: str = Field(min_length=1, max_length=32)
+    expert: str = Field(min_length=1)
+    input: str = Field(min_length=1, max_length=4000)
+    depends_on: list[str] = Field(default_factory=list)
+    args: dict[str, Any] = Field(default_factory=dict, description="Extra expert arguments.")
+
+
+class Plan(BaseModel):
+    steps: list[Step] = Field(min_length=1)
+    notes: list[str] = Field(
+        default_factory=list, description="Corrections the semantic router made, and why."
+    )
+
+    def step(self, step_id: str) -> Step:
+        for s in self.steps:
+            if s.id == step_id:
+                return s
+        raise KeyError(step_id)
+
+    def ready(self, done: Iterable[str], started: Iterable[str]) -> list[Step]:
+        """Steps not yet started whose dependencies are all done."""
+        done_set, started_set = set(done), set(started)
+        return [
+            s
+            for s in self.steps
+            if s.id not in started_set and all(d in done_set for d in s.depends_on)
+        ]
+
+
+def validate_plan(plan: Plan, experts: Iterable[str], *, max_steps: int = 16) -> list[str]:
+    """Everything wrong with a plan, as sentences a planner model can act on."""
+    known = set(experts)
+    problems: list[str] = []
+    if len(plan.steps) > max_steps:
+        problems.append(f"the plan has {len(plan.steps)} steps; the limit is {max_steps}")
+    ids = [s.id for s in plan.steps]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        problems.append(f"step ids must be unique; repeated: {', '.join(dupes)}")
+    for s in plan.steps:
+        if s.expert not in known:
+            problems.append(
+                f"step {s.id} uses unknown expert {s.expert!r}; choose one of {sorted(known)}"
+            )
+        for dep in s.depends_on:
+            if dep not in ids:
+                problems.append(f"step {s.id} depends on {dep!r}, which is not a step id")
+            if dep == s.id:
+                problems.append(f"step {s.id} depends on itself")
+        for ref in _REF.findall(s.input):
+            if ref in ids and ref not in s.depends_on:
+                problems.append(f"step {s.id} uses {{{ref}}} but does not list it in depends_on")
+    if not problems and has_cycle(plan):
+        problems.append("the steps' depends_on form a cycle; a plan must be a DAG")
+    return problems
+
+
+def has_cycle(plan: Plan) -> bool:
+    deps = {s.id: set(s.depends_on) for s in plan.steps}
+    state: dict[str, int] = {}
+
+    def visit(node: str) -> bool:
+        if state.get(node) == 1:
+            return True
+        if state.get(node) == 2:
+            return False
+        state[node] = 1
+        if any(visit(d) for d in deps.get(node, ()) if d in deps):
+            return True
+        state[node] = 2
+        return False
+
+    return any(visit(n) for n in deps)
+
+
+def fill_references(text: str, outputs: dict[str, str]) -> str:
+    """Replace ``{s1}`` with step s1's output text."""
+    return _REF.sub(lambda m: outputs.get(m.group(1), m.group(0)), text)
+
+
+def plan_schema(expert_names: list[str], max_steps: int = 6) -> type[BaseModel]:
+    """A Plan model whose ``expert`` field only admits registered experts.
+
+    Used for constrained decoding: the grammar built from this schema makes an unknown
+    expert name impossible to generate.
+    """
+    expert_type = Literal[tuple(expert_names)]  # type: ignore[valid-type]
+    step_model = create_model(
+        "PlannedStep",
+        id=(str, Field(pattern=r"^s[1-9][0-9]?$")),
+        expert=(expert_type, ...),
+        input=(str, Field(min_length=3, max_length=300)),
+        depends_on=(list[str], Field(default_factory=list, max_length=3)),
+    )
+    return create_model(
+        "PlannedSteps", steps=(list[step_model], Field(min_length=1, max_length=max_steps))
+    )
+
+
+def ensure_valid(plan: Plan, experts: Iterable[str], *, max_steps: int = 16) -> Plan:
+    problems = validate_plan(plan, experts, max_steps=max_steps)
+    if problems:
+        raise PlanError("invalid plan: " + "; ".join(problems))
+    return plan

@@ -1,0 +1,143 @@
+"""The ``plan`` node: the planner model proposes a typed plan, validation and the semantic
+router check it, and a bad plan is re-asked with its problems before failing clearly."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
+from pydantic import ValidationError
+
+from podium.errors import ModelUnavailable, PlanError
+from podium.experts.base import Cost
+from podium.experts.registry import ExpertRegistry
+from podium.models.structured import astructured
+from podium.models.usage import metered
+
+from .context import PodiumContext
+from .events import PlanReady, PlanRetry, emit
+from .plan import Plan, Step, plan_schema, validate_plan
+from .state import RunState, ledger_entry
+
+SYSTEM_PROMPT = """You are the planner of Podium. Break the user's task into the fewest steps.
+Each step gives ONE expert ONE request, written in plain words taken from the task.
+Use depends_on only when a step needs the result of an earlier step, and then write {{s1}}
+in its input where that result belongs. Independent steps must not depend on each other.
+
+Experts:
+{experts}
+
+Reply with the plan as JSON."""
+
+
+def planner_messages(
+    task: str, registry: ExpertRegistry, history: list[BaseMessage] | None = None
+) -> list[BaseMessage]:
+    """System prompt with the expert cards, few-shot examples built from the experts' own
+    examples, earlier conversation turns, then the task."""
+    cards = "\n".join(f"- {e.name}: {e.description}" for e in registry)
+    messages: list[BaseMessage] = [SystemMessage(SYSTEM_PROMPT.format(experts=cards))]
+    for shot_task, shot_plan in few_shot_examples(registry):
+        messages.append(HumanMessage(shot_task))
+        messages.append(AIMessage(json.dumps(shot_plan)))
+    if history:
+        turns = "\n".join(f"{m.type}: {str(m.content)[:300]}" for m in history[-6:])
+        messages.append(SystemMessage(f"Earlier in this conversation:\n{turns}"))
+    messages.append(HumanMessage(task))
+    return messages
+
+
+def few_shot_examples(registry: ExpertRegistry) -> list[tuple[str, dict[str, Any]]]:
+    """One single-step and one two-expert example, from the registered experts' examples."""
+    with_examples = [e for e in registry if e.examples]
+    shots: list[tuple[str, dict[str, Any]]] = []
+    if with_examples:
+        first = with_examples[0]
+        shots.append((first.examples[0], _plan([(first.name, first.examples[0])])))
+    if len(with_examples) >= 2:
+        a, b = with_examples[0], with_examples[1]
+        qa = a.examples[1 % len(a.examples)]
+        qb = b.examples[0]
+        task = f"{qa.rstrip('?. ')}, and {qb[0].lower()}{qb[1:]}"
+        shots.append((task, _plan([(a.name, qa), (b.name, qb)])))
+    return shots
+
+
+def _plan(steps: list[tuple[str, str]]) -> dict[str, Any]:
+    return {
+        "steps": [
+            {"id": f"s{i}", "expert": name, "input": text, "depends_on": []}
+            for i, (name, text) in enumerate(steps, 1)
+        ]
+    }
+
+
+async def plan_node(state: RunState, runtime: Runtime[PodiumContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    run_id, task = state["run_id"], state["task"]
+    names = ctx.registry.names()
+    if not names:
+        raise PlanError("no experts are registered", hint="register one (podium experts list)")
+    schema = plan_schema(names, max_steps=ctx.limits.max_steps)
+    history = list(state.get("messages", [])[:-1])
+    messages = planner_messages(task, ctx.registry, history)
+    problems: list[str] = []
+    cost = Cost()
+    for attempt in range(1, ctx.limits.plan_attempts + 1):
+        proposed = None
+        with metered() as (meter, timing):
+            try:
+                proposed = await astructured(ctx.models, schema, messages, role="planner")
+            except ModelUnavailable:
+                raise
+            except ValidationError as exc:
+                problems = [f"{_where(e)}: {e['msg']}" for e in exc.errors()[:5]]
+            except ValueError as exc:
+                problems = [f"the reply was not a plan: {str(exc)[:200]}"]
+        cost = cost + Cost(
+            model=", ".join(meter.models),
+            input_tokens=meter.input_tokens,
+            output_tokens=meter.output_tokens,
+            ms=timing["ms"],
+            large_calls=meter.large_calls,
+        )
+        if proposed is not None:
+            plan = Plan(steps=[Step.model_validate(s.model_dump()) for s in proposed.steps])
+            if ctx.semantic_check:
+                plan = ctx.router.check(plan, task)
+            problems = validate_plan(plan, names, max_steps=ctx.limits.max_steps)
+            if not problems:
+                emit(
+                    PlanReady(
+                        run_id=run_id,
+                        plan=plan.model_dump(mode="json"),
+                        attempts=attempt,
+                        notes=plan.notes,
+                        cost=cost.model_dump(),
+                    )
+                )
+                return {
+                    "plan": plan.model_dump(mode="json"),
+                    "ledger": [ledger_entry("plan", cost, decision=f"{attempt} attempt(s)")],
+                }
+            messages = [*messages, AIMessage(proposed.model_dump_json())]
+        emit(PlanRetry(run_id=run_id, attempt=attempt, problems=problems))
+        messages = [
+            *messages,
+            HumanMessage(
+                "That plan is invalid: "
+                + "; ".join(problems)
+                + f". Use only these experts: {', '.join(names)}. Return a corrected plan."
+            ),
+        ]
+    raise PlanError(
+        f"the planner gave no valid plan in {ctx.limits.plan_attempts} attempts: "
+        + "; ".join(problems),
+        hint="try a stronger planner (--planner openai:... or ollama:...), or rephrase the task",
+    )
+
+
+def _where(error: Any) -> str:
+    return ".".join(str(p) for p in error.get("loc", ())) or "plan"

@@ -1,0 +1,265 @@
+"""Semantic routing: the planner model proposes, the embeddings check.
+
+A 135M planner constrained to the plan schema still sends most requests to one expert and
+fills inputs with noise. This module checks every proposed step against the task itself:
+the task is split into clauses, each clause and each step input is embedded, and compared to
+what each expert says it does (its description, examples and workspace hints). Steps whose
+input says nothing about the task are re-anchored to a clause, steps sent to the wrong expert
+are reassigned, compound inputs are narrowed, duplicates merged, and clauses no step covers
+get a step of their own. Every correction is written into ``plan.notes``.
+
+A strong planner's good plan passes through unchanged: corrections need a clear margin.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from podium.experts.registry import ExpertRegistry
+from podium.models.embeddings import Embedder
+
+from .plan import Plan, Step
+
+_CUES = (
+    "what|how|which|who|whom|whose|when|where|why|is|are|was|were|does|do|did|can|could|"
+    "should|will|would|has|have|list|show|find|give|tell|check|verify|summari[sz]e|explain|"
+    "describe|compare|count|match|map|get|look|search|name|also|then|please"
+)
+_SENTENCE = re.compile(r"(?<=[.?!;])\s+")
+_COORDINATION = re.compile(rf",?\s+(?:and|but|plus|also|then|as well as)\s+(?=(?:{_CUES})\b)", re.I)
+_LEADING = re.compile(r"^(?:and|also|then|plus|please|but)\s+", re.I)
+
+
+def split_clauses(task: str, min_words: int = 3) -> list[str]:
+    """Split a task into the requests it contains ("How many X, and what is Y?" -> 2)."""
+    clauses: list[str] = []
+    for sentence in _SENTENCE.split(task.strip()):
+        question = sentence.rstrip().endswith("?")
+        for part in _COORDINATION.split(sentence):
+            part = _LEADING.sub("", part.strip(" ,;")).strip()
+            if not part:
+                continue
+            if question and not part.endswith(("?", ".", "!")):
+                part += "?"
+            if clauses and len(part.split()) < min_words:
+                clauses[-1] = f"{clauses[-1]} {part}"
+            else:
+                clauses.append(part)
+    return clauses or [task.strip()]
+
+
+@dataclass(frozen=True)
+class Route:
+    expert: str
+    score: float
+    margin: float
+
+
+@dataclass
+class RouterSettings:
+    """Thresholds of the check, as cosine similarities of all-MiniLM-L6-v2 vectors."""
+
+    min_route_score: float = 0.15  # below this no expert is a plausible owner of a clause
+    reassign_margin: float = 0.08  # another expert must beat the chosen one by this much
+    anchor_similarity: float = 0.45  # a step input this far from every clause is noise
+    cover_similarity: float = 0.6  # a clause counts as covered by a step this similar
+    duplicate_similarity: float = 0.92
+
+
+class SemanticRouter:
+    """Routes texts to experts by embedding similarity and checks plans with it."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        registry: ExpertRegistry,
+        hints: dict[str, list[str]] | None = None,
+        settings: RouterSettings | None = None,
+    ) -> None:
+        self.embedder = embedder
+        self.settings = settings or RouterSettings()
+        self.names: list[str] = []
+        owners: list[int] = []
+        texts: list[str] = []
+        for i, exp in enumerate(registry):
+            self.names.append(exp.name)
+            for text in [exp.description, *exp.examples, *(hints or {}).get(exp.name, [])]:
+                if text.strip():
+                    texts.append(text)
+                    owners.append(i)
+        self._owners = np.asarray(owners)
+        self._vectors = embedder.encode(texts)
+
+    def scores(self, texts: list[str]) -> np.ndarray:
+        """(len(texts), n_experts): best similarity of each text to each expert's texts."""
+        sims = self.embedder.encode(texts) @ self._vectors.T
+        out = np.full((len(texts), len(self.names)), -1.0, dtype=np.float32)
+        for j in range(len(self.names)):
+            mask = self._owners == j
+            if mask.any():
+                out[:, j] = sims[:, mask].max(axis=1)
+        return out
+
+    def route(self, text: str) -> Route:
+        return self.routes([text])[0]
+
+    def routes(self, texts: list[str]) -> list[Route]:
+        result = []
+        for row in self.scores(texts):
+            order = np.argsort(-row)
+            second = float(row[order[1]]) if len(order) > 1 else 0.0
+            result.append(
+                Route(self.names[order[0]], float(row[order[0]]), float(row[order[0]]) - second)
+            )
+        return result
+
+    # -- the plan check -----------------------------------------------------------------------
+
+    def check(self, plan: Plan, task: str) -> Plan:
+        """Return a corrected copy of ``plan`` with the reasons in ``notes``."""
+        s = self.settings
+        clauses = split_clauses(task)
+        clause_routes = self.routes(clauses)
+        steps = [step.model_copy(deep=True) for step in plan.steps]
+        notes = list(plan.notes)
+
+        # 1. Anchor: a step whose input resembles no part of the task gets a clause instead.
+        if steps:
+            sims = self._sim([st.input for st in steps], clauses)
+            taken: set[int] = set()
+            for i, st in enumerate(steps):
+                if sims[i].max() >= s.anchor_similarity:
+                    continue
+                mine = [k for k, r in enumerate(clause_routes) if r.expert == st.expert]
+                free = [k for k in mine if k not in taken] or [
+                    k for k in range(len(clauses)) if k not in taken
+                ]
+                if not free:
+                    continue
+                k = max(free, key=lambda k: sims[i, k])
+                taken.add(k)
+                notes.append(
+                    f"{st.id}: input {st.input[:40]!r} does not match the task; "
+                    f"anchored to {clauses[k]!r}"
+                )
+                st.input = clauses[k]
+
+        # 1b. Faithful: an input that adds words the task never said drifts from the request
+        #     (a small planner copies its few-shot examples); the user's own clause replaces it.
+        task_words = _words(task)
+        for st in steps:
+            if _REF.search(st.input) or not (_words(st.input) - task_words):
+                continue
+            k = int(np.argmax(self._sim([st.input], clauses)[0]))
+            added = sorted(_words(st.input) - task_words)
+            notes.append(
+                f"{st.id}: input added {', '.join(added[:4])!s} to the task; using {clauses[k]!r}"
+            )
+            st.input = clauses[k]
+
+        # 2. Narrow: a step that carries several clauses meant for different experts keeps its own.
+        if len(clauses) > 1:
+            for st in steps:
+                inside = [k for k, c in enumerate(clauses) if _norm(c) in _norm(st.input)]
+                owners = {clause_routes[k].expert for k in inside}
+                if len(inside) < 2 or len(owners) < 2:
+                    continue
+                mine = [clauses[k] for k in inside if clause_routes[k].expert == st.expert]
+                if mine:
+                    notes.append(f"{st.id}: narrowed a compound input to what {st.expert} does")
+                    st.input = " ".join(mine)
+
+        # 3. Reassign: the expert must be a plausible owner of the step's input.
+        if steps:
+            table = self.scores([st.input for st in steps])
+            for i, st in enumerate(steps):
+                if st.expert not in self.names:
+                    continue
+                best = int(np.argmax(table[i]))
+                chosen = table[i, self.names.index(st.expert)]
+                if (
+                    self.names[best] != st.expert
+                    and table[i, best] >= s.min_route_score
+                    and table[i, best] - chosen >= s.reassign_margin
+                ):
+                    notes.append(
+                        f"{st.id}: {st.expert} -> {self.names[best]} "
+                        f"(similarity {chosen:.2f} vs {table[i, best]:.2f})"
+                    )
+                    st.expert = self.names[best]
+
+        # 4. Merge duplicates (same expert, same request).
+        steps = self._dedupe(steps, notes)
+
+        # 5. Cover: every clause with a plausible owner has a step of that expert.
+        sims = self._sim(clauses, [st.input for st in steps]) if steps else None
+        for k, (clause, route) in enumerate(zip(clauses, clause_routes, strict=True)):
+            if route.score < s.min_route_score:
+                continue
+            covered = sims is not None and any(
+                st.expert == route.expert and sims[k, j] >= s.cover_similarity
+                for j, st in enumerate(steps)
+            )
+            if not covered:
+                new_id = _next_id(steps)
+                steps.append(Step(id=new_id, expert=route.expert, input=clause))
+                notes.append(f"{new_id}: added {route.expert} for uncovered {clause!r}")
+
+        return Plan(steps=steps, notes=notes)
+
+    def _dedupe(self, steps: list[Step], notes: list[str]) -> list[Step]:
+        if len(steps) < 2:
+            return steps
+        sims = self._sim([st.input for st in steps], [st.input for st in steps])
+        keep: list[Step] = []
+        replaced: dict[str, str] = {}
+        for i, st in enumerate(steps):
+            twin = next(
+                (
+                    k
+                    for k in keep
+                    if k.expert == st.expert
+                    and sims[i, steps.index(k)] >= self.settings.duplicate_similarity
+                ),
+                None,
+            )
+            if twin is None:
+                keep.append(st)
+            else:
+                replaced[st.id] = twin.id
+                notes.append(f"{st.id}: merged into {twin.id} (same request)")
+        for st in keep:
+            st.depends_on = sorted({replaced.get(d, d) for d in st.depends_on} - {st.id})
+        return keep
+
+    def _sim(self, a: list[str], b: list[str]) -> np.ndarray:
+        return self.embedder.encode(a) @ self.embedder.encode(b).T
+
+
+_REF = re.compile(r"\{s\d+\}")
+_STOPWORDS = frozenset(
+    "a an the of in on at to for from by with and or is are was were be been what "
+    "which who how many much does do did that this these those it its our your my "
+    "their me us please".split()
+)
+
+
+def _words(text: str) -> set[str]:
+    """Content words, crudely stemmed (plural s), for comparing a step with the task."""
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return {w.rstrip("s") if len(w) > 3 else w for w in words if w not in _STOPWORDS}
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+def _next_id(steps: list[Step]) -> str:
+    used = {st.id for st in steps}
+    n = len(steps) + 1
+    while f"s{n}" in used:
+        n += 1
+    return f"s{n}"

@@ -1,0 +1,203 @@
+"""The ``synthesize`` node: the model writes the answer with every step's output and
+confidence in its context (SLM-guided generation), and Podium checks it is grounded.
+
+A check runs on the written answer before it is accepted: every number in it must appear in
+the task or in a step's result, and the text must not be degenerate (a tiny model repeating
+itself). A rejected answer is rebuilt step by step: one sentence per step, each checked the
+same way, falling back to the step's own summary. The answer says which way it was made.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+from langchain_core.messages import HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
+
+from podium.experts.base import Cost
+from podium.models.provider import as_model_unavailable
+from podium.models.usage import metered
+
+from .context import PodiumContext
+from .events import AnswerReady, AnswerToken, emit
+from .plan import Plan
+from .state import RunState, StepOutcome, ledger_entry, result_from_outcome
+
+SYSTEM = (
+    "You write the final answer to the user's task from the experts' results below. "
+    "Use only those results; quote numbers exactly; keep it short. If a result has low "
+    "confidence or a step failed, say so plainly instead of guessing."
+)
+STEP_SYSTEM = "You answer a question in one or two sentences using only the given result."
+_ECHO = re.compile(r"^\s*(Task|Results|Question|Result):|\[s\d+\]", re.M)
+_NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?")
+
+
+def results_block(plan: Plan, results: dict[str, StepOutcome]) -> str:
+    lines = []
+    for step in plan.steps:
+        outcome = results.get(step.id)
+        if outcome is None:
+            continue
+        if outcome["status"] != "ok":
+            lines.append(
+                f"[{step.id}] {step.expert} on {step.input!r}: FAILED ({outcome['error']})"
+            )
+            continue
+        text = result_from_outcome(outcome).text(1200)
+        lines.append(
+            f"[{step.id}] {step.expert} on {outcome['input']!r} "
+            f"(confidence {outcome['confidence']:.2f}): {text}"
+        )
+    return "\n".join(lines)
+
+
+def grounding_problems(
+    answer: str, sources: list[str], findings: dict[str, str] | None = None
+) -> list[str]:
+    """Why an answer cannot be trusted as written (empty if it can).
+
+    ``findings`` maps step ids to what each successful step found; the answer must reflect
+    every one of them (one of its numbers, or some of its words).
+    """
+    problems = []
+    words = answer.lower().split()
+    if not words:
+        problems.append("the answer is empty")
+    elif len(words) >= 12:
+        top = Counter(zip(words, words[1:], words[2:], strict=False)).most_common(1)[0][1]
+        if top >= 3:
+            problems.append("the answer repeats itself")
+    if _ECHO.search(answer):
+        problems.append("the answer repeats the prompt instead of answering")
+    known = {_canon(n) for src in sources for n in _NUMBER.findall(src)}
+    invented = [n for n in _NUMBER.findall(answer) if _canon(n) not in known]
+    if invented:
+        problems.append(f"numbers not in any result: {', '.join(invented[:5])}")
+    answer_numbers = {_canon(n) for n in _NUMBER.findall(answer)}
+    answer_words = _content_words(answer)
+    missing = [
+        sid
+        for sid, fact in (findings or {}).items()
+        if not _reflects(answer_numbers, answer_words, fact)
+    ]
+    if missing:
+        problems.append(f"leaves out what step {', '.join(missing)} found")
+    return problems
+
+
+_STOP = frozenset(
+    "that this with from have were what which their there about would could should "
+    "into your they them than then when where only also each more most some such".split()
+)
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in _STOP}
+
+
+def _reflects(answer_numbers: set[str], answer_words: set[str], fact: str) -> bool:
+    """Whether an answer carries a finding: one of its numbers, or three of its words."""
+    numbers = {_canon(n) for n in _NUMBER.findall(fact)}
+    if numbers and len(numbers) <= 12:
+        return bool(numbers & answer_numbers)
+    fact_words = _content_words(fact)
+    return len(answer_words & fact_words) >= min(3, len(fact_words))
+
+
+def _canon(number: str) -> str:
+    text = number.replace(",", "")
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return str(int(value)) if value.is_integer() else f"{value:g}"
+
+
+async def synthesize_node(state: RunState, runtime: Runtime[PodiumContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    run_id, task = state["run_id"], state["task"]
+    plan = Plan.model_validate(state["plan"])
+    results = state.get("results", {})
+    block = results_block(plan, results)
+    sources = [task, block, *(_all_text(o) for o in results.values())]
+    model = ctx.models.chat(role="synthesizer")
+    label = ctx.models.label(role="synthesizer")
+    notes: list[str] = []
+    with metered() as (meter, timing):
+        try:
+            answer = ""
+            async for chunk in model.astream(
+                [SystemMessage(SYSTEM), HumanMessage(f"Task: {task}\n\nResults:\n{block}")]
+            ):
+                piece = str(chunk.content)
+                if piece:
+                    answer += piece
+                    emit(AnswerToken(run_id=run_id, text=piece))
+            answer = answer.strip()
+            findings = {
+                sid: result_from_outcome(o).text(900)
+                for sid, o in results.items()
+                if o["status"] == "ok"
+            }
+            problems = grounding_problems(answer, sources, findings)
+            mode = "model"
+            if problems:
+                notes.append("rewrote the model's answer step by step: " + "; ".join(problems))
+                answer = await _step_by_step(model, plan, results, sources)
+                mode = "composed"
+        except Exception as exc:
+            unavailable = as_model_unavailable(exc, label)
+            if unavailable is not None:
+                raise unavailable from exc
+            raise
+    cost = Cost(
+        model=", ".join(meter.models) or label,
+        input_tokens=meter.input_tokens,
+        output_tokens=meter.output_tokens,
+        ms=timing["ms"],
+        large_calls=meter.large_calls,
+    )
+    failed = [sid for sid, o in results.items() if o["status"] != "ok"]
+    if failed:
+        answer += f"\n\n(Not answered: step {', '.join(sorted(failed))} did not succeed.)"
+    emit(AnswerReady(run_id=run_id, text=answer, cost=cost.model_dump()))
+    return {
+        "answer": answer,
+        "status": "partial" if failed else "done",
+        "ledger": [
+            ledger_entry("synthesize", cost, decision=mode + ("; " + notes[0] if notes else ""))
+        ],
+    }
+
+
+async def _step_by_step(
+    model: Any, plan: Plan, results: dict[str, StepOutcome], sources: list[str]
+) -> str:
+    parts = []
+    for step in plan.steps:
+        outcome = results.get(step.id)
+        if outcome is None or outcome["status"] != "ok":
+            continue
+        result = result_from_outcome(outcome)
+        fact = result.text(900)
+        reply = await model.ainvoke(
+            [
+                SystemMessage(STEP_SYSTEM),
+                HumanMessage(f"Question: {outcome['input']}\nResult: {fact}\nAnswer:"),
+            ]
+        )
+        sentence = str(reply.content).strip()
+        if grounding_problems(sentence, [*sources, fact], {step.id: fact}):
+            sentence = fact
+        parts.append(f"- {outcome['input']} → {sentence} (confidence {outcome['confidence']:.2f})")
+    return "\n".join(parts) if parts else "No step produced a result."
+
+
+def _all_text(outcome: StepOutcome) -> str:
+    return " ".join(
+        [str(outcome.get("output")), str(outcome.get("summary") or "")]
+        + [str(e.get("text", "")) for e in outcome.get("evidence", [])]
+    )

@@ -1,0 +1,410 @@
+"""``Podium``: the one object for the common case.
+
+    from podium import Podium
+    result = Podium().run("How many orders were placed in 2024, and what is the return policy?")
+    print(result.answer)
+
+It assembles the registry (built-in experts, plugins, the workspace's experts, yours), the
+models, the graph (default or your own), the checkpointer and the store, runs tasks, streams
+their events, and resumes interrupted runs by id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from langchain_core.messages import HumanMessage
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from langgraph.graph import StateGraph
+from pydantic import BaseModel, Field
+
+from podium.errors import ConfigError, PodiumError
+from podium.experts.base import Expert
+from podium.experts.guardians import Guardian, check_text
+from podium.experts.registry import ExpertRegistry
+from podium.graphs.default import build_orchestrate_graph
+from podium.memory.store import RunStore
+from podium.models.provider import ChatModelLike, ModelProvider, model_label
+from podium.orchestrator.context import PodiumContext
+from podium.orchestrator.events import RunFinished, RunStarted
+from podium.orchestrator.state import RunState, total_cost
+from podium.workspace import LimitsSpec, Workspace, demo_workspace
+
+EventListener = Callable[[dict[str, Any]], None]
+
+
+class RunResult(BaseModel):
+    """What a run produced: the answer, the plan, every step, every event, the cost."""
+
+    run_id: str
+    task: str
+    status: str
+    answer: str | None = None
+    error: str | None = None
+    plan: dict[str, Any] | None = None
+    steps: list[dict[str, Any]] = Field(default_factory=list)
+    verdicts: list[dict[str, Any]] = Field(default_factory=list)
+    cost: dict[str, Any] = Field(default_factory=dict)
+    ledger: list[dict[str, Any]] = Field(default_factory=list)
+    events: list[dict[str, Any]] = Field(default_factory=list)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The shape ``podium run --json`` prints."""
+        return {
+            "run_id": self.run_id,
+            "task": self.task,
+            "status": self.status,
+            "answer": self.answer,
+            "error": self.error,
+            "plan": self.plan or {"steps": []},
+            "steps": [
+                {
+                    "id": s["step_id"],
+                    "expert": s["expert"],
+                    "input": s["input"],
+                    "status": s["status"],
+                    "confidence": s["confidence"],
+                    "output": s["output"],
+                    "summary": s.get("summary"),
+                    "error": s["error"],
+                    "cost": s["cost"],
+                }
+                for s in self.steps
+            ],
+            "verdicts": self.verdicts,
+            "cost": self.cost,
+            "events": len(self.events),
+        }
+
+
+def builtin_experts() -> list[Expert]:
+    from podium.experts.nl2sql import NL2SQLExpert
+    from podium.experts.retrieval import RetrievalExpert
+
+    return [NL2SQLExpert(), RetrievalExpert()]
+
+
+class Podium:
+    """Plan with a large model, work with small experts, on a LangGraph state machine.
+
+    Args:
+        planner: model URI or LangChain chat model that plans (default: the workspace's,
+            else ``local:smollm2``).
+        experts: extra experts (objects or decorated functions); they replace built-ins of the
+            same name.
+        workspace: a folder with a ``podium.toml`` or a :class:`Workspace`; default: the demo.
+        workflow: a ``StateGraph`` built from Podium's nodes (default: the orchestrate graph).
+        synthesizer, large, embeddings: models for those roles (default: the workspace's).
+        guardians: extra guardians for ``guard_in``/``guard_out``.
+        builtins, plugins: include the built-in experts / the ``podium.experts`` entry points.
+        checkpoint: keep a SQLite checkpoint per run so it can be resumed (default on).
+    """
+
+    def __init__(
+        self,
+        planner: ChatModelLike | None = None,
+        experts: Iterable[Any] = (),
+        workspace: str | Path | Workspace | None = None,
+        *,
+        workflow: StateGraph | None = None,
+        synthesizer: ChatModelLike | None = None,
+        large: ChatModelLike | None = None,
+        embeddings: str | None = None,
+        guardians: Iterable[Guardian] = (),
+        builtins: bool = True,
+        plugins: bool = True,
+        checkpoint: bool = True,
+        store: bool = True,
+        semantic_check: bool = True,
+        limits: LimitsSpec | None = None,
+        warmup: bool = True,
+    ) -> None:
+        if workspace is None:
+            workspace = demo_workspace()
+        self.workspace = (
+            workspace if isinstance(workspace, Workspace) else Workspace.load(workspace)
+        )
+        cfg = self.workspace.config
+        self.registry = ExpertRegistry()
+        if builtins:
+            for exp in builtin_experts():
+                self.registry.register(exp, origin="podium")
+        if plugins:
+            self.registry.load_entry_points()
+        self.registry.load_specs(cfg.experts, origin=str(self.workspace.root / "podium.toml"))
+        for item in experts:
+            self.registry.register(item, origin="python", replace=True)
+        planner = planner or cfg.models.planner
+        self.models = ModelProvider(
+            {
+                "planner": planner,
+                "synthesizer": synthesizer or cfg.models.synthesizer or planner,
+                "large": large or cfg.models.large or planner,
+                "embeddings": embeddings or cfg.models.embeddings,
+            }
+        )
+        self.limits = limits or cfg.limits
+        self.guardians = list(guardians)
+        self.semantic_check = semantic_check
+        self.graph_builder = workflow if workflow is not None else build_orchestrate_graph()
+        self.checkpoint = checkpoint
+        self.store = RunStore(self.workspace.store_url) if store else None
+        self._context: PodiumContext | None = None
+        self._graph: Any = None
+        self._context_lock = threading.Lock()
+        if warmup:
+            # Importing sentence-transformers costs seconds; overlap it with the first plan.
+            threading.Thread(target=self._warm, daemon=True, name="podium-warmup").start()
+
+    def _warm(self) -> None:
+        with contextlib.suppress(Exception):
+            self.models.embedder()
+
+    @property
+    def planner_label(self) -> str:
+        return model_label(self.models.roles["planner"])
+
+    @property
+    def context(self) -> PodiumContext:
+        """The runtime context shared by all runs of this instance (models load once)."""
+        with self._context_lock:
+            if self._context is None:
+                self._context = PodiumContext(
+                    registry=self.registry,
+                    models=self.models,
+                    workspace=self.workspace,
+                    limits=self.limits,
+                    guardians=list(self.guardians),
+                    semantic_check=self.semantic_check,
+                )
+            return self._context
+
+    # -- running --------------------------------------------------------------------------
+
+    def run(
+        self, task: str | bytes, *, run_id: str | None = None, on_event: EventListener | None = None
+    ) -> RunResult:
+        """Run a task to the end and return its result (sync; see :meth:`arun`)."""
+        return _run_sync(self.arun(task, run_id=run_id, on_event=on_event))
+
+    async def arun(
+        self,
+        task: str | bytes,
+        *,
+        run_id: str | None = None,
+        on_event: EventListener | None = None,
+        conversation_id: str | None = None,
+        history: list[Any] | None = None,
+    ) -> RunResult:
+        """Run a task to the end. Raises the run's PodiumError if it failed."""
+        box = _Outcome()
+        async for ev in self._start(box, task, run_id, conversation_id, history):
+            box.events.append(ev)
+            if on_event:
+                on_event(ev)
+        return box.result()
+
+    async def astream(
+        self,
+        task: str | bytes,
+        *,
+        run_id: str | None = None,
+        conversation_id: str | None = None,
+        history: list[Any] | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Run a task, yielding every event as a JSON-ready dict as it happens.
+
+        Bad input raises :class:`InputRejected` before anything is stored; a run that fails
+        later ends with a ``run_finished`` event whose status is ``failed``.
+        """
+        async for ev in self._start(_Outcome(), task, run_id, conversation_id, history):
+            yield ev
+
+    async def _start(
+        self,
+        box: _Outcome,
+        task: str | bytes,
+        run_id: str | None,
+        conversation_id: str | None,
+        history: list[Any] | None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        text = check_text(task, max_chars=self.limits.max_task_chars)
+        run_id = run_id or uuid.uuid4().hex[:12]
+        messages = [*(history or []), HumanMessage(text)]
+        state: RunState = {
+            "run_id": run_id,
+            "task": text,
+            "messages": messages,
+            "results": {},
+            "verdicts": [],
+            "ledger": [],
+            "status": "running",
+        }
+        if self.store:
+            self.store.start_run(
+                run_id,
+                text,
+                planner=self.planner_label,
+                workspace=str(self.workspace.root),
+                conversation_id=conversation_id,
+            )
+        async for ev in self._drive(box, run_id, state, fresh=True, task=text):
+            yield ev
+
+    async def aresume(self, run_id: str, on_event: EventListener | None = None) -> RunResult:
+        """Continue an interrupted run from its last checkpoint; finished steps do not rerun."""
+        if not self.checkpoint:
+            raise ConfigError("this Podium was created with checkpoint=False: nothing to resume")
+        stored = self.store.get_run(run_id) if self.store else {"id": run_id, "task": ""}
+        box = _Outcome()
+        async for ev in self._drive(box, stored["id"], None, fresh=False, task=stored["task"]):
+            box.events.append(ev)
+            if on_event:
+                on_event(ev)
+        return box.result()
+
+    def resume(self, run_id: str) -> RunResult:
+        return _run_sync(self.aresume(run_id))
+
+    async def _drive(
+        self, box: _Outcome, run_id: str, state: RunState | None, *, fresh: bool, task: str
+    ) -> AsyncIterator[dict[str, Any]]:
+        seq = self.store.next_seq(run_id) if (self.store and not fresh) else 1
+        final: dict[str, Any] = {}
+
+        def stamp(ev: dict[str, Any]) -> dict[str, Any]:
+            nonlocal seq
+            ev = {**ev, "run_id": run_id, "seq": seq}
+            seq += 1
+            if self.store:
+                self.store.record_event(ev)
+            return ev
+
+        if fresh:
+            yield stamp(
+                RunStarted(
+                    run_id=run_id,
+                    task=task,
+                    planner=self.planner_label,
+                    workspace=str(self.workspace.root),
+                ).model_dump(mode="json")
+            )
+        config = {"configurable": {"thread_id": run_id}, "recursion_limit": 200}
+        status, answer, error = "failed", None, None
+        try:
+            async with self._compiled() as graph:
+                stream = graph.astream(
+                    state, config, context=self.context, stream_mode=["custom", "values"]
+                )
+                async for mode, chunk in stream:
+                    if mode == "custom":
+                        yield stamp(chunk)
+                    else:
+                        final = chunk
+            status = final.get("status") or "done"
+            status = "done" if status == "running" else status
+            answer = final.get("answer")
+        except PodiumError as exc:
+            box.error, error = exc, str(exc)
+        except Exception as exc:
+            box.error, error = exc, f"{type(exc).__name__}: {exc}"
+        cost = total_cost(final.get("ledger", []))
+        if self.store:
+            self.store.finish_run(run_id, status=status, answer=answer, error=error, cost=cost)
+        box.state = final
+        yield stamp(
+            RunFinished(
+                run_id=run_id,
+                status=status,
+                answer=answer,
+                error=error,  # type: ignore[arg-type]
+                cost=cost,
+            ).model_dump(mode="json")
+        )
+
+    @contextlib.asynccontextmanager
+    async def _compiled(self) -> AsyncIterator[Any]:
+        """The graph, compiled once; each run gets it with its own checkpointer connection."""
+        with self._context_lock:
+            if self._graph is None:
+                self._graph = self.graph_builder.compile()
+                if self.checkpoint:
+                    _prepare_checkpoints(self.workspace.checkpoint_path)
+        if not self.checkpoint:
+            yield self._graph
+            return
+        async with AsyncSqliteSaver.from_conn_string(str(self.workspace.checkpoint_path)) as saver:
+            yield self._graph.copy(update={"checkpointer": saver})
+
+
+class _Outcome:
+    """Per-run collection point: each run has its own, so concurrent runs never mix."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.state: dict[str, Any] = {}
+        self.error: BaseException | None = None
+
+    def result(self) -> RunResult:
+        if self.error is not None:
+            raise self.error
+        state, events = self.state, self.events
+        last = events[-1] if events else {}
+        results = state.get("results", {})
+        plan = state.get("plan")
+        order = [s["id"] for s in (plan or {}).get("steps", [])]
+        return RunResult(
+            run_id=last.get("run_id", state.get("run_id", "")),
+            task=state.get("task", ""),
+            status=last.get("status", "failed"),
+            answer=last.get("answer"),
+            error=last.get("error"),
+            plan=plan,
+            steps=[dict(results[sid]) for sid in order if sid in results],
+            verdicts=state.get("verdicts", []),
+            cost=last.get("cost", {}),
+            ledger=[dict(e) for e in state.get("ledger", [])],
+            events=events,
+        )
+
+
+def _prepare_checkpoints(path: Path) -> None:
+    """Create the checkpoint tables and switch the file to WAL once, up front: concurrent runs
+    each doing it on their own connection race for the exclusive lock it needs."""
+    import sqlite3
+
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
+    try:
+        SqliteSaver(conn).setup()
+    finally:
+        conn.close()
+
+
+def _run_sync(coro: Any) -> Any:
+    """``asyncio.run``, also from code that already runs an event loop (e.g. Jupyter)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(coro)
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]

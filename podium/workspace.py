@@ -1,0 +1,231 @@
+"""Workspaces: a folder with a ``podium.toml`` naming its databases, documents, experts and
+models, plus its store. ``podium init`` writes one; the demo workspace ships in the package and
+is materialised under ``$PODIUM_HOME`` (default ``~/.podium``) on first use.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from podium.errors import ConfigError
+from podium.experts.registry import ExpertSpec
+
+CONFIG_NAME = "podium.toml"
+DEMO_VERSION = "1"
+
+
+class DatabaseSpec(BaseModel):
+    name: str = Field(pattern=r"^[A-Za-z_][\w-]*$")
+    url: str = Field(description="SQLAlchemy URL; relative sqlite paths are workspace-relative.")
+    description: str = ""
+
+
+class DocumentsSpec(BaseModel):
+    path: str
+    description: str = ""
+
+
+class ModelsSpec(BaseModel):
+    planner: str = "local:smollm2"
+    synthesizer: str = Field(default="", description="Defaults to the planner.")
+    large: str = Field(default="", description="The model experts escalate to; default planner.")
+    embeddings: str = "local:minilm"
+
+
+class LimitsSpec(BaseModel):
+    max_task_chars: int = Field(default=20_000, gt=0)
+    max_steps: int = Field(default=8, gt=0, le=64)
+    plan_attempts: int = Field(default=3, gt=0, le=10)
+    step_timeout_s: float = Field(default=120.0, gt=0)
+
+
+class WorkspaceConfig(BaseModel):
+    name: str = "workspace"
+    models: ModelsSpec = Field(default_factory=ModelsSpec)
+    databases: list[DatabaseSpec] = Field(default_factory=list)
+    documents: list[DocumentsSpec] = Field(default_factory=list)
+    experts: list[ExpertSpec] = Field(default_factory=list)
+    store_url: str = Field(default="", description="SQLAlchemy URL; default is a file here.")
+    limits: LimitsSpec = Field(default_factory=LimitsSpec)
+
+    @field_validator("databases")
+    @classmethod
+    def _unique_db_names(cls, dbs: list[DatabaseSpec]) -> list[DatabaseSpec]:
+        names = [d.name for d in dbs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"database names must be unique, got {names}")
+        return dbs
+
+
+class Workspace:
+    """A loaded workspace: its folder and its validated configuration."""
+
+    def __init__(self, root: Path, config: WorkspaceConfig) -> None:
+        self.root = root.resolve()
+        self.config = config
+
+    # -- loading --------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, root: str | Path) -> Workspace:
+        root = Path(root).expanduser()
+        path = root / CONFIG_NAME
+        if not path.is_file():
+            raise ConfigError(
+                f"{root} is not a Podium workspace (no {CONFIG_NAME})",
+                hint=f"create one with: podium init {root}",
+            )
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+        try:
+            config = WorkspaceConfig.model_validate(_flatten(raw))
+        except ValidationError as exc:
+            raise ConfigError(f"{path} has invalid settings:\n{exc}") from exc
+        return cls(root, config)
+
+    @classmethod
+    def init(
+        cls,
+        root: str | Path,
+        *,
+        databases: list[str] = (),  # type: ignore[assignment]
+        documents: list[str] = (),  # type: ignore[assignment]
+        name: str | None = None,
+        planner: str | None = None,
+    ) -> Workspace:
+        """Create a workspace folder with a ``podium.toml``; refuses to overwrite one."""
+        root = Path(root).expanduser().resolve()
+        if (root / CONFIG_NAME).exists():
+            raise ConfigError(f"{root / CONFIG_NAME} already exists", hint="edit it instead")
+        config = WorkspaceConfig(
+            name=name or root.name,
+            databases=[
+                DatabaseSpec(name=_db_name(url, i), url=url) for i, url in enumerate(databases)
+            ],
+            documents=[DocumentsSpec(path=str(Path(p).expanduser())) for p in documents],
+        )
+        if planner:
+            config.models.planner = planner
+        root.mkdir(parents=True, exist_ok=True)
+        ws = cls(root, config)
+        ws.save()
+        return ws
+
+    def save(self) -> None:
+        data = self.config.model_dump(mode="json", exclude_defaults=False)
+        data = {k: v for k, v in data.items() if v not in ("", [], None)}
+        for expert in data.get("experts", []):
+            for key in [k for k, v in expert.items() if v in (None, {}, "")]:
+                del expert[key]
+        (self.root / CONFIG_NAME).write_text(tomli_w.dumps(data), encoding="utf-8")
+
+    # -- what the rest of Podium asks for -------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def data_dir(self) -> Path:
+        path = self.root / ".podium"
+        path.mkdir(exist_ok=True)
+        return path
+
+    @property
+    def store_url(self) -> str:
+        return self.resolve_url(self.config.store_url) or (
+            f"sqlite:///{self.data_dir / 'store.sqlite'}"
+        )
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.data_dir / "checkpoints.sqlite"
+
+    def database(self, name: str | None = None) -> DatabaseSpec:
+        """A configured database by name (the first one when no name is given)."""
+        if not self.config.databases:
+            raise ConfigError(
+                f"workspace {self.name!r} has no database",
+                hint="add one: podium init DIR --db sqlite:///path/to.db, or edit podium.toml",
+            )
+        if name is None:
+            return self.config.databases[0]
+        for db in self.config.databases:
+            if db.name == name:
+                return db
+        known = ", ".join(d.name for d in self.config.databases)
+        raise ConfigError(f"no database named {name!r} in this workspace", hint=f"known: {known}")
+
+    def database_url(self, name: str | None = None) -> str:
+        return self.resolve_url(self.database(name).url)
+
+    def document_paths(self) -> list[Path]:
+        return [self._resolve_path(d.path) for d in self.config.documents]
+
+    def resolve_url(self, url: str) -> str:
+        """Make relative ``sqlite:///file`` URLs relative to the workspace folder."""
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/"):
+            rest = url[len(prefix) :]
+            if rest and not rest.startswith(":memory:"):
+                path, sep, query = rest.partition("?")
+                return f"{prefix}{(self.root / path).resolve()}{sep}{query}"
+        return url
+
+    def _resolve_path(self, path: str) -> Path:
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else (self.root / p).resolve()
+
+    def __repr__(self) -> str:
+        return f"<Workspace {self.name} at {self.root}>"
+
+
+def podium_home() -> Path:
+    return Path(os.environ.get("PODIUM_HOME", "~/.podium")).expanduser()
+
+
+def demo_workspace(home: Path | None = None) -> Workspace:
+    """The shipped demo workspace, materialised (and its database generated) on first use."""
+    from podium.demo.shop import build_shop_db
+
+    root = (home or podium_home()) / "demo"
+    marker = root / ".demo-version"
+    if not (marker.is_file() and marker.read_text().strip() == DEMO_VERSION):
+        source = Path(__file__).parent / "demo"
+        root.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source / CONFIG_NAME, root / CONFIG_NAME)
+        if (root / "docs").exists():
+            shutil.rmtree(root / "docs")
+        shutil.copytree(source / "docs", root / "docs")
+        build_shop_db(root / "shop.sqlite")
+        marker.write_text(DEMO_VERSION)
+    return Workspace.load(root)
+
+
+def _flatten(raw: dict[str, Any]) -> dict[str, Any]:
+    """Accept both ``[workspace] name = ..`` and a top-level ``name = ..``."""
+    data = dict(raw)
+    section = data.pop("workspace", None)
+    if isinstance(section, dict):
+        data = {**section, **data}
+    store = data.pop("store", None)
+    if isinstance(store, dict) and "url" in store:
+        data.setdefault("store_url", store["url"])
+    return data
+
+
+def _db_name(url: str, index: int) -> str:
+    stem = Path(url.split("?")[0].rsplit("/", 1)[-1]).stem
+    cleaned = "".join(c if c.isalnum() or c == "_" else "_" for c in stem).strip("_")
+    if not cleaned or not cleaned[0].isalpha():
+        cleaned = f"db{index + 1}"
+    return cleaned
