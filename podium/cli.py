@@ -1,0 +1,324 @@
+"""``podium``: run tasks, list experts and runs, create workspaces.
+
+Progress goes to stderr and results to stdout, so ``podium run ... --json | jq`` works.
+Exit codes: 0 done, 1 the run failed, 2 bad input or configuration, 3 a model is unavailable.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from podium.errors import ConfigError, InputRejected, ModelUnavailable, PodiumError
+
+app = typer.Typer(
+    name="podium",
+    help="A large model plans, a team of small expert models does the work.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+experts_app = typer.Typer(help="Registered experts.", no_args_is_help=True)
+runs_app = typer.Typer(help="Runs stored in the workspace.", no_args_is_help=True)
+app.add_typer(experts_app, name="experts")
+app.add_typer(runs_app, name="runs")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option("--workspace", "-w", help="Workspace folder (default: the shipped demo)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def _fail(exc: BaseException) -> typer.Exit:
+    """Print an error the way a user can act on it and choose the exit code."""
+    err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+    if isinstance(exc, InputRejected | ConfigError):
+        return typer.Exit(2)
+    if isinstance(exc, ModelUnavailable):
+        return typer.Exit(3)
+    return typer.Exit(1)
+
+
+def _workspace(path: Path | None) -> Any:
+    from podium.workspace import Workspace, demo_workspace
+
+    return Workspace.load(path) if path else demo_workspace()
+
+
+def _read_task(task: str) -> str | bytes:
+    """``-`` reads the task from stdin as bytes, so encoding is checked, not guessed."""
+    return sys.stdin.buffer.read() if task == "-" else task
+
+
+@app.command()
+def run(
+    task: Annotated[str, typer.Argument(help="What to do, in words ('-' reads stdin).")],
+    workspace: WorkspaceOpt = None,
+    planner: Annotated[
+        str | None, typer.Option(help="Planner model URI, e.g. local:smollm2, openai:gpt-4o-mini.")
+    ] = None,
+    workflow: Annotated[
+        str | None, typer.Option(help="A graph to run instead of the planner: module:object.")
+    ] = None,
+    as_json: JsonOpt = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live progress.")] = False,
+) -> None:
+    """Plan TASK, run the experts, and print the answer."""
+    from podium.experts.guardians import check_text
+
+    try:
+        text = check_text(_read_task(task))
+        if planner:
+            from podium.models.uri import parse_model_uri
+
+            parse_model_uri(planner)
+        ws = _workspace(workspace)
+        graph = _load_workflow(workflow) if workflow else None
+        from podium.runner import Podium
+
+        podium = Podium(planner=planner, workspace=ws, workflow=graph)
+        progress = _Progress(enabled=not quiet)
+        with progress.live():
+            result = podium.run(text, on_event=progress.update)
+    except PodiumError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        out.print_json(json.dumps(result.to_json_dict(), default=str))
+    else:
+        out.print(result.answer or "", highlight=False, markup=False)
+        err.print(
+            f"[dim]run {result.run_id} · {result.status} · "
+            f"{result.cost.get('ms', 0) / 1000:.1f} s of model/expert time[/]"
+        )
+    if result.status not in ("done", "partial", "blocked"):
+        raise typer.Exit(1)
+
+
+def _load_workflow(spec: str) -> Any:
+    from langgraph.graph import StateGraph
+
+    from podium.experts.registry import resolve_object
+
+    if "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))  # like `python -m`: modules beside you import
+    obj = resolve_object(spec)
+    if callable(obj) and not isinstance(obj, StateGraph):
+        obj = obj()
+    if not isinstance(obj, StateGraph):
+        raise ConfigError(
+            f"{spec} is a {type(obj).__name__}, not a StateGraph",
+            hint="point at a StateGraph built from Podium's nodes (or a function returning one)",
+        )
+    return obj
+
+
+class _Progress:
+    """A live table of the plan's steps on stderr."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and err.is_terminal
+        self.rows: dict[str, dict[str, Any]] = {}
+        self.status = "starting"
+        self._live: Live | None = None
+
+    def live(self) -> Any:
+        if not self.enabled:
+            import contextlib
+
+            return contextlib.nullcontext()
+        self._live = Live(self._render(), console=err, refresh_per_second=8, transient=False)
+        return self._live
+
+    def update(self, ev: dict[str, Any]) -> None:
+        kind = ev["type"]
+        if kind == "plan":
+            self.status = "running"
+            for s in ev["plan"]["steps"]:
+                self.rows[s["id"]] = {
+                    "expert": s["expert"],
+                    "input": s["input"],
+                    "status": "waiting",
+                    "confidence": "",
+                    "ms": "",
+                }
+        elif kind == "step_started":
+            self.rows.setdefault(ev["step_id"], {"expert": ev["expert"], "input": ev["input"]})
+            self.rows[ev["step_id"]].update(status="running", input=ev["input"])
+        elif kind == "step_finished":
+            row = self.rows.setdefault(ev["step_id"], {"expert": ev["expert"], "input": ""})
+            row.update(
+                status=ev["status"],
+                confidence=f"{ev.get('confidence', 0):.2f}",
+                ms=f"{(ev.get('cost') or {}).get('ms', 0):.0f}",
+            )
+        elif kind == "answer":
+            self.status = "answered"
+        elif kind == "run_finished":
+            self.status = ev["status"]
+        elif kind == "run_started":
+            self.status = "planning"
+        if self._live is not None:
+            self._live.update(self._render())
+
+    def _render(self) -> Table:
+        table = Table(title=f"podium · {self.status}", expand=False)
+        for col in ("step", "expert", "input", "status", "conf", "ms"):
+            table.add_column(col)
+        colors = {"ok": "green", "failed": "red", "skipped": "yellow", "running": "cyan"}
+        for sid, row in self.rows.items():
+            status = row.get("status", "")
+            table.add_row(
+                sid,
+                row.get("expert", ""),
+                str(row.get("input", ""))[:60],
+                f"[{colors.get(status, 'white')}]{status}[/]",
+                str(row.get("confidence", "")),
+                str(row.get("ms", "")),
+            )
+        return table
+
+
+@app.command()
+def resume(run_id: str, workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Continue an interrupted run from its checkpoint; finished steps are not run again."""
+    from podium.runner import Podium
+
+    try:
+        result = Podium(workspace=_workspace(workspace)).resume(run_id)
+    except PodiumError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        out.print_json(json.dumps(result.to_json_dict(), default=str))
+    else:
+        out.print(result.answer or "", highlight=False, markup=False)
+
+
+@app.command()
+def init(
+    directory: Path,
+    db: Annotated[
+        list[str] | None, typer.Option("--db", help="SQLAlchemy URL (repeatable).")
+    ] = None,
+    docs: Annotated[
+        list[Path] | None, typer.Option("--docs", help="Documents folder (repeatable).")
+    ] = None,
+    planner: Annotated[str | None, typer.Option(help="Planner model URI.")] = None,
+) -> None:
+    """Create a workspace: a folder with a podium.toml."""
+    from podium.models.uri import parse_model_uri
+    from podium.workspace import Workspace
+
+    try:
+        if planner:
+            parse_model_uri(planner)
+        for path in docs or []:
+            if not path.exists():
+                raise ConfigError(f"documents path {path} does not exist")
+        ws = Workspace.init(
+            directory, databases=db or [], documents=[str(p) for p in docs or []], planner=planner
+        )
+    except PodiumError as exc:
+        raise _fail(exc) from None
+    err.print(f"created workspace {ws.name!r} at {ws.root}")
+    out.print(str(ws.root / "podium.toml"))
+
+
+@experts_app.command("list")
+def experts_list(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """The experts the planner can use, and any that failed to register."""
+    from podium.runner import Podium
+
+    try:
+        podium = Podium(
+            workspace=_workspace(workspace), store=False, checkpoint=False, warmup=False
+        )
+    except PodiumError as exc:
+        raise _fail(exc) from None
+    reg = podium.registry
+    cards = [{**e.card(), "origin": reg.origin(e.name)} for e in reg]
+    problems = [p.__dict__ for p in reg.problems]
+    if as_json:
+        out.print_json(json.dumps({"experts": cards, "problems": problems}))
+        return
+    table = Table(title="experts")
+    for col in ("name", "description", "model", "origin"):
+        table.add_column(col, overflow="fold")
+    for c in cards:
+        table.add_row(c["name"], c["description"], c["model"] or "-", c["origin"])
+    out.print(table)
+    for p in problems:
+        err.print(f"[yellow]not registered:[/] {p['name']} from {p['source']}: {p['reason']}")
+
+
+@runs_app.command("list")
+def runs_list(
+    workspace: WorkspaceOpt = None,
+    limit: Annotated[int, typer.Option(help="How many runs.")] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recent runs, newest first."""
+    from podium.memory.store import RunStore
+
+    try:
+        store = RunStore(_workspace(workspace).store_url)
+        rows = store.list_runs(limit)
+    except PodiumError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        out.print_json(json.dumps(rows, default=str))
+        return
+    table = Table(title="runs")
+    for col in ("id", "status", "task", "answer"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r["id"], r["status"], r["task"][:60], (r["answer"] or r["error"] or "")[:60])
+    out.print(table)
+
+
+@runs_app.command("show")
+def runs_show(run_id: str, workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """One run: its plan, steps, answer and events."""
+    from podium.memory.store import RunStore
+
+    try:
+        run = RunStore(_workspace(workspace).store_url).get_run(run_id)
+    except PodiumError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        out.print_json(json.dumps(run, default=str))
+        return
+    out.print(f"[bold]{run['id']}[/] · {run['status']} · {run['task']}")
+    table = Table()
+    for col in ("step", "expert", "status", "conf", "ms", "input"):
+        table.add_column(col, overflow="fold")
+    for s in run["steps"]:
+        table.add_row(
+            s["step_id"],
+            s["expert"],
+            s["status"],
+            f"{s['confidence']:.2f}",
+            f"{s['ms']:.0f}",
+            s["input"][:80],
+        )
+    out.print(table)
+    out.print(run["answer"] or run["error"] or "", highlight=False, markup=False)
+    out.print(f"[dim]{len(run['events'])} events[/]")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

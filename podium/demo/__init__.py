@@ -1,0 +1,1 @@
+"""Demo workspace: the shop database generator and its documents."""
