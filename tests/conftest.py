@@ -1,0 +1,53 @@
+"""Shared fixtures: isolated Podium homes and workspaces, scripted planners."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from podium.workspace import Workspace, demo_workspace
+
+from .scripted import scripted
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing a test does touches the user's ~/.podium."""
+    monkeypatch.setenv("PODIUM_HOME", str(tmp_path_factory.getbasetemp() / "podium-home"))
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """The shipped demo workspace, materialised once per test session."""
+    return demo_workspace(tmp_path_factory.mktemp("demo-home"))
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    """An empty workspace in a temporary folder."""
+    return Workspace.init(tmp_path / "ws")
+
+
+@pytest.fixture
+def make_podium(workspace: Workspace) -> Iterator[Any]:
+    """Build a Podium over the temporary workspace with only the given experts."""
+    from podium import Podium
+
+    def build(*replies: str, experts: list[Any], **kwargs: Any) -> Podium:
+        kwargs.setdefault("semantic_check", False)
+        return Podium(
+            planner=scripted(*replies),
+            experts=experts,
+            workspace=workspace,
+            builtins=False,
+            plugins=False,
+            warmup=False,
+            **kwargs,
+        )
+
+    yield build

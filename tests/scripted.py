@@ -1,0 +1,48 @@
+"""Scripted chat models for deterministic graph tests (the planner's replies are given)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+
+
+def plan_json(*steps: tuple[str, str, str] | tuple[str, str, str, list[str]]) -> str:
+    """A planner reply: steps as (id, expert, input[, depends_on])."""
+    return json.dumps(
+        {
+            "steps": [
+                {
+                    "id": s[0],
+                    "expert": s[1],
+                    "input": s[2],
+                    "depends_on": s[3] if len(s) > 3 else [],
+                }
+                for s in steps
+            ]
+        }
+    )
+
+
+def scripted(*replies: str) -> GenericFakeChatModel:
+    """A chat model that answers with ``replies`` in order (planner, then synthesizer)."""
+    return GenericFakeChatModel(messages=iter([AIMessage(r) for r in replies]))
+
+
+class RuleChatModel(BaseChatModel):
+    """A chat model whose reply is computed from the messages (for concurrent scripted runs)."""
+
+    rule: Any
+
+    @property
+    def _llm_type(self) -> str:
+        return "rule"
+
+    def _generate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(self.rule(messages)))])

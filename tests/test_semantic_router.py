@@ -1,0 +1,80 @@
+"""The semantic check on real MiniLM embeddings: a tiny planner's plan is repaired, a good plan
+passes unchanged."""
+
+from __future__ import annotations
+
+import pytest
+
+from podium.experts.nl2sql import NL2SQLExpert
+from podium.experts.registry import ExpertRegistry
+from podium.experts.retrieval import RetrievalExpert
+from podium.models.embeddings import load_embedder
+from podium.orchestrator.context import routing_hints
+from podium.orchestrator.plan import Plan, Step
+from podium.orchestrator.semantic_router import SemanticRouter, split_clauses
+
+TASK = "How many orders were placed in 2024, and what is the return policy for damaged items?"
+
+
+def test_compound_tasks_split_into_their_requests():
+    assert split_clauses(TASK) == [
+        "How many orders were placed in 2024?",
+        "what is the return policy for damaged items?",
+    ]
+    assert split_clauses("List customers and products sold in Germany.") == [
+        "List customers and products sold in Germany."
+    ]
+    assert split_clauses("Count the orders. Then check the warranty terms") == [
+        "Count the orders.",
+        "check the warranty terms",
+    ]
+
+
+@pytest.fixture(scope="module")
+def router(demo) -> SemanticRouter:
+    registry = ExpertRegistry([NL2SQLExpert(), RetrievalExpert()])
+    hints = {e.name: routing_hints(e, demo) for e in registry}
+    return SemanticRouter(load_embedder(), registry, hints)
+
+
+def test_a_degenerate_plan_is_repaired(router):
+    # What SmolLM2-135M actually proposed for TASK under the plan grammar.
+    proposed = Plan(
+        steps=[
+            Step(id="s1", expert="nl2sql", input="2024-01-01T00:00:00+00:00"),
+            Step(id="s2", expert="nl2sql", input="2024-01-01T00:00:00+00:00"),
+        ]
+    )
+    fixed = router.check(proposed, TASK)
+    by_expert = {s.expert: s.input for s in fixed.steps}
+    assert by_expert == {
+        "nl2sql": "How many orders were placed in 2024?",
+        "retrieval": "what is the return policy for damaged items?",
+    }
+    assert fixed.notes  # every correction is explained
+
+
+def test_a_compound_single_step_is_narrowed_and_the_rest_covered(router):
+    proposed = Plan(steps=[Step(id="s1", expert="nl2sql", input=TASK)])
+    fixed = router.check(proposed, TASK)
+    assert [(s.expert, s.input) for s in fixed.steps] == [
+        ("nl2sql", "How many orders were placed in 2024?"),
+        ("retrieval", "what is the return policy for damaged items?"),
+    ]
+
+
+def test_a_good_plan_passes_unchanged(router):
+    good = Plan(
+        steps=[
+            Step(id="s1", expert="nl2sql", input="How many orders were placed in 2024?"),
+            Step(id="s2", expert="retrieval", input="What is the return policy for damaged items?"),
+        ]
+    )
+    fixed = router.check(good, TASK)
+    assert fixed.steps == good.steps
+    assert fixed.notes == []
+
+
+def test_routing_prefers_the_expert_whose_domain_matches(router):
+    assert router.route("Which customers spent the most money?").expert == "nl2sql"
+    assert router.route("How long does express delivery take?").expert == "retrieval"
