@@ -1,0 +1,252 @@
+"""Orchestration overhead, parallel fan-out, and the local planner's speed and cold start.
+
+    python benchmarks/overhead.py [--json]
+
+Figures are ratios against a baseline measured in the same process (machines here are noisy):
+
+1. per-step overhead: run time slope (ms per extra step) of Podium's graph with instant experts
+   vs the same Send fan-out written directly in LangGraph. Goal <= 1.2x.
+2. fan-out: 8 independent experts that each wait 200 ms vs 1 such expert. Goal <= 1.3x.
+   Measured for async experts and for sync experts (which run on Podium's sized pool).
+3. the embedded planner: decode tokens/s, model load time, and cold start pieces.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import operator
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Annotated, Any, TypedDict
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Send
+from scripted import RuleChatModel
+
+from podium import Podium, expert
+from podium.workspace import LimitsSpec, Workspace
+
+
+def _plan_for(n: int, name: str) -> str:
+    return json.dumps(
+        {
+            "steps": [
+                {"id": f"s{i}", "expert": name, "input": f"job number {i}", "depends_on": []}
+                for i in range(1, n + 1)
+            ]
+        }
+    )
+
+
+def _podium(ws: Workspace, n: int, experts: list[Any], name: str, checkpoint: bool) -> Podium:
+    def reply(messages: list[Any]) -> str:
+        if str(messages[0].content).startswith("You are the planner"):
+            return _plan_for(n, name)
+        # An answer that reflects every step, so synthesis takes its normal (one-call) path.
+        return "Done: " + ", ".join(f"job number {i}" for i in range(1, n + 1))
+
+    return Podium(
+        planner=RuleChatModel(rule=reply),
+        experts=experts,
+        workspace=ws,
+        builtins=False,
+        plugins=False,
+        warmup=False,
+        semantic_check=False,
+        checkpoint=checkpoint,
+        store=checkpoint,
+        limits=LimitsSpec(max_steps=64, max_task_chars=1000),
+    )
+
+
+class _Raw(TypedDict, total=False):
+    n: int
+    out: Annotated[list[str], operator.add]
+
+
+def _raw_graph(checkpointer: Any = None) -> Any:
+    async def fan(state: _Raw) -> dict[str, Any]:
+        return {}
+
+    def sends(state: _Raw) -> list[Send]:
+        return [Send("work", {"i": i}) for i in range(state["n"])]
+
+    async def work(payload: dict[str, Any]) -> dict[str, Any]:
+        return {"out": [f"done {payload['i']}"]}
+
+    g = StateGraph(_Raw)
+    g.add_node("fan", fan)
+    g.add_node("work", work)
+    g.add_edge(START, "fan")
+    g.add_conditional_edges("fan", sends, ["work"])
+    g.add_edge("work", END)
+    return g.compile(checkpointer=checkpointer)
+
+
+def _median_ms(fn: Any, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def per_step_overhead(ws: Workspace, rounds: int = 9) -> dict[str, Any]:
+    """Slope of run time over steps (1 vs 64 steps), interleaving the systems round by round
+    so that machine noise hits them alike."""
+
+    @expert
+    async def instant(text: str) -> str:
+        """Returns at once."""
+        return text
+
+    small, large = 1, 64
+    raw = _raw_graph()
+    db = str(ws.data_dir / "raw-checkpoints.sqlite")
+
+    async def raw_checkpointed(n: int) -> None:
+        async with AsyncSqliteSaver.from_conn_string(db) as saver:
+            graph = _raw_graph(saver)
+            config = {"configurable": {"thread_id": uuid.uuid4().hex}}
+            await graph.ainvoke({"n": n}, config)
+
+    systems: dict[str, dict[int, Any]] = {
+        "raw": {n: (lambda n=n: asyncio.run(raw.ainvoke({"n": n}))) for n in (small, large)},
+        "raw_checkpointed": {
+            n: (lambda n=n: asyncio.run(raw_checkpointed(n))) for n in (small, large)
+        },
+    }
+    for checkpoint in (False, True):
+        key = "podium_checkpointed" if checkpoint else "podium"
+        pods = {n: _podium(ws, n, [instant], "instant", checkpoint) for n in (small, large)}
+        systems[key] = {n: (lambda n=n, pods=pods: pods[n].run("Do the jobs")) for n in pods}
+    samples: dict[str, dict[int, list[float]]] = {k: {small: [], large: []} for k in systems}
+    for _ in range(rounds):
+        for key, runs in systems.items():
+            for n, fn in runs.items():
+                samples[key][n].append(_median_ms(fn, 1))
+    out: dict[str, Any] = {}
+    for key in systems:
+        ms = {n: statistics.median(v) for n, v in samples[key].items()}
+        out[f"{key}_ms"] = {n: round(v, 2) for n, v in ms.items()}
+        out[f"{key}_ms_per_step"] = round((ms[large] - ms[small]) / (large - small), 3)
+    out["podium_ratio_per_step"] = round(out["podium_ms_per_step"] / out["raw_ms_per_step"], 2)
+    out["podium_checkpointed_ratio_per_step"] = round(
+        out["podium_checkpointed_ms_per_step"] / out["raw_checkpointed_ms_per_step"], 2
+    )
+    return out
+
+
+def fan_out(ws: Workspace, repeat: int = 3) -> dict[str, Any]:
+    @expert
+    async def wait_async(text: str) -> str:
+        """Waits 200 ms without blocking."""
+        await asyncio.sleep(0.2)
+        return text
+
+    @expert
+    def wait_sync(text: str) -> str:
+        """Blocks its thread for 200 ms."""
+        time.sleep(0.2)
+        return text
+
+    out: dict[str, Any] = {}
+    for name, exp in (("async", wait_async), ("sync", wait_sync)):
+        one = _podium(ws, 1, [exp], exp.name, False)
+        eight = _podium(ws, 8, [exp], exp.name, False)
+        t1 = _median_ms(lambda p=one: p.run("Wait once"), repeat)
+        t8 = _median_ms(lambda p=eight: p.run("Wait eight times"), repeat)
+        out[name] = {"one_ms": round(t1, 1), "eight_ms": round(t8, 1), "ratio": round(t8 / t1, 2)}
+    return out
+
+
+def local_planner() -> dict[str, Any]:
+    from podium.models.local_llama import load_gguf, smollm2_path
+
+    start = time.perf_counter()
+    model = load_gguf(str(smollm2_path()))
+    load_s = time.perf_counter() - start
+    prompt = [{"role": "user", "content": "Write a short paragraph about mountains."}]
+    start = time.perf_counter()
+    with model.lock:
+        out = model.llama.create_chat_completion(messages=prompt, max_tokens=128, temperature=0)
+    decode_s = time.perf_counter() - start
+    tokens = out["usage"]["completion_tokens"]
+    return {
+        "model_load_s": round(load_s, 3),
+        "completion_tokens": tokens,
+        "tokens_per_s": round(tokens / decode_s, 1),
+    }
+
+
+def cold_start(tmp: Path) -> dict[str, Any]:
+    """Process start to the end of import, and to a loaded encoder + chat model."""
+    code = (
+        "import time; t=time.perf_counter(); import podium; a=time.perf_counter();"
+        "from podium.models.embeddings import load_embedder; load_embedder();"
+        "b=time.perf_counter();"
+        "from podium.models.provider import create_chat_model; create_chat_model('local:smollm2');"
+        "c=time.perf_counter(); print(a-t, b-a, c-b)"
+    )
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PODIUM_HOME": str(tmp), "PATH": "/usr/bin:/bin"},
+    )
+    total = time.perf_counter() - start
+    import_s, encoder_s, chat_s = (float(x) for x in proc.stdout.split())
+    return {
+        "process_total_s": round(total, 2),
+        "import_podium_s": round(import_s, 2),
+        "load_encoder_s": round(encoder_s, 2),
+        "load_chat_model_s": round(chat_s, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = Workspace.init(Path(tmp) / "ws")
+        figures = {
+            "per_step": per_step_overhead(ws),
+            "fan_out_200ms": fan_out(ws),
+            "local_planner": local_planner(),
+            "cold_start": cold_start(Path(tmp)),
+        }
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return
+    ps, fo = figures["per_step"], figures["fan_out_200ms"]
+    print(
+        f"per-step overhead: raw LangGraph {ps['raw_ms_per_step']} ms/step, "
+        f"Podium {ps['podium_ms_per_step']} ms/step ({ps['podium_ratio_per_step']}x), "
+        f"with SQLite checkpoints {ps['podium_checkpointed_ms_per_step']} vs "
+        f"{ps['raw_checkpointed_ms_per_step']} ms/step "
+        f"({ps['podium_checkpointed_ratio_per_step']}x)"
+    )
+    for kind, f in fo.items():
+        print(
+            f"8 x 200 ms {kind} experts vs 1: {f['eight_ms']} vs {f['one_ms']} ms ({f['ratio']}x)"
+        )
+    print(f"local planner: {figures['local_planner']}")
+    print(f"cold start: {figures['cold_start']}")
+
+
+if __name__ == "__main__":
+    main()
