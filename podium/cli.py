@@ -27,8 +27,25 @@ app = typer.Typer(
 )
 experts_app = typer.Typer(help="Registered experts.", no_args_is_help=True)
 runs_app = typer.Typer(help="Runs stored in the workspace.", no_args_is_help=True)
+eval_app = typer.Typer(help="Measure an expert on a benchmark folder.", no_args_is_help=True)
+train_app = typer.Typer(help="Train a shipped small model, reproducibly.", no_args_is_help=True)
 app.add_typer(experts_app, name="experts")
 app.add_typer(runs_app, name="runs")
+app.add_typer(eval_app, name="eval")
+app.add_typer(train_app, name="train")
+
+# Subsystems add their own commands: each module has ``register(app, eval_app, train_app)``.
+# A module that does not exist (yet) is skipped; one that exists but fails to import raises.
+COMMAND_MODULES = (
+    "podium.memory.commands",
+    "podium.experts.nl2sql.commands",
+    "podium.experts.schema_match.commands",
+    "podium.experts.fact_check.commands",
+    "podium.experts.guardians.commands",
+    "podium.server.commands",
+    "podium.bench.commands",
+    "podium.executors.commands",
+)
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True)
@@ -314,6 +331,22 @@ def runs_show(run_id: str, workspace: WorkspaceOpt = None, as_json: JsonOpt = Fa
     out.print(table)
     out.print(run["answer"] or run["error"] or "", highlight=False, markup=False)
     out.print(f"[dim]{len(run['events'])} events[/]")
+
+
+def _register_commands() -> None:
+    import importlib
+
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and name.startswith(exc.name):
+                continue
+            raise
+        module.register(app, eval_app, train_app)
+
+
+_register_commands()
 
 
 def main() -> None:

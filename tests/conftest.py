@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,17 @@ import pytest
 from podium.workspace import Workspace, demo_workspace
 
 from .scripted import scripted
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("PODIUM_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The public benchmark slices beside the repository (never copied into it)."""
+    if not (SHARED_DATA / "MANIFEST.md").is_file():
+        pytest.fail(f"benchmark data not found at {SHARED_DATA}; set PODIUM_SHARED_DATA")
+    return SHARED_DATA
 
 
 @pytest.fixture(autouse=True)
