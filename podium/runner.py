@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -29,6 +30,7 @@ from podium.experts.base import Expert
 from podium.experts.guardians import Guardian, check_text
 from podium.experts.registry import ExpertRegistry
 from podium.graphs.default import build_orchestrate_graph
+from podium.memory.conversations import ConversationStore
 from podium.memory.store import RunStore
 from podium.models.provider import ChatModelLike, ModelProvider, model_label
 from podium.orchestrator.context import PodiumContext
@@ -166,6 +168,11 @@ class Podium:
         with contextlib.suppress(Exception):
             self.models.embedder()
 
+    @functools.cached_property
+    def conversations(self) -> ConversationStore:
+        """This workspace's conversations (same database as the run store)."""
+        return ConversationStore(self.workspace.store_url)
+
     @property
     def planner_label(self) -> str:
         return model_label(self.models.roles["planner"])
@@ -236,6 +243,8 @@ class Podium:
     ) -> AsyncIterator[dict[str, Any]]:
         text = check_text(task, max_chars=self.limits.max_task_chars)
         run_id = run_id or uuid.uuid4().hex[:12]
+        if conversation_id and history is None:
+            history = self.conversations.history(conversation_id)
         messages = [*(history or []), HumanMessage(text)]
         state: RunState = {
             "run_id": run_id,
@@ -255,6 +264,10 @@ class Podium:
                 conversation_id=conversation_id,
             )
         async for ev in self._drive(box, run_id, state, fresh=True, task=text):
+            if conversation_id and ev["type"] == "run_finished":
+                self.conversations.append(conversation_id, "user", text, run_id=run_id)
+                reply = ev.get("answer") or f"(run {ev['status']}: {ev.get('error') or ''})"
+                self.conversations.append(conversation_id, "assistant", reply, run_id=run_id)
             yield ev
 
     async def aresume(self, run_id: str, on_event: EventListener | None = None) -> RunResult:

@@ -253,3 +253,38 @@ def test_concurrent_runs_on_one_podium_do_not_mix(workspace):
         assert result.steps[0]["output"] == f"fact about {topic}"
         assert result.answer == f"Answer: fact about {topic}"
         assert all(e["run_id"] == result.run_id for e in result.events)
+
+
+def test_a_conversation_keeps_its_turns_and_feeds_them_to_the_planner(workspace):
+    from podium import Podium
+
+    from .scripted import RuleChatModel
+
+    seen: list[str] = []
+
+    def reply(messages):
+        if str(messages[0].content).startswith("You are the planner"):
+            seen.append(" | ".join(str(m.content) for m in messages if m.type == "system"))
+            task = next(str(m.content) for m in reversed(messages) if m.type == "human")
+            return plan_json(("s1", "lookup", task))
+        return "Answer: " + str(messages[-1].content).split("): ", 1)[1]
+
+    podium = Podium(
+        planner=RuleChatModel(rule=reply),
+        experts=[lookup],
+        workspace=workspace,
+        builtins=False,
+        plugins=False,
+        warmup=False,
+        semantic_check=False,
+    )
+    conv = podium.conversations.create()
+    asyncio.run(podium.arun("first question about owls", conversation_id=conv))
+    asyncio.run(podium.arun("and a follow-up", conversation_id=conv))
+
+    turns = podium.conversations.messages(conv)
+    assert [t["role"] for t in turns] == ["user", "assistant", "user", "assistant"]
+    assert turns[1]["content"] == "Answer: fact about first question about owls"
+    assert "Earlier in this conversation" not in seen[0]
+    assert "first question about owls" in seen[1]  # the planner saw the earlier turn
+    assert podium.conversations.list()[0]["title"] == "first question about owls"

@@ -1,5 +1,6 @@
-"""Persistence: the run store (SQLAlchemy) that events, steps and runs are written to."""
+"""Persistence: the run store (runs, steps, events) and conversations, via SQLAlchemy."""
 
+from .conversations import ConversationNotFound, ConversationStore
 from .store import RunStore
 
-__all__ = ["RunStore"]
+__all__ = ["ConversationNotFound", "ConversationStore", "RunStore"]

@@ -1,0 +1,120 @@
+"""Conversations: the turns of a chat, kept in the workspace store so they survive restarts.
+
+A conversation's earlier turns go into the planner's context (``Podium.arun(...,
+conversation_id=...)`` loads them), and every turn can point at the run that answered it.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from podium.errors import PodiumError
+
+from .store import Base, make_engine
+
+
+class ConversationNotFound(PodiumError):
+    http_status = 404
+
+
+class ConversationRow(Base):
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[float] = mapped_column(default=time.time, index=True)
+    updated_at: Mapped[float] = mapped_column(default=time.time, index=True)
+
+
+class MessageRow(Base):
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[float] = mapped_column(default=time.time)
+
+
+class ConversationStore:
+    """Create conversations, append turns, read them back."""
+
+    ROLES = ("user", "assistant", "system")
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        Base.metadata.create_all(self.engine)
+
+    def create(self, title: str = "") -> str:
+        conv_id = uuid.uuid4().hex[:12]
+        with Session(self.engine) as s, s.begin():
+            s.add(ConversationRow(id=conv_id, title=title[:200]))
+        return conv_id
+
+    def append(
+        self, conversation_id: str, role: str, content: str, run_id: str | None = None
+    ) -> None:
+        if role not in self.ROLES:
+            raise ValueError(f"role must be one of {self.ROLES}, got {role!r}")
+        with Session(self.engine) as s, s.begin():
+            conv = s.get(ConversationRow, conversation_id)
+            if conv is None:
+                raise ConversationNotFound(f"no conversation {conversation_id!r}")
+            if not conv.title and role == "user":
+                conv.title = content[:80]
+            conv.updated_at = time.time()
+            s.add(
+                MessageRow(
+                    conversation_id=conversation_id, role=role, content=content, run_id=run_id
+                )
+            )
+
+    def messages(self, conversation_id: str, limit: int | None = None) -> list[dict[str, Any]]:
+        with Session(self.engine) as s:
+            if s.get(ConversationRow, conversation_id) is None:
+                raise ConversationNotFound(f"no conversation {conversation_id!r}")
+            query = (
+                sa.select(MessageRow)
+                .where(MessageRow.conversation_id == conversation_id)
+                .order_by(MessageRow.id)
+            )
+            rows = s.scalars(query).all()
+        rows = rows[-limit:] if limit else rows
+        return [
+            {"role": r.role, "content": r.content, "run_id": r.run_id, "created_at": r.created_at}
+            for r in rows
+        ]
+
+    def list(self, limit: int = 50) -> list[dict[str, Any]]:
+        with Session(self.engine) as s:
+            rows = s.scalars(
+                sa.select(ConversationRow).order_by(ConversationRow.updated_at.desc()).limit(limit)
+            ).all()
+        return [
+            {"id": r.id, "title": r.title, "created_at": r.created_at, "updated_at": r.updated_at}
+            for r in rows
+        ]
+
+    def delete(self, conversation_id: str) -> None:
+        with Session(self.engine) as s, s.begin():
+            conv = s.get(ConversationRow, conversation_id)
+            if conv is None:
+                raise ConversationNotFound(f"no conversation {conversation_id!r}")
+            s.execute(sa.delete(MessageRow).where(MessageRow.conversation_id == conversation_id))
+            s.delete(conv)
+
+    def history(self, conversation_id: str, turns: int = 6) -> list[Any]:
+        """The last turns as LangChain messages, for the planner's context."""
+        from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+
+        kinds = {"user": HumanMessage, "assistant": AIMessage, "system": SystemMessage}
+        return [kinds[m["role"]](m["content"]) for m in self.messages(conversation_id, turns)]
