@@ -55,6 +55,9 @@ WorkspaceOpt = Annotated[
     typer.Option("--workspace", "-w", help="Workspace folder (default: the shipped demo)."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+WorkflowOpt = Annotated[
+    str | None, typer.Option(help="A graph to run instead of the planner: module:object.")
+]
 
 
 def _fail(exc: BaseException) -> typer.Exit:
@@ -85,9 +88,7 @@ def run(
     planner: Annotated[
         str | None, typer.Option(help="Planner model URI, e.g. local:smollm2, openai:gpt-4o-mini.")
     ] = None,
-    workflow: Annotated[
-        str | None, typer.Option(help="A graph to run instead of the planner: module:object.")
-    ] = None,
+    workflow: WorkflowOpt = None,
     as_json: JsonOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live progress.")] = False,
 ) -> None:
@@ -110,15 +111,28 @@ def run(
             result = podium.run(text, on_event=progress.update)
     except PodiumError as exc:
         raise _fail(exc) from None
+    _print_result(result, as_json)
+
+
+def _print_result(result: Any, as_json: bool) -> None:
     if as_json:
         out.print_json(json.dumps(result.to_json_dict(), default=str))
+    elif result.status == "awaiting_approval":
+        for p in result.pending_approvals:
+            when = "before it runs" if p["when"] == "before" else "before its result is used"
+            err.print(
+                f"[yellow]step {p['step_id']} ({p['expert']}) waits for approval "
+                f"{when}:[/] {p['input']}" + (f" — {p['reason']}" if p["reason"] else "")
+            )
+        steps = " ".join(p["step_id"] for p in result.pending_approvals)
+        err.print(f"answer with: podium approve {result.run_id} {steps}   (or add --reject)")
     else:
         out.print(result.answer or "", highlight=False, markup=False)
         err.print(
             f"[dim]run {result.run_id} · {result.status} · "
             f"{result.cost.get('ms', 0) / 1000:.1f} s of model/expert time[/]"
         )
-    if result.status not in ("done", "partial", "blocked"):
+    if result.status not in ("done", "partial", "blocked", "awaiting_approval"):
         raise typer.Exit(1)
 
 
@@ -207,18 +221,44 @@ class _Progress:
 
 
 @app.command()
-def resume(run_id: str, workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+def resume(
+    run_id: str,
+    workspace: WorkspaceOpt = None,
+    workflow: WorkflowOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Continue an interrupted run from its checkpoint; finished steps are not run again."""
     from podium.runner import Podium
 
     try:
-        result = Podium(workspace=_workspace(workspace)).resume(run_id)
+        graph = _load_workflow(workflow) if workflow else None
+        result = Podium(workspace=_workspace(workspace), workflow=graph).resume(run_id)
     except PodiumError as exc:
         raise _fail(exc) from None
-    if as_json:
-        out.print_json(json.dumps(result.to_json_dict(), default=str))
-    else:
-        out.print(result.answer or "", highlight=False, markup=False)
+    _print_result(result, as_json)
+
+
+@app.command()
+def approve(
+    run_id: str,
+    steps: Annotated[list[str], typer.Argument(help="The step ids to answer, e.g. s2.")],
+    reject: Annotated[bool, typer.Option("--reject", help="Reject instead of approve.")] = False,
+    note: Annotated[str, typer.Option(help="Why, recorded with the decision.")] = "",
+    workspace: WorkspaceOpt = None,
+    workflow: WorkflowOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer the approvals a paused run waits for, and let it continue."""
+    from podium.runner import Podium
+
+    decisions = {s: {"approved": not reject, "note": note} for s in steps}
+    try:
+        graph = _load_workflow(workflow) if workflow else None
+        podium = Podium(workspace=_workspace(workspace), workflow=graph)
+        result = podium.resume(run_id, approvals=decisions)
+    except PodiumError as exc:
+        raise _fail(exc) from None
+    _print_result(result, as_json)
 
 
 @app.command()

@@ -23,9 +23,10 @@ from typing import Any
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph import StateGraph
+from langgraph.types import Command
 from pydantic import BaseModel, Field
 
-from podium.errors import ConfigError, PodiumError
+from podium.errors import ConfigError, InputRejected, PodiumError
 from podium.experts.base import Expert
 from podium.experts.guardians import Guardian, check_text
 from podium.experts.registry import ExpertRegistry
@@ -34,7 +35,7 @@ from podium.memory.conversations import ConversationStore
 from podium.memory.store import RunStore
 from podium.models.provider import ChatModelLike, ModelProvider, model_label
 from podium.orchestrator.context import PodiumContext
-from podium.orchestrator.events import RunFinished, RunStarted
+from podium.orchestrator.events import RunFinished, RunPaused, RunStarted
 from podium.orchestrator.state import RunState, total_cost
 from podium.workspace import LimitsSpec, Workspace, demo_workspace
 
@@ -55,6 +56,11 @@ class RunResult(BaseModel):
     cost: dict[str, Any] = Field(default_factory=dict)
     ledger: list[dict[str, Any]] = Field(default_factory=list)
     events: list[dict[str, Any]] = Field(default_factory=list)
+    pending_approvals: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Steps waiting for a person (status 'awaiting_approval'); answer with "
+        "Podium.resume(run_id, approvals={step_id: True/False}).",
+    )
 
     def to_json_dict(self) -> dict[str, Any]:
         """The shape ``podium run --json`` prints."""
@@ -80,6 +86,7 @@ class RunResult(BaseModel):
                 for s in self.steps
             ],
             "verdicts": self.verdicts,
+            "pending_approvals": self.pending_approvals,
             "cost": self.cost,
             "events": len(self.events),
         }
@@ -270,24 +277,64 @@ class Podium:
                 self.conversations.append(conversation_id, "assistant", reply, run_id=run_id)
             yield ev
 
-    async def aresume(self, run_id: str, on_event: EventListener | None = None) -> RunResult:
-        """Continue an interrupted run from its last checkpoint; finished steps do not rerun."""
-        if not self.checkpoint:
-            raise ConfigError("this Podium was created with checkpoint=False: nothing to resume")
-        stored = self.store.get_run(run_id) if self.store else {"id": run_id, "task": ""}
+    async def aresume(
+        self,
+        run_id: str,
+        approvals: dict[str, Any] | None = None,
+        *,
+        on_event: EventListener | None = None,
+    ) -> RunResult:
+        """Continue a run from its last checkpoint; finished steps do not run again.
+
+        ``approvals`` answers a paused run: ``{step_id: True | False | {"approved": bool,
+        "note": str}}`` for the steps listed in ``RunResult.pending_approvals``.
+        """
         box = _Outcome()
-        async for ev in self._drive(box, stored["id"], None, fresh=False, task=stored["task"]):
+        async for ev in self.astream_resume(run_id, approvals, box=box):
             box.events.append(ev)
             if on_event:
                 on_event(ev)
         return box.result()
 
-    def resume(self, run_id: str) -> RunResult:
-        return _run_sync(self.aresume(run_id))
+    def resume(self, run_id: str, approvals: dict[str, Any] | None = None) -> RunResult:
+        return _run_sync(self.aresume(run_id, approvals))
+
+    async def astream_resume(
+        self, run_id: str, approvals: dict[str, Any] | None = None, *, box: _Outcome | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        if not self.checkpoint:
+            raise ConfigError("this Podium was created with checkpoint=False: nothing to resume")
+        stored = self.store.get_run(run_id) if self.store else {"id": run_id, "task": ""}
+        if approvals:
+            pending = {p["step_id"] for p in await self.pending_approvals(stored["id"])}
+            unknown = sorted(set(approvals) - pending)
+            if unknown:
+                raise InputRejected(
+                    f"no approval is pending for step {', '.join(unknown)} of run {stored['id']}",
+                    hint=f"pending: {', '.join(sorted(pending)) or 'none'}",
+                )
+        command = Command(resume=approvals) if approvals else None
+        async for ev in self._drive(
+            box or _Outcome(), stored["id"], command, fresh=False, task=stored["task"]
+        ):
+            yield ev
+
+    async def pending_approvals(self, run_id: str) -> list[dict[str, Any]]:
+        """The steps a paused run waits on (empty when it is not paused)."""
+        async with self._compiled() as graph:
+            snapshot = await graph.aget_state({"configurable": {"thread_id": run_id}})
+        return _pending(snapshot)
 
     async def _drive(
-        self, box: _Outcome, run_id: str, state: RunState | None, *, fresh: bool, task: str
+        self,
+        box: _Outcome,
+        run_id: str,
+        graph_input: RunState | Command | None,
+        *,
+        fresh: bool,
+        task: str,
     ) -> AsyncIterator[dict[str, Any]]:
+        """Stream one leg of a run (start, resume or answer to approvals) and record it."""
         seq = self.store.next_seq(run_id) if (self.store and not fresh) else 1
         final: dict[str, Any] = {}
 
@@ -313,13 +360,17 @@ class Podium:
         try:
             async with self._compiled() as graph:
                 stream = graph.astream(
-                    state, config, context=self.context, stream_mode=["custom", "values"]
+                    graph_input, config, context=self.context, stream_mode=["custom", "values"]
                 )
                 async for mode, chunk in stream:
                     if mode == "custom":
                         yield stamp(chunk)
                     else:
                         final = chunk
+                snapshot = await graph.aget_state(config) if self.checkpoint else None
+            if snapshot is not None and snapshot.values:
+                final = dict(snapshot.values)
+            box.pending = _pending(snapshot)
             status = final.get("status") or "done"
             status = "done" if status == "running" else status
             answer = final.get("answer")
@@ -328,9 +379,16 @@ class Podium:
         except Exception as exc:
             box.error, error = exc, f"{type(exc).__name__}: {exc}"
         cost = total_cost(final.get("ledger", []))
+        box.state = final
+        if box.pending and box.error is None:
+            if self.store:
+                self.store.finish_run(
+                    run_id, status="awaiting_approval", answer=None, error=None, cost=cost
+                )
+            yield stamp(RunPaused(run_id=run_id, pending=box.pending).model_dump(mode="json"))
+            return
         if self.store:
             self.store.finish_run(run_id, status=status, answer=answer, error=error, cost=cost)
-        box.state = final
         yield stamp(
             RunFinished(
                 run_id=run_id,
@@ -363,6 +421,7 @@ class _Outcome:
         self.events: list[dict[str, Any]] = []
         self.state: dict[str, Any] = {}
         self.error: BaseException | None = None
+        self.pending: list[dict[str, Any]] = []
 
     def result(self) -> RunResult:
         if self.error is not None:
@@ -372,10 +431,11 @@ class _Outcome:
         results = state.get("results", {})
         plan = state.get("plan")
         order = [s["id"] for s in (plan or {}).get("steps", [])]
+        paused = last.get("type") == "run_paused"
         return RunResult(
             run_id=last.get("run_id", state.get("run_id", "")),
             task=state.get("task", ""),
-            status=last.get("status", "failed"),
+            status="awaiting_approval" if paused else last.get("status", "failed"),
             answer=last.get("answer"),
             error=last.get("error"),
             plan=plan,
@@ -384,7 +444,18 @@ class _Outcome:
             cost=last.get("cost", {}),
             ledger=[dict(e) for e in state.get("ledger", [])],
             events=events,
+            pending_approvals=self.pending,
         )
+
+
+def _pending(snapshot: Any) -> list[dict[str, Any]]:
+    if snapshot is None:
+        return []
+    for item in getattr(snapshot, "interrupts", ()) or ():
+        value = getattr(item, "value", None)
+        if isinstance(value, dict) and "pending" in value:
+            return list(value["pending"])
+    return []
 
 
 def _prepare_checkpoints(path: Path) -> None:

@@ -105,3 +105,31 @@ def test_runs_list_json_is_valid_json(tmp_path, ws):
     proc = podium("runs", "list", "--json", "--workspace", str(ws.root), home=tmp_path)
     assert proc.returncode == 0
     assert json.loads(proc.stdout) == []
+
+
+@pytest.mark.slow
+def test_a_paused_run_is_approved_from_the_cli(tmp_path, ws):
+    paused = podium(
+        "run",
+        "How far is 10 km in miles?",
+        "--json",
+        "--workspace",
+        str(ws.root),
+        "--workflow",
+        "tests.workflows:convert_with_approval",
+        home=tmp_path,
+    )
+    assert paused.returncode == 0, paused.stderr
+    data = json.loads(paused.stdout)
+    assert data["status"] == "awaiting_approval"
+    assert data["pending_approvals"][0]["step_id"] == "s1"
+    assert data["steps"] == []
+
+    done = podium(
+        "approve", data["run_id"], "s1", "--json", "--workspace", str(ws.root), home=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    finished = json.loads(done.stdout)
+    assert finished["status"] == "done"
+    assert finished["steps"][0]["output"]["value"] == pytest.approx(6.213712, rel=1e-6)
+    assert "6.214" in finished["answer"]

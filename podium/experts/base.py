@@ -79,6 +79,11 @@ class ExpertResult(BaseModel):
     details: dict[str, Any] = Field(
         default_factory=dict, description="Expert-specific extras (candidates, votes, scores)."
     )
+    needs_approval: str | None = Field(
+        default=None,
+        description="Why a person should approve this result before the run uses it "
+        "(e.g. a query over the row limit). The run pauses until someone answers.",
+    )
 
     @property
     def ok(self) -> bool:

@@ -1,6 +1,7 @@
 """The default orchestrate graph, and the pieces to build your own.
 
     guard_in -> plan -> dispatch --Send--> step --> dispatch
+                           (a person must answer) -> approval (interrupt) --> dispatch
                            (when every step is done) -> synthesize -> guard_out -> END
 
 ``build_orchestrate_graph`` returns the *uncompiled* ``StateGraph`` so you can add nodes or
@@ -14,6 +15,7 @@ from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 
+from podium.orchestrator.approval import approval_node
 from podium.orchestrator.context import PodiumContext
 from podium.orchestrator.dispatcher import dispatch_node, next_steps, step_node
 from podium.orchestrator.guard import after_guard_in, guard_in_node, guard_out_node
@@ -36,13 +38,15 @@ def build_orchestrate_graph(
     graph.add_node("plan", planner)
     graph.add_node("dispatch", dispatch_node)
     graph.add_node("step", step, input_schema=StepTask)
+    graph.add_node("approval", approval_node)
     graph.add_node("synthesize", synthesizer)
     graph.add_node("guard_out", guard_out_node)
     graph.add_edge(START, "guard_in")
     graph.add_conditional_edges("guard_in", after_guard_in, {"plan": "plan", "end": END})
     graph.add_edge("plan", "dispatch")
-    graph.add_conditional_edges("dispatch", next_steps, ["step", "synthesize"])
+    graph.add_conditional_edges("dispatch", next_steps, ["step", "approval", "synthesize"])
     graph.add_edge("step", "dispatch")
+    graph.add_edge("approval", "dispatch")
     graph.add_edge("synthesize", "guard_out")
     graph.add_edge("guard_out", END)
     return graph

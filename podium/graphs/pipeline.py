@@ -11,6 +11,7 @@ and ``{sN}`` (the output of step N). A stage depends on the one before it unless
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from langgraph.graph import StateGraph
@@ -27,8 +28,11 @@ from .default import build_orchestrate_graph
 Stage = str | tuple[str, str]
 
 
-def fixed_plan(*stages: Stage, parallel: bool = False) -> Any:
-    """A ``plan`` node that always returns the same plan, filled with the task."""
+def fixed_plan(*stages: Stage, parallel: bool = False, approve: Collection[str] = ()) -> Any:
+    """A ``plan`` node that always returns the same plan, filled with the task.
+
+    ``approve`` names steps (``"s2"``) or experts (``"nl2sql"``) a person must approve
+    before they run."""
     if not stages:
         raise PlanError("a pipeline needs at least one stage")
 
@@ -40,7 +44,8 @@ def fixed_plan(*stages: Stage, parallel: bool = False) -> Any:
             referenced = [f"s{k}" for k in range(1, i) if f"{{s{k}}}" in text]
             previous = [] if parallel or i == 1 else [f"s{i - 1}"]
             deps = sorted(set(previous + referenced))
-            steps.append(Step(id=f"s{i}", expert=expert, input=text, depends_on=deps))
+            ask = f"s{i}" in approve or expert in approve
+            steps.append(Step(id=f"s{i}", expert=expert, input=text, depends_on=deps, approve=ask))
         plan = Plan(steps=steps, notes=["fixed pipeline"])
         problems = validate_plan(plan, runtime.context.registry.names(), max_steps=64)
         if problems:
@@ -51,6 +56,6 @@ def fixed_plan(*stages: Stage, parallel: bool = False) -> Any:
     return plan_node
 
 
-def pipeline(*stages: Stage, parallel: bool = False) -> StateGraph:
+def pipeline(*stages: Stage, parallel: bool = False, approve: Collection[str] = ()) -> StateGraph:
     """A graph that runs ``stages`` in order (or all at once), then synthesizes and guards."""
-    return build_orchestrate_graph(planner=fixed_plan(*stages, parallel=parallel))
+    return build_orchestrate_graph(planner=fixed_plan(*stages, parallel=parallel, approve=approve))

@@ -31,7 +31,7 @@ class RunRow(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     task: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="running", index=True)
+    status: Mapped[str] = mapped_column(String(24), default="running", index=True)
     answer: Mapped[str | None] = mapped_column(Text, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     planner: Mapped[str] = mapped_column(String(200), default="")
@@ -50,7 +50,7 @@ class StepRow(Base):
     step_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     expert: Mapped[str] = mapped_column(String(64), index=True)
     input: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(24))
     output: Mapped[Any] = mapped_column(JSON, nullable=True)
     confidence: Mapped[float] = mapped_column(Float, default=0.0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)

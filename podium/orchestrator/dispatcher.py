@@ -19,7 +19,7 @@ from podium.experts.base import Cost, ExpertContext, ExpertResult
 from podium.models.usage import metered
 
 from .context import PodiumContext
-from .events import ExpertNote, StepFinished, StepStarted, emit
+from .events import ApprovalRequired, ExpertNote, StepFinished, StepStarted, emit
 from .plan import Plan, fill_references
 from .state import (
     RunState,
@@ -31,37 +31,48 @@ from .state import (
 )
 
 DONE = "synthesize"
+APPROVAL = "approval"
 
 
 def dispatch_node(state: RunState) -> dict[str, Any]:
-    """Record as skipped every step that can no longer run because a dependency failed."""
+    """Book-keeping between supersteps: skip what can no longer run, record rejections, and
+    announce steps that wait for a person."""
     plan = Plan.model_validate(state["plan"])
     results = state.get("results", {})
-    skipped: dict[str, StepOutcome] = {}
+    approvals = state.get("approvals", {})
+    updates: dict[str, StepOutcome] = {}
+    asks: dict[str, dict[str, Any]] = {}
+
+    for step in plan.steps:  # rejected before running: the step fails, its dependents skip
+        decision = approvals.get(step.id, {})
+        if step.id not in results and decision.get("approved") is False:
+            updates[step.id] = _unrun(
+                step, "failed", f"rejected before running: {decision.get('note') or 'not approved'}"
+            )
+            emit(
+                StepFinished(
+                    run_id=state["run_id"],
+                    step_id=step.id,
+                    expert=step.expert,
+                    status="failed",
+                    error=updates[step.id]["error"],
+                )
+            )
+
     changed = True
     while changed:
         changed = False
         for step in plan.steps:
-            if step.id in results or step.id in skipped:
+            if step.id in results or step.id in updates:
                 continue
             blocked = [
                 d
                 for d in step.depends_on
-                if (results.get(d) or skipped.get(d) or {}).get("status") in ("failed", "skipped")
+                if (results.get(d) or updates.get(d) or {}).get("status") in ("failed", "skipped")
             ]
             if blocked:
-                skipped[step.id] = StepOutcome(
-                    step_id=step.id,
-                    expert=step.expert,
-                    input=step.input,
-                    status="skipped",
-                    output=None,
-                    summary=None,
-                    confidence=0.0,
-                    evidence=[],
-                    cost={},
-                    details={},
-                    error=f"not run: step {', '.join(blocked)} did not succeed",
+                updates[step.id] = _unrun(
+                    step, "skipped", f"not run: step {', '.join(blocked)} did not succeed"
                 )
                 emit(
                     StepFinished(
@@ -69,33 +80,93 @@ def dispatch_node(state: RunState) -> dict[str, Any]:
                         step_id=step.id,
                         expert=step.expert,
                         status="skipped",
-                        error=skipped[step.id]["error"],
+                        error=updates[step.id]["error"],
                     )
                 )
                 changed = True
-    return {"results": skipped} if skipped else {}
+
+    done = [sid for sid, r in results.items() if r["status"] == "ok"]
+    for step in plan.ready(done=done, started=[*results, *updates]):
+        if step.approve and step.id not in approvals:
+            asks[step.id] = {
+                "asked": True,
+                "when": "before",
+                "expert": step.expert,
+                "input": step.input,
+                "reason": "the workflow asks before this step",
+            }
+    for sid, outcome in results.items():
+        if outcome["status"] == "awaiting_approval" and sid not in approvals:
+            asks[sid] = {
+                "asked": True,
+                "when": "after",
+                "expert": outcome["expert"],
+                "input": outcome["input"],
+                "reason": outcome["details"].get("approval_reason", ""),
+            }
+    for sid, ask in asks.items():
+        emit(
+            ApprovalRequired(
+                run_id=state["run_id"],
+                step_id=sid,
+                expert=ask["expert"],
+                input=ask["input"],
+                when=ask["when"],
+                reason=ask["reason"],
+                output=results.get(sid, {}).get("output"),
+            )
+        )
+    update: dict[str, Any] = {}
+    if updates:
+        update["results"] = updates
+    if asks:
+        update["approvals"] = asks
+    return update
+
+
+def _unrun(step: Any, status: str, error: str) -> StepOutcome:
+    return StepOutcome(
+        step_id=step.id,
+        expert=step.expert,
+        input=step.input,
+        status=status,  # type: ignore[typeddict-item]
+        output=None,
+        summary=None,
+        confidence=0.0,
+        evidence=[],
+        cost={},
+        details={},
+        error=error,
+    )
 
 
 def next_steps(state: RunState) -> list[Send] | str:
-    """The ``Send``s for every ready step, or ``synthesize`` when nothing is left to run."""
+    """``Send``s for every ready step; else ``approval`` while a person has to answer; else
+    ``synthesize``. Steps waiting for approval never hold up independent branches."""
     plan = Plan.model_validate(state["plan"])
     results = state.get("results", {})
+    approvals = state.get("approvals", {})
     done = [sid for sid, r in results.items() if r["status"] == "ok"]
-    ready = plan.ready(done=done, started=results)
-    if not ready:
-        return DONE
-    return [
-        Send(
-            "step",
-            StepTask(
-                run_id=state["run_id"],
-                task=state["task"],
-                step=step.model_dump(mode="json"),
-                dependencies={d: results[d] for d in step.depends_on},
-            ),
-        )
-        for step in ready
+    ready = [
+        step
+        for step in plan.ready(done=done, started=results)
+        if not step.approve or approvals.get(step.id, {}).get("approved") is True
     ]
+    if ready:
+        return [
+            Send(
+                "step",
+                StepTask(
+                    run_id=state["run_id"],
+                    task=state["task"],
+                    step=step.model_dump(mode="json"),
+                    dependencies={d: results[d] for d in step.depends_on},
+                ),
+            )
+            for step in ready
+        ]
+    waiting = [sid for sid, a in approvals.items() if "approved" not in a]
+    return APPROVAL if waiting else DONE
 
 
 async def step_node(payload: StepTask, runtime: Runtime[PodiumContext]) -> dict[str, Any]:

@@ -62,7 +62,7 @@ class StepFinished(_Event):
     type: Literal["step_finished"] = "step_finished"
     step_id: str
     expert: str
-    status: Literal["ok", "failed", "skipped"]
+    status: Literal["ok", "failed", "skipped", "awaiting_approval"]
     output: Any = None
     confidence: float = 0.0
     cost: dict[str, Any] = Field(default_factory=dict)
@@ -78,6 +78,33 @@ class ExpertNote(_Event):
     expert: str = ""
     kind: str
     data: dict[str, Any] = Field(default_factory=dict)
+
+
+class ApprovalRequired(_Event):
+    """A step waits for a person: before it runs (``when="before"``) or before its result is
+    used (``when="after"``). Answer with ``Podium.resume(run_id, approvals={step_id: bool})``."""
+
+    type: Literal["approval_required"] = "approval_required"
+    step_id: str
+    expert: str
+    input: str
+    when: Literal["before", "after"]
+    reason: str = ""
+    output: Any = None
+
+
+class ApprovalGiven(_Event):
+    type: Literal["approval"] = "approval"
+    step_id: str
+    approved: bool
+    note: str = ""
+
+
+class RunPaused(_Event):
+    """The run stopped at a checkpoint to wait for approvals; nothing is lost."""
+
+    type: Literal["run_paused"] = "run_paused"
+    pending: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class AnswerToken(_Event):
@@ -107,6 +134,9 @@ Event = Annotated[
     | StepStarted
     | StepFinished
     | ExpertNote
+    | ApprovalRequired
+    | ApprovalGiven
+    | RunPaused
     | AnswerToken
     | AnswerReady
     | RunFinished,

@@ -25,6 +25,9 @@ class Step(BaseModel):
     input: str = Field(min_length=1, max_length=4000)
     depends_on: list[str] = Field(default_factory=list)
     args: dict[str, Any] = Field(default_factory=dict, description="Extra expert arguments.")
+    approve: bool = Field(
+        default=False, description="Ask a person before this step runs (a workflow's choice)."
+    )
 
 
 class Plan(BaseModel):

@@ -15,7 +15,7 @@ from langgraph.graph.message import add_messages
 
 from podium.experts.base import Cost, Evidence, ExpertResult
 
-StepStatus = Literal["ok", "failed", "skipped"]
+StepStatus = Literal["ok", "failed", "skipped", "awaiting_approval"]
 
 
 class StepOutcome(TypedDict):
@@ -58,9 +58,10 @@ class RunState(TypedDict, total=False):
     plan: dict[str, Any] | None
     results: Annotated[dict[str, StepOutcome], merge_dicts]
     verdicts: Annotated[list[dict[str, Any]], operator.add]
+    approvals: Annotated[dict[str, dict[str, Any]], merge_dicts]
     ledger: Annotated[list[LedgerEntry], operator.add]
     answer: str | None
-    status: Literal["running", "blocked", "failed", "done", "partial"]
+    status: Literal["running", "blocked", "failed", "done", "partial", "awaiting_approval"]
     error: str | None
 
 
@@ -78,14 +79,19 @@ def outcome_from_result(step_id: str, expert: str, text: str, result: ExpertResu
         step_id=step_id,
         expert=expert,
         input=text,
-        status="ok" if result.ok else "failed",
+        status="failed"
+        if not result.ok
+        else ("awaiting_approval" if result.needs_approval else "ok"),
         output=result.output,
         summary=result.summary,
         confidence=result.confidence,
         evidence=[e.model_dump(mode="json") for e in result.evidence],
         cost=result.cost.model_dump(mode="json"),
         error=result.error,
-        details=result.details,
+        details={
+            **result.details,
+            **({"approval_reason": result.needs_approval} if result.needs_approval else {}),
+        },
     )
 
 
