@@ -70,6 +70,12 @@ class BudgetExceeded(PodiumError):
     http_status = 429
 
 
+class StoreUnavailable(PodiumError):
+    """The workspace store cannot be written (locked by another process, unreachable)."""
+
+    http_status = 503
+
+
 class RunNotFound(PodiumError):
     """No run with that id in this workspace's store."""
 

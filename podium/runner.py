@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import functools
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
@@ -254,6 +255,7 @@ class Podium:
             history = self.conversations.history(conversation_id)
         messages = [*(history or []), HumanMessage(text)]
         state: RunState = {
+            "started_at": time.time(),
             "run_id": run_id,
             "task": text,
             "messages": messages,
@@ -362,12 +364,24 @@ class Podium:
                 stream = graph.astream(
                     graph_input, config, context=self.context, stream_mode=["custom", "values"]
                 )
-                async for mode, chunk in stream:
-                    if mode == "custom":
-                        yield stamp(chunk)
-                    else:
-                        final = chunk
+                try:
+                    # The hard stop for a step that overruns the run's time budget; between
+                    # steps, dispatch stops more gently (see orchestrator/budget.py).
+                    async with asyncio.timeout(self.limits.max_seconds):
+                        async for mode, chunk in stream:
+                            if mode == "custom":
+                                yield stamp(chunk)
+                            else:
+                                final = chunk
+                except TimeoutError:
+                    await stream.aclose()
+                    final = _stopped(
+                        final,
+                        f"the time budget ({self.limits.max_seconds:g} s) ran out during a step",
+                    )
                 snapshot = await graph.aget_state(config) if self.checkpoint else None
+            if final.get("stopped") and final.get("status") == "partial" and snapshot:
+                snapshot = None  # the checkpoint is mid-step; what we composed is the answer
             if snapshot is not None and snapshot.values:
                 final = dict(snapshot.values)
             box.pending = _pending(snapshot)
@@ -446,6 +460,21 @@ class _Outcome:
             events=events,
             pending_approvals=self.pending,
         )
+
+
+def _stopped(state: dict[str, Any], reason: str) -> dict[str, Any]:
+    """A partial result from the last state seen, when a run had to be cut off."""
+    from podium.orchestrator.plan import Plan
+    from podium.orchestrator.synthesizer import compose
+
+    plan = state.get("plan")
+    found = compose(Plan.model_validate(plan), state.get("results", {})) if plan else ""
+    return {
+        **state,
+        "status": "partial",
+        "stopped": reason,
+        "answer": f"(Stopped early: {reason}.)\n{found}".strip(),
+    }
 
 
 def _pending(snapshot: Any) -> list[dict[str, Any]]:

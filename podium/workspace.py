@@ -40,10 +40,19 @@ class ModelsSpec(BaseModel):
 
 
 class LimitsSpec(BaseModel):
+    """Per-run limits. Hitting a budget ends the run cleanly with what it has and the reason."""
+
     max_task_chars: int = Field(default=20_000, gt=0)
     max_steps: int = Field(default=8, gt=0, le=64)
     plan_attempts: int = Field(default=3, gt=0, le=10)
     step_timeout_s: float = Field(default=120.0, gt=0)
+    max_seconds: float = Field(default=900.0, gt=0, description="Wall time of one run.")
+    max_tokens: int | None = Field(default=None, gt=0, description="Model tokens of one run.")
+    max_large_calls: int | None = Field(
+        default=None,
+        ge=0,
+        description="Calls to the large model (planner, synthesizer, escalations) in one run.",
+    )
 
 
 class WorkspaceConfig(BaseModel):
@@ -121,11 +130,7 @@ class Workspace:
         return ws
 
     def save(self) -> None:
-        data = self.config.model_dump(mode="json", exclude_defaults=False)
-        data = {k: v for k, v in data.items() if v not in ("", [], None)}
-        for expert in data.get("experts", []):
-            for key in [k for k, v in expert.items() if v in (None, {}, "")]:
-                del expert[key]
+        data = _without_empty(self.config.model_dump(mode="json"))
         (self.root / CONFIG_NAME).write_text(tomli_w.dumps(data), encoding="utf-8")
 
     # -- what the rest of Podium asks for -------------------------------------------------
@@ -209,6 +214,16 @@ def demo_workspace(home: Path | None = None) -> Workspace:
         build_shop_db(root / "shop.sqlite")
         marker.write_text(DEMO_VERSION)
     return Workspace.load(root)
+
+
+def _without_empty(value: Any) -> Any:
+    """TOML has no null: leave out unset values (and empty strings, lists, tables)."""
+    if isinstance(value, dict):
+        cleaned = {k: _without_empty(v) for k, v in value.items()}
+        return {k: v for k, v in cleaned.items() if v not in (None, "", [], {})}
+    if isinstance(value, list):
+        return [_without_empty(v) for v in value]
+    return value
 
 
 def _flatten(raw: dict[str, Any]) -> dict[str, Any]:

@@ -140,15 +140,33 @@ class Expert:
     Class attributes describe the expert to the planner: ``name`` (unique, snake_case),
     ``description`` (what it does and when to use it — the planner reads this), and
     ``input_model`` (a pydantic model; its first string field receives the step's text).
-    ``model`` is the model URI the expert uses when it needs a generator or encoder.
+    ``output_model`` (optional) is checked against every result's ``output``: a result that
+    does not match fails its step instead of feeding bad data to later steps.
+    ``model`` is the model URI the expert uses when it needs a generator or encoder;
+    ``timeout_s`` and ``retry`` (a LangGraph ``RetryPolicy``) override Podium's defaults.
     """
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     input_model: ClassVar[type[BaseModel]] = TextRequest
+    output_model: ClassVar[type[BaseModel] | None] = None
     examples: ClassVar[tuple[str, ...]] = ()
     model: str | None = None
     timeout_s: float | None = None
+    retry: Any = None
+
+    def check_output(self, result: ExpertResult) -> ExpertResult:
+        """Fail a result whose output does not match ``output_model``."""
+        if self.output_model is None or not result.ok:
+            return result
+        try:
+            self.output_model.model_validate(result.output)
+        except ValidationError as exc:
+            return ExpertResult.failure(
+                f"output does not match {self.output_model.__name__}: {_first_error(exc)}",
+                cost=result.cost,
+            )
+        return result
 
     def run(self, request: BaseModel, ctx: ExpertContext) -> ExpertResult:
         """Do the work synchronously. Override this or :meth:`arun`."""

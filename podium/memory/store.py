@@ -9,6 +9,8 @@ leaves a half-written step; ``flush()`` waits until everything queued is on disk
 
 from __future__ import annotations
 
+import contextlib
+import os
 import queue
 import threading
 import time
@@ -19,7 +21,7 @@ from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from podium.errors import RunNotFound
+from podium.errors import RunNotFound, StoreUnavailable
 
 
 class Base(DeclarativeBase):
@@ -70,10 +72,17 @@ class EventRow(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+def busy_timeout_s() -> float:
+    """How long a write waits (SQLite retries internally) for a lock held by someone else."""
+    return float(os.environ.get("PODIUM_STORE_BUSY_TIMEOUT_S", "30"))
+
+
 def make_engine(url: str) -> Engine:
     """An engine for the store; SQLite gets WAL and a busy timeout so readers never block."""
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = sa.create_engine(
+            url, connect_args={"timeout": busy_timeout_s(), "check_same_thread": False}
+        )
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -110,7 +119,7 @@ class RunStore:
         workspace: str = "",
         conversation_id: str | None = None,
     ) -> None:
-        with Session(self.engine) as s, s.begin():
+        with self._writing(), Session(self.engine) as s, s.begin():
             s.add(
                 RunRow(
                     id=run_id,
@@ -147,7 +156,8 @@ class RunStore:
                 except queue.Empty:
                     break
             try:
-                self._write_batch(batch)
+                with self._writing():
+                    self._write_batch(batch)
             except Exception as exc:  # reported by flush(); the run itself goes on
                 self._write_error = exc
             finally:
@@ -229,6 +239,21 @@ class RunStore:
                 return
             run.status, run.answer, run.error, run.cost = status, answer, error, cost
             run.finished_at = time.time()
+
+    @contextlib.contextmanager
+    def _writing(self) -> Any:
+        """Turn a lock held too long by another process into an error that says so."""
+        try:
+            yield
+        except sa.exc.OperationalError as exc:
+            if "locked" in str(exc).lower() or "busy" in str(exc).lower():
+                raise StoreUnavailable(
+                    f"the run store {self.safe_url} stayed locked by another process for "
+                    f"{busy_timeout_s():g} s (retried throughout)",
+                    hint="close the program holding it, or use a server database "
+                    "(store_url = postgresql+psycopg://...) for many writers",
+                ) from exc
+            raise
 
     # -- reads ----------------------------------------------------------------------------
 

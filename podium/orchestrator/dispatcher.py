@@ -18,9 +18,11 @@ from podium.errors import PodiumError
 from podium.experts.base import Cost, ExpertContext, ExpertResult
 from podium.models.usage import metered
 
+from .budget import budget_problem
 from .context import PodiumContext
 from .events import ApprovalRequired, ExpertNote, StepFinished, StepStarted, emit
 from .plan import Plan, fill_references
+from .policies import StepPolicy, execute_step
 from .state import (
     RunState,
     StepOutcome,
@@ -34,14 +36,30 @@ DONE = "synthesize"
 APPROVAL = "approval"
 
 
-def dispatch_node(state: RunState) -> dict[str, Any]:
-    """Book-keeping between supersteps: skip what can no longer run, record rejections, and
-    announce steps that wait for a person."""
+def dispatch_node(state: RunState, runtime: Runtime[PodiumContext]) -> dict[str, Any]:
+    """Book-keeping between supersteps: stop when a budget is spent, skip what can no longer
+    run, record rejections, and announce steps that wait for a person."""
     plan = Plan.model_validate(state["plan"])
     results = state.get("results", {})
     approvals = state.get("approvals", {})
     updates: dict[str, StepOutcome] = {}
     asks: dict[str, dict[str, Any]] = {}
+
+    stop = state.get("stopped") or budget_problem(state, runtime.context.limits)
+    if stop:
+        for step in plan.steps:
+            if step.id not in results:
+                updates[step.id] = _unrun(step, "skipped", f"not run: {stop}")
+                emit(
+                    StepFinished(
+                        run_id=state["run_id"],
+                        step_id=step.id,
+                        expert=step.expert,
+                        status="skipped",
+                        error=updates[step.id]["error"],
+                    )
+                )
+        return {"results": updates, "stopped": stop} if updates else {"stopped": stop}
 
     for step in plan.steps:  # rejected before running: the step fails, its dependents skip
         decision = approvals.get(step.id, {})
@@ -204,12 +222,14 @@ async def run_step(payload: StepTask, ctx: PodiumContext) -> tuple[StepOutcome, 
                 models=ctx.models,
                 emit=note,
             )
+            policy = StepPolicy.model_validate(step["policy"]) if step.get("policy") else None
             async with asyncio.timeout(timeout):  # no extra task per step, unlike wait_for
-                result = await expert.arun(request, ectx)
+                result = await execute_step(expert, request, ectx, policy, ctx)
             if not isinstance(result, ExpertResult):
                 result = ExpertResult.failure(
                     f"expert returned {type(result).__name__}, not an ExpertResult"
                 )
+            result = expert.check_output(result)
         except TimeoutError:
             result = ExpertResult.failure(f"timed out after {timeout:g} s")
         except PodiumError as exc:

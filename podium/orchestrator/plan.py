@@ -10,6 +10,8 @@ from pydantic import BaseModel, Field, create_model
 
 from podium.errors import PlanError
 
+from .policies import StepPolicy
+
 _REF = re.compile(r"\{(s\d+|[A-Za-z_][\w-]*)\}")
 
 
@@ -27,6 +29,9 @@ class Step(BaseModel):
     args: dict[str, Any] = Field(default_factory=dict, description="Extra expert arguments.")
     approve: bool = Field(
         default=False, description="Ask a person before this step runs (a workflow's choice)."
+    )
+    policy: StepPolicy | None = Field(
+        default=None, description="A collaboration policy (vote, verify, cascade, ...)."
     )
 
 

@@ -61,6 +61,8 @@ class RunState(TypedDict, total=False):
     approvals: Annotated[dict[str, dict[str, Any]], merge_dicts]
     ledger: Annotated[list[LedgerEntry], operator.add]
     answer: str | None
+    started_at: float
+    stopped: str | None
     status: Literal["running", "blocked", "failed", "done", "partial", "awaiting_approval"]
     error: str | None
 

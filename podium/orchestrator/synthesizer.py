@@ -121,6 +121,33 @@ async def synthesize_node(state: RunState, runtime: Runtime[PodiumContext]) -> d
     run_id, task = state["run_id"], state["task"]
     plan = Plan.model_validate(state["plan"])
     results = state.get("results", {})
+    stopped = state.get("stopped")
+    notes: list[str] = []
+    if stopped:
+        # A spent budget means no more model calls: the answer is put together from the steps.
+        answer, mode, cost = compose(plan, results), "composed without a model", Cost()
+        notes.append(f"stopped early: {stopped}")
+    else:
+        answer, mode, cost, notes = await _written(ctx, run_id, task, plan, results)
+    failed = [sid for sid, o in results.items() if o["status"] != "ok"]
+    if stopped:
+        answer = f"(Stopped early: {stopped}.)\n{answer}"
+    elif failed:
+        answer += f"\n\n(Not answered: step {', '.join(sorted(failed))} did not succeed.)"
+    emit(AnswerReady(run_id=run_id, text=answer, cost=cost.model_dump()))
+    return {
+        "answer": answer,
+        "status": "partial" if (failed or stopped) else "done",
+        "ledger": [
+            ledger_entry("synthesize", cost, decision=mode + ("; " + notes[0] if notes else ""))
+        ],
+    }
+
+
+async def _written(
+    ctx: PodiumContext, run_id: str, task: str, plan: Plan, results: dict[str, StepOutcome]
+) -> tuple[str, str, Cost, list[str]]:
+    """The model writes the answer; a grounding check decides whether it stands."""
     block = results_block(plan, results)
     sources = [task, block, *(_all_text(o) for o in results.values())]
     model = ctx.models.chat(role="synthesizer")
@@ -160,17 +187,21 @@ async def synthesize_node(state: RunState, runtime: Runtime[PodiumContext]) -> d
         ms=timing["ms"],
         large_calls=meter.large_calls,
     )
-    failed = [sid for sid, o in results.items() if o["status"] != "ok"]
-    if failed:
-        answer += f"\n\n(Not answered: step {', '.join(sorted(failed))} did not succeed.)"
-    emit(AnswerReady(run_id=run_id, text=answer, cost=cost.model_dump()))
-    return {
-        "answer": answer,
-        "status": "partial" if failed else "done",
-        "ledger": [
-            ledger_entry("synthesize", cost, decision=mode + ("; " + notes[0] if notes else ""))
-        ],
-    }
+    return answer, mode, cost, notes
+
+
+def compose(plan: Plan, results: dict[str, StepOutcome]) -> str:
+    """The answer put together from each successful step's own summary, without a model."""
+    lines = [
+        _line(o, result_from_outcome(o).text(900))
+        for step in plan.steps
+        if (o := results.get(step.id)) is not None and o["status"] == "ok"
+    ]
+    return "\n".join(lines) if lines else "No step produced a result."
+
+
+def _line(outcome: StepOutcome, sentence: str) -> str:
+    return f"- {outcome['input']} → {sentence} (confidence {outcome['confidence']:.2f})"
 
 
 async def _step_by_step(
@@ -181,8 +212,7 @@ async def _step_by_step(
         outcome = results.get(step.id)
         if outcome is None or outcome["status"] != "ok":
             continue
-        result = result_from_outcome(outcome)
-        fact = result.text(900)
+        fact = result_from_outcome(outcome).text(900)
         reply = await model.ainvoke(
             [
                 SystemMessage(STEP_SYSTEM),
@@ -192,7 +222,7 @@ async def _step_by_step(
         sentence = str(reply.content).strip()
         if grounding_problems(sentence, [*sources, fact], {step.id: fact}):
             sentence = fact
-        parts.append(f"- {outcome['input']} → {sentence} (confidence {outcome['confidence']:.2f})")
+        parts.append(_line(outcome, sentence))
     return "\n".join(parts) if parts else "No step produced a result."
 
 
