@@ -134,6 +134,7 @@ class Podium:
         semantic_check: bool = True,
         limits: LimitsSpec | None = None,
         warmup: bool = True,
+        executor: Any = None,
     ) -> None:
         if workspace is None:
             workspace = demo_workspace()
@@ -162,6 +163,7 @@ class Podium:
         self.limits = limits or cfg.limits
         self.guardians = list(guardians)
         self.semantic_check = semantic_check
+        self.executor = executor
         self.graph_builder = workflow if workflow is not None else build_orchestrate_graph()
         self.checkpoint = checkpoint
         self.store = RunStore(self.workspace.store_url) if store else None
@@ -197,6 +199,7 @@ class Podium:
                     limits=self.limits,
                     guardians=list(self.guardians),
                     semantic_check=self.semantic_check,
+                    executor=self.executor,
                 )
             return self._context
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from podium.experts.guardians import Guardian, InputLimits
 from podium.experts.registry import ExpertRegistry
@@ -27,6 +28,9 @@ class PodiumContext:
     guardians: list[Guardian] = field(default_factory=list)
     semantic_check: bool = True
     router_settings: RouterSettings = field(default_factory=RouterSettings)
+    # Where expert calls run: None = in this process; otherwise an object with
+    # ``async arun(expert, request, ctx) -> ExpertResult`` (e.g. Ray actors).
+    executor: Any = None
 
     def __post_init__(self) -> None:
         if not any(isinstance(g, InputLimits) for g in self.guardians):

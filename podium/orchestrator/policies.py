@@ -94,6 +94,9 @@ async def execute_step(
     """Run one step's expert under its retry rule and, if any, its collaboration policy."""
     retry = getattr(expert, "retry", None) or DEFAULT_RETRY
     if policy is None:
+        executor = getattr(runtime, "executor", None)
+        if executor is not None:  # e.g. Ray actors: same Expert, another place to run it
+            return await call_with_retry(lambda: executor.arun(expert, request, ctx), retry)
         return await call_with_retry(lambda: expert.arun(request, ctx), retry)
     runner = _POLICIES.get(policy.kind)
     if runner is None:
