@@ -30,7 +30,7 @@ if ! python -c 'import llama_cpp' 2>/dev/null; then
   echo "building llama-cpp-python (first install only: about 5 minutes on 2 cores)..." >&2
 fi
 if [ "${1:-}" = "--dev" ]; then
-  pip install --disable-pip-version-check -q -e '.[dev]' -e examples/plugin 2>&1 | grep -v "^WARNING: Location" | grep -v "^ " || true
+  pip install --disable-pip-version-check -q -e '.[dev,scale]' -e examples/plugin 2>&1 | grep -v "^WARNING: Location" | grep -v "^ " || true
 else
   pip install --disable-pip-version-check -q -e . 2>&1 | grep -v "^WARNING: Location" | grep -v "^ " || true
 fi
