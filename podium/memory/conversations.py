@@ -52,7 +52,9 @@ class ConversationStore:
 
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
-        Base.metadata.create_all(self.engine)
+        from .schema import migrate
+
+        migrate(self.engine)
 
     def create(self, title: str = "") -> str:
         conv_id = uuid.uuid4().hex[:12]
