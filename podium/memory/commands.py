@@ -150,13 +150,19 @@ def index_remove(
         raise typer.Exit(2)
 
 
-def eval_retrieval(data: DataOpt, as_json: JsonOpt = False) -> None:
+def eval_retrieval(
+    data: DataOpt,
+    as_json: JsonOpt = False,
+    cache: Annotated[
+        Path | None, typer.Option(help="Keep the indexed corpus here to reuse on the next run.")
+    ] = None,
+) -> None:
     """nDCG@10, Recall@100 and MRR@10 of BM25, dense and hybrid search on a BEIR folder."""
     from podium.errors import PodiumError
     from podium.memory.evaluation import evaluate
 
     try:
-        report = evaluate(data, progress=lambda msg: err.print(f"[dim]{msg}[/]"))
+        report = evaluate(data, progress=lambda msg: err.print(f"[dim]{msg}[/]"), workdir=cache)
     except PodiumError as exc:
         raise _fail(exc) from None
     if as_json:

@@ -93,6 +93,15 @@ class IngestReport:
 
 
 @dataclass
+class _Prepared:
+    doc: ParsedDocument
+    chunks: list[Chunk]
+    size: int
+    mtime_ns: int
+    meta: dict[str, Any]
+
+
+@dataclass
 class Consistency:
     chunks: int
     vectors: int
@@ -313,13 +322,33 @@ class DocumentStore:
         self._store_document(doc, report, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
 
     def add_texts(
-        self, records: Iterable[dict[str, Any]], *, progress: Progress | None = None
+        self,
+        records: Iterable[dict[str, Any]],
+        *,
+        progress: Progress | None = None,
+        batch_chunks: int = 256,
     ) -> IngestReport:
         """Ingest documents given as ``{"source", "text", "title"?, "meta"?}`` dicts (no file);
-        a record whose text is unchanged is skipped."""
+        a record whose text is unchanged is skipped. Chunks of many records are embedded
+        together (``batch_chunks`` at a time), each record still in its own transaction."""
+        from podium.tools.documents import parse_markdown, text_hash
+
         started = time.perf_counter()
         report = IngestReport()
         items = list(records)
+        pending: list[tuple[_Prepared, int]] = []
+
+        def flush() -> None:
+            texts = [self._passage(c.title, c.text) for p, _ in pending for c in p.chunks]
+            vectors = self.embedder.encode(texts)
+            at = 0
+            for prepared, n in pending:
+                self._write_document(prepared, vectors[at : at + len(prepared.chunks)], report)
+                at += len(prepared.chunks)
+                if progress:
+                    progress(prepared.doc.source, n, len(items))
+            pending.clear()
+
         with self._lock:
             self.sync()
             for n, rec in enumerate(items, start=1):
@@ -327,21 +356,24 @@ class DocumentStore:
                 if not text.strip():
                     report.errors[str(rec.get("source"))] = "empty text"
                     continue
-                from podium.tools.documents import parse_markdown, text_hash
-
+                title = str(rec.get("title") or "")
                 doc = ParsedDocument(
                     source=str(rec["source"]),
-                    title=str(rec.get("title") or ""),
+                    title=title,
                     sections=[
-                        Section(text=s.text, heading=s.heading or str(rec.get("title") or ""))
+                        Section(text=s.text, heading=s.heading or title)
                         for s in parse_markdown(text)
                     ],
-                    content_hash=text_hash(text),
+                    content_hash=text_hash(f"{title}\0{text}"),
                     kind="record",
                 )
-                self._store_document(doc, report, meta=rec.get("meta") or {})
-                if progress:
-                    progress(doc.source, n, len(items))
+                prepared = self._prepare(doc, report, meta=rec.get("meta") or {})
+                if prepared is not None:
+                    pending.append((prepared, n))
+                    if sum(len(p.chunks) for p, _ in pending) >= batch_chunks:
+                        flush()
+            if pending:
+                flush()
             self._save(force=True)
         report.seconds = time.perf_counter() - started
         return report
@@ -360,13 +392,28 @@ class DocumentStore:
         mtime_ns: int = 0,
         meta: dict[str, Any] | None = None,
     ) -> None:
+        prepared = self._prepare(doc, report, size=size, mtime_ns=mtime_ns, meta=meta)
+        if prepared is not None:
+            texts = [self._passage(c.title, c.text) for c in prepared.chunks]
+            self._write_document(prepared, self.embedder.encode(texts), report)
+
+    def _prepare(
+        self,
+        doc: ParsedDocument,
+        report: IngestReport,
+        *,
+        size: int = 0,
+        mtime_ns: int = 0,
+        meta: dict[str, Any] | None = None,
+    ) -> _Prepared | None:
+        """Chunks to write, or None when the document is unchanged or a duplicate."""
         with Session(self.engine) as s:
             existing = s.scalar(self._doc_query(doc.source))
             if existing is not None and existing.content_hash == doc.content_hash:
                 with s.begin():
                     existing.size, existing.mtime_ns = size, mtime_ns
                 report.unchanged.append(doc.source)
-                return
+                return None
             twin = s.scalar(
                 sa.select(DocumentRow.source).where(
                     DocumentRow.collection == self.collection,
@@ -376,9 +423,14 @@ class DocumentStore:
             )
         if twin is not None:
             report.duplicates[doc.source] = twin
-            return
+            return None
         chunks = chunk_document(doc, max_chars=self.max_chars, overlap=self.overlap)
-        vectors = self.embedder.encode([self._passage(c.title, c.text) for c in chunks])
+        return _Prepared(doc, chunks, size, mtime_ns, meta or {})
+
+    def _write_document(
+        self, prepared: _Prepared, vectors: np.ndarray, report: IngestReport
+    ) -> None:
+        doc, chunks = prepared.doc, prepared.chunks
         now = time.time()
         # One transaction per document: its row and all its chunks, or nothing.
         with Session(self.engine) as s, s.begin():
@@ -395,8 +447,8 @@ class DocumentStore:
                 s.execute(sa.delete(ChunkRow).where(ChunkRow.document_id == row.id))
                 report.updated.append(doc.source)
             row.title, row.kind, row.content_hash = doc.title[:500], doc.kind, doc.content_hash
-            row.size, row.mtime_ns, row.n_chunks = size, mtime_ns, len(chunks)
-            row.meta, row.updated_at = meta or {}, now
+            row.size, row.mtime_ns, row.n_chunks = prepared.size, prepared.mtime_ns, len(chunks)
+            row.meta, row.updated_at = prepared.meta, now
             s.flush()
             chunk_rows = [
                 ChunkRow(

@@ -133,15 +133,19 @@ def evaluate(
     *,
     progress: Callable[[str], None] | None = None,
     calibrator: Any = None,
+    workdir: Path | None = None,
 ) -> dict[str, Any]:
-    """The ``podium eval retrieval`` report (see the module docstring)."""
+    """The ``podium eval retrieval`` report (see the module docstring). ``workdir`` keeps the
+    indexed corpus between runs (unchanged documents are not embedded again)."""
     from .calibration import RetrievalCalibrator
 
     say = progress or (lambda _msg: None)
     data = load_beir(folder)
     with tempfile.TemporaryDirectory(prefix="podium-eval-") as tmp:
         started = time.perf_counter()
-        store = build_store(data, Path(tmp))
+        if workdir:
+            Path(workdir).mkdir(parents=True, exist_ok=True)
+        store = build_store(data, Path(workdir or tmp))
         ingest_s = time.perf_counter() - started
         say(f"indexed {len(data.corpus)} documents in {ingest_s:.1f} s")
         timings = {}
