@@ -47,6 +47,7 @@ SEARCH_MODES = ("hybrid", "dense", "bm25")
 # Weights of the hybrid's reciprocal rank fusion, chosen on the dev half of the Climate-FEVER
 # retrieval slice (see podium/memory/evaluation.py); k is the usual 60.
 HYBRID_WEIGHTS = {"dense": 1.0, "bm25": 0.5}
+HYBRID_K = 60
 CANDIDATES = 100
 
 
@@ -550,7 +551,7 @@ class DocumentStore:
                 rankings["bm25"] = [int(i) for i in i_arr]
                 scores["bm25"] = {int(i): float(s) for s, i in zip(s_arr, i_arr, strict=True)}
         if mode == "hybrid":
-            ranked = reciprocal_rank_fusion(rankings, weights or HYBRID_WEIGHTS)[:k]
+            ranked = reciprocal_rank_fusion(rankings, weights or HYBRID_WEIGHTS, k=HYBRID_K)[:k]
         else:
             ranked = [(i, scores[mode][i]) for i in rankings[mode][:k]]
         return self._hits(ranked, rankings, scores)

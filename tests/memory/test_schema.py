@@ -92,3 +92,13 @@ def test_a_fresh_store_is_created_at_the_newest_revision(tmp_path: Path) -> None
     assert current_revision(store.engine) == head_revision()
     with Session(store.engine) as s:
         assert s.execute(sa.text("SELECT count(*) FROM chunks")).scalar() == 0
+
+
+def test_earlier_turns_are_found_by_what_they_say(tmp_path: Path) -> None:
+    chats = ConversationStore(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    conv = chats.create()
+    chats.append(conv, "user", "My order number is 7781 and the parcel never arrived.")
+    for i in range(10):
+        chats.append(conv, "user", f"Unrelated question {i} about opening hours.")
+    found = chats.relevant(conv, "what was the order number of the missing parcel?", k=1)
+    assert "7781" in found[0]["content"]
