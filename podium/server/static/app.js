@@ -137,13 +137,14 @@ class RunView {
       body: el("div", { class: "step-output" }),
       notes: el("ul", { class: "notes" }),
     };
-    card.append(
+    card.append(...[
       el("div", { class: "step-head" }, el("b", {}, s.id), " ", el("span", { class: "expert" }, s.expert),
         view.status),
       el("div", { class: "step-input" }, s.input),
       (s.depends_on || []).length ? el("div", { class: "muted" }, `after ${s.depends_on.join(", ")}`) : null,
       el("div", { class: "step-meta" }, view.conf, view.cost),
-      el("details", {}, el("summary", {}, "output"), view.body, view.notes));
+      el("details", {}, el("summary", {}, "output"), view.body, view.notes),
+    ].filter(Boolean));
     this.steps[s.id] = view;
     return card;
   }
@@ -159,6 +160,7 @@ class RunView {
     const v = this.step(ev);
     v.card.dataset.status = "running";
     v.status.textContent = "running";
+    if (ev.input) v.card.querySelector(".step-input").textContent = ev.input;
   }
 
   on_step_finished(ev) {
@@ -200,12 +202,13 @@ class RunView {
         box.querySelectorAll("button").forEach((b) => { b.disabled = false; });
       }
     };
-    box.append(
+    box.append(...[
       el("div", {}, `Step ${ev.step_id} (${ev.expert}) ${ev.when === "before" ? "waits for your approval before it runs" : "needs your approval of its result"}: `,
         el("q", {}, ev.input), ev.reason ? ` — ${ev.reason}` : ""),
       ev.output !== null && ev.output !== undefined ? renderOutput(ev.output) : null,
       el("button", { class: "approve", "data-testid": "approve", onclick: decide(true) }, "Approve"),
-      el("button", { class: "reject", "data-testid": "reject", onclick: decide(false) }, "Reject"));
+      el("button", { class: "reject", "data-testid": "reject", onclick: decide(false) }, "Reject"),
+    ].filter(Boolean));
     this.approvals.append(box);
   }
 
