@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph import StateGraph
@@ -33,7 +34,7 @@ from podium.experts.guardians import Guardian, check_text
 from podium.experts.registry import ExpertRegistry
 from podium.graphs.default import build_orchestrate_graph
 from podium.memory.conversations import ConversationStore
-from podium.memory.store import RunStore
+from podium.memory.store import RunStore, busy_timeout_s
 from podium.models.provider import ChatModelLike, ModelProvider, model_label
 from podium.orchestrator.context import PodiumContext
 from podium.orchestrator.events import RunFinished, RunPaused, RunStarted
@@ -427,8 +428,11 @@ class Podium:
         if not self.checkpoint:
             yield self._graph
             return
-        async with AsyncSqliteSaver.from_conn_string(str(self.workspace.checkpoint_path)) as saver:
-            yield self._graph.copy(update={"checkpointer": saver})
+        # Concurrent runs each write checkpoints: wait for the file's lock as long as the store
+        # does (aiosqlite's default, 5 s, failed runs under load on 2 cores).
+        path = str(self.workspace.checkpoint_path)
+        async with aiosqlite.connect(path, timeout=busy_timeout_s()) as conn:
+            yield self._graph.copy(update={"checkpointer": AsyncSqliteSaver(conn)})
 
 
 class _Outcome:
