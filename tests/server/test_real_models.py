@@ -22,9 +22,7 @@ COMPOUND = "How many orders were placed in 2024, and what is the return policy f
 
 @pytest.fixture(scope="module")
 def real_server(demo) -> Iterator[str]:
-    podium = Podium(workspace=demo, warmup=False)
-    podium.models.embedder()  # load torch before llama.cpp decodes (see podium serve)
-    with serve_in_thread(create_app(podium)) as url:
+    with serve_in_thread(create_app(Podium(workspace=demo))) as url:
         yield url
 
 

@@ -95,6 +95,48 @@ def test_conversations_and_runs_survive_a_server_restart(podium: Podium, workspa
         assert replay[-1]["type"] == "run_finished" and replay[-1]["status"] == "done"
 
 
+def test_a_run_cut_off_by_a_shutdown_resumes_after_a_restart(podium: Podium, workspace) -> None:
+    with serve_in_thread(create_app(podium)) as url, httpx.Client(base_url=url) as http:
+        run_id = http.post("/api/runs", json={"message": "owls and slowly the moons"}).json()[
+            "run_id"
+        ]
+        with http.stream("GET", f"/api/runs/{run_id}/events") as res:
+            for line in res.iter_lines():
+                if '"step_finished"' in line:
+                    break  # s1 is done, s2 (1.5 s) runs: now the server stops
+    assert podium.store.get_run(run_id)["status"] == "running"
+
+    again = Podium(
+        planner=podium.models.roles["planner"],
+        experts=[podium.registry.get(n) for n in ("lookup", "ponder")],
+        workspace=workspace,
+        builtins=False,
+        plugins=False,
+        warmup=False,
+    )
+    with serve_in_thread(create_app(again)) as url, httpx.Client(base_url=url) as http:
+        before = http.get(f"/api/runs/{run_id}").json()["events"]
+        assert http.post(f"/api/runs/{run_id}/resume").status_code == 202
+        events = read_events(http, run_id, after=before[-1]["seq"])
+        assert events[-1]["type"] == "run_finished" and events[-1]["status"] == "done"
+        started = [e["step_id"] for e in events if e["type"] == "step_started"]
+        assert "s1" not in started  # finished steps do not run again
+        assert "thoughts on slowly the moons" in events[-1]["answer"]
+        again_res = http.post(f"/api/runs/{run_id}/resume")
+        assert again_res.status_code == 422 and "already done" in again_res.text
+
+
+def test_last_event_id_picks_up_where_a_reader_left_off(http: httpx.Client) -> None:
+    run_id = http.post("/api/runs", json={"message": "owls"}).json()["run_id"]
+    every = read_events(http, run_id)
+    with http.stream(
+        "GET", f"/api/runs/{run_id}/events", headers={"Last-Event-ID": str(every[2]["seq"])}
+    ) as res:
+        rest = [line for line in res.iter_lines() if line.startswith("id:")]
+    assert rest[0].split(":")[1].strip() == str(every[3]["seq"])
+    assert len(rest) == len(every) - 3
+
+
 def test_the_experts_page_lists_experts_with_recent_latency(http: httpx.Client) -> None:
     read_events(http, http.post("/api/runs", json={"message": "owls"}).json()["run_id"])
     experts = {e["name"]: e for e in http.get("/api/experts").json()["experts"]}

@@ -75,6 +75,7 @@ class RunView {
     this.runId = runId;
     this.seq = 0;
     this.steps = {};
+    this.spent = { ms: 0, tokens: 0, done: 0 };
     this.started = null;
     this.node = el("div", { class: "turn", "data-run-id": runId });
     this.node.append(el("div", { class: "bubble user" }, task));
@@ -171,6 +172,13 @@ class RunView {
     const ms = (ev.cost || {}).ms;
     v.cost.textContent = ms ? ` · ${Math.round(ms)} ms` : "";
     v.body.replaceChildren(renderOutput(ev.output, ev.error));
+    const cost = ev.cost || {};
+    this.spent.ms += cost.ms || 0;
+    this.spent.tokens += (cost.input_tokens || 0) + (cost.output_tokens || 0);
+    this.spent.done += 1;
+    const wall = this.started ? ` · ${(ev.ts - this.started).toFixed(1)} s so far` : "";
+    this.meter.textContent = `${this.spent.done} steps done · ${(this.spent.ms / 1000).toFixed(1)} s `
+      + `expert time · ${this.spent.tokens} tokens${wall}`;
   }
 
   on_expert_note(ev) {
