@@ -80,8 +80,9 @@ async def chat_completions(
     channel = await hub.start(last.text(), conversation_id=body.conversation_id, history=history)
     chat_id = f"chatcmpl-{channel.run_id}"
     if body.stream:
+        options = (body.model_extra or {}).get("stream_options") or {}
         return StreamingResponse(
-            _chunks(channel, chat_id),
+            _chunks(channel, chat_id, usage=bool(options.get("include_usage"))),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Podium-Run": channel.run_id},
         )
@@ -128,7 +129,7 @@ async def chat_completions(
     )
 
 
-async def _chunks(channel: RunChannel, chat_id: str) -> AsyncIterator[str]:
+async def _chunks(channel: RunChannel, chat_id: str, *, usage: bool) -> AsyncIterator[str]:
     created = int(time.time())
 
     def chunk(delta: dict[str, Any], event: dict[str, Any] | None, finish: str | None = None):
@@ -161,6 +162,17 @@ async def _chunks(channel: RunChannel, chat_id: str) -> AsyncIterator[str]:
             for piece in re.findall(r"\S+\s*|\s+", _content(event)):
                 yield chunk({"content": piece}, None)
             yield chunk({}, event, _finish_reason(event))
+            if usage:
+                yield data_frame(
+                    {
+                        "id": chat_id,
+                        "object": "chat.completion.chunk",
+                        "created": created,
+                        "model": MODEL_ID,
+                        "choices": [],
+                        "usage": _usage(event.get("cost") or {}),
+                    }
+                )
         else:
             yield chunk({}, event)
     yield data_frame("[DONE]")

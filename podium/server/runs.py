@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from typing import Any
 from podium.errors import InputRejected, RunNotFound
 from podium.runner import Podium
 
-FINAL_TYPES = ("run_finished", "run_paused")
+log = logging.getLogger("podium.server")
 
 
 @dataclass
@@ -139,6 +140,21 @@ class RunHub:
         try:
             async for event in stream:
                 await channel.push(event)
+        except Exception as exc:  # outside the graph (the runner reports failures inside it)
+            log.exception("run %s stopped", channel.run_id)
+            last = channel.events[-1] if channel.events else {}
+            await channel.push(
+                {
+                    "type": "run_finished",
+                    "run_id": channel.run_id,
+                    "seq": last.get("seq", 0) + 1,
+                    "ts": time.time(),
+                    "status": "failed",
+                    "answer": None,
+                    "error": f"{type(exc).__name__}: {exc}",
+                    "cost": {},
+                }
+            )
         finally:
             await channel.close()
 

@@ -54,6 +54,21 @@ def test_a_streamed_completion_sends_the_answer_and_the_events(
     assert read_events(http, events[0]["run_id"])[-1]["answer"] == text
 
 
+def test_a_stream_can_end_with_usage(client: openai.OpenAI) -> None:
+    chunks = list(
+        client.chat.completions.create(
+            model="podium",
+            messages=[{"role": "user", "content": "owls"}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    assert chunks[-1].choices == [] and chunks[-1].usage is not None
+    assert chunks[-1].usage.total_tokens == (
+        chunks[-1].usage.prompt_tokens + chunks[-1].usage.completion_tokens
+    )
+
+
 def test_earlier_messages_are_the_conversation(client: openai.OpenAI, http: httpx.Client) -> None:
     conv = http.post("/api/conversations", json={}).json()["id"]
     client.chat.completions.create(
