@@ -24,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from podium.errors import PodiumError
@@ -33,6 +34,7 @@ from . import openai_api, routes, workspace_api
 from .runs import RunHub
 
 STATIC = Path(__file__).parent / "static"
+LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]", "::1"]
 
 
 @dataclass(frozen=True)
@@ -44,10 +46,19 @@ class ServerLimits:
 
 
 def create_app(
-    podium: Podium, *, token: str | None = None, limits: ServerLimits | None = None
+    podium: Podium,
+    *,
+    token: str | None = None,
+    limits: ServerLimits | None = None,
+    allowed_hosts: list[str] | None = None,
 ) -> FastAPI:
-    """The app for one Podium. ``token``: when set, ``/api`` and ``/v1`` need
-    ``Authorization: Bearer <token>`` (the chat page asks for it once)."""
+    """The app for one Podium.
+
+    ``token``: when set, ``/api`` and ``/v1`` need ``Authorization: Bearer <token>`` (the chat
+    page asks for it once). ``allowed_hosts``: the Host names requests may carry (``podium
+    serve`` on loopback allows only loopback names, so a web page cannot reach the server
+    through DNS rebinding); ``None`` allows any.
+    """
     limits = limits or ServerLimits()
     hub = RunHub(podium)
 
@@ -71,6 +82,8 @@ def create_app(
     app.add_middleware(_BodyLimit, limits=limits)
     if token:
         app.add_middleware(_TokenAuth, token=token)
+    if allowed_hosts:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
     _error_handlers(app)
     app.include_router(routes.router)
     app.include_router(workspace_api.router)

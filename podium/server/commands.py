@@ -38,7 +38,7 @@ def serve(
     from podium.errors import PodiumError
     from podium.runner import Podium
 
-    from .app import create_app
+    from .app import LOOPBACK_HOSTS, create_app
 
     try:
         if planner:
@@ -48,13 +48,15 @@ def serve(
         podium = Podium(planner=planner, workspace=_workspace(workspace))
     except PodiumError as exc:
         raise _fail(exc) from None
-    if host not in ("127.0.0.1", "localhost", "::1") and not token:
+    loopback = host in ("127.0.0.1", "localhost", "::1")
+    if not loopback and not token:
         err.print(
             f"[yellow]warning:[/] serving on {host} without --token: anyone who can reach "
             "this port can run tasks"
         )
     err.print(f"podium · workspace {podium.workspace.name} · http://{_shown(host)}:{port}/")
-    uvicorn.run(create_app(podium, token=token), host=host, port=port, log_level=_log_level())
+    app = create_app(podium, token=token, allowed_hosts=LOOPBACK_HOSTS if loopback else None)
+    uvicorn.run(app, host=host, port=port, log_level=_log_level())
 
 
 def _shown(host: str) -> str:

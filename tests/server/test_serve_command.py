@@ -37,6 +37,10 @@ def test_podium_serve_answers_on_loopback_with_a_token(demo) -> None:
         assert {"nl2sql", "retrieval"} <= {e["name"] for e in experts.json()["experts"]}
         workspace = httpx.get(f"{url}/api/workspace", headers={"Authorization": "Bearer t0ken"})
         assert workspace.json()["databases"][0]["name"] == "shop"
+        # bound to loopback, it answers only to loopback names (no DNS rebinding)
+        rebound = httpx.get(f"{url}/", headers={"Host": f"evil.example:{port}"})
+        assert rebound.status_code == 400
+        assert httpx.get(f"http://localhost:{port}/").status_code == 200
     finally:
         proc.terminate()
         proc.wait(30)
