@@ -4,6 +4,7 @@ shop database answers): the OpenAI client and the chat page get the same run."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import openai
@@ -60,3 +61,31 @@ def test_a_streamed_answer_from_the_real_models(real_server: str) -> None:
     assert [s["expert"] for s in plan["steps"]] == ["retrieval"]
     text = "".join(c.choices[0].delta.content or "" for c in chunks)
     assert text and text == events[-1]["answer"]
+
+
+@pytest.mark.browser
+def test_the_chat_page_on_the_real_models(real_server: str) -> None:
+    from .test_browser import ARTIFACTS, CHROMIUM, FLAGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}: scripts/services.sh could not install it")
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        page = browser.new_page(base_url=real_server, viewport={"width": 1280, "height": 900})
+        page.goto("/")
+        page.wait_for_selector("body[data-ready='1']")
+        page.fill("[data-testid=task]", "What does the warranty cover?")
+        page.click("[data-testid=send]")
+        turn = page.locator(".turn").last
+        expect(turn.locator("[data-testid=run-status]")).to_have_text("done", timeout=240_000)
+        step = turn.locator("[data-testid=step]")
+        expect(step).to_have_count(1)
+        expect(step.locator(".expert")).to_have_text("retrieval")
+        step.locator("summary").click()
+        expect(step.locator(".passages li").first).to_contain_text("warranty.md")
+        expect(turn.locator("[data-testid=answer]")).not_to_be_empty()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "chat-real-models.png"), full_page=True)
+        browser.close()
