@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph import StateGraph
@@ -33,7 +34,7 @@ from podium.experts.guardians import Guardian, check_text
 from podium.experts.registry import ExpertRegistry
 from podium.graphs.default import build_orchestrate_graph
 from podium.memory.conversations import ConversationStore
-from podium.memory.store import RunStore
+from podium.memory.store import RunStore, busy_timeout_s
 from podium.models.provider import ChatModelLike, ModelProvider, model_label
 from podium.orchestrator.context import PodiumContext
 from podium.orchestrator.events import RunFinished, RunPaused, RunStarted
@@ -447,13 +448,11 @@ class _SharedCheckpointer:
 
     @contextlib.asynccontextmanager
     async def use(self) -> AsyncIterator[AsyncSqliteSaver]:
-        import aiosqlite
-
         loop = asyncio.get_running_loop()
         entry = self._by_loop.setdefault(loop, [None, 0, asyncio.Lock()])
         async with entry[2]:
             if entry[0] is None:
-                conn = await aiosqlite.connect(str(self.path), timeout=30)
+                conn = await aiosqlite.connect(str(self.path), timeout=busy_timeout_s())
                 entry[0] = AsyncSqliteSaver(conn)
             entry[1] += 1
         try:

@@ -6,4 +6,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh --dev
+scripts/services.sh
 exec .venv/bin/python -m pytest "$@"
