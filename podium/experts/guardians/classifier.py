@@ -109,7 +109,9 @@ class AttackClassifier:
         self.meta = json.loads(str(data["meta"]))
         self.heads = {
             h: HeadWeights(
-                data[f"{h}_coef"], float(data[f"{h}_intercept"]), self.meta[h]["threshold"]
+                data[f"{h}_coef"],
+                float(np.ravel(data[f"{h}_intercept"])[0]),
+                self.meta[h]["threshold"],
             )
             for h in ("prompt", "document")
         }
