@@ -24,7 +24,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableBinding, RunnableSequence
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .pii import Span
 
@@ -95,6 +95,8 @@ class Vault:
             return [self.restore_any(v) for v in value]
         if isinstance(value, dict):
             return {k: self.restore_any(v) for k, v in value.items()}
+        if isinstance(value, BaseModel):  # structured output parsed by the client
+            return type(value).model_validate(self.restore_any(value.model_dump()))
         return value
 
     def values(self) -> list[str]:
