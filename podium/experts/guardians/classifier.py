@@ -120,10 +120,20 @@ class AttackClassifier:
 
     def score_prompt(self, text: str) -> Scored:
         """The worst score over the prompt's readings (normalised, decoded payloads)."""
-        readings = variants(text)
-        scores = self.heads["prompt"].score(features([v.text for v in readings], self.embedder))
-        best = int(np.argmax(scores))
-        return Scored(float(scores[best]), readings[best], readings[best].text)
+        return self.score_prompts([text])[0]
+
+    def score_prompts(self, texts: list[str]) -> list[Scored]:
+        """:meth:`score_prompt` for many texts in one encoder batch."""
+        readings = [(i, v) for i, t in enumerate(texts) for v in variants(t)]
+        if not readings:
+            return []
+        scores = self.heads["prompt"].score(features([v.text for _, v in readings], self.embedder))
+        out: list[Scored | None] = [None] * len(texts)
+        for (i, v), score in zip(readings, scores, strict=True):
+            current = out[i]
+            if current is None or score > current.score:
+                out[i] = Scored(float(score), v, v.text)
+        return [o for o in out if o is not None]
 
     def score_documents(self, texts: list[str]) -> list[Scored]:
         """Per document, the worst sentence of any reading (one batch for all documents)."""
