@@ -31,6 +31,7 @@ from pydantic import BaseModel, Field
 from podium.errors import ConfigError, InputRejected, PodiumError
 from podium.experts.base import Expert
 from podium.experts.guardians import Guardian, check_text
+from podium.experts.guardians.setup import Guards
 from podium.experts.registry import ExpertRegistry
 from podium.graphs.default import build_orchestrate_graph
 from podium.memory.conversations import ConversationStore
@@ -153,16 +154,19 @@ class Podium:
         for item in experts:
             self.registry.register(item, origin="python", replace=True)
         planner = planner or cfg.models.planner
+        # The workspace's [guardians] policy: guardians, the PII vault on remote models, audit.
+        self.guards = Guards.from_workspace(self.workspace)
         self.models = ModelProvider(
             {
                 "planner": planner,
                 "synthesizer": synthesizer or cfg.models.synthesizer or planner,
                 "large": large or cfg.models.large or planner,
                 "embeddings": embeddings or cfg.models.embeddings,
-            }
+            },
+            outbound=self.guards.outbound,
         )
         self.limits = limits or cfg.limits
-        self.guardians = list(guardians)
+        self.guardians = [*self.guards.guardians, *guardians]
         self.semantic_check = semantic_check
         self.executor = executor
         self.graph_builder = workflow if workflow is not None else build_orchestrate_graph()
@@ -179,6 +183,7 @@ class Podium:
     def _warm(self) -> None:
         with contextlib.suppress(Exception):
             self.models.embedder()
+        self.guards.warm()
 
     @functools.cached_property
     def conversations(self) -> ConversationStore:
@@ -202,6 +207,7 @@ class Podium:
                     guardians=list(self.guardians),
                     semantic_check=self.semantic_check,
                     executor=self.executor,
+                    guards=self.guards if self.guards.policy.enabled else None,
                 )
             return self._context
 

@@ -15,6 +15,7 @@ import tomli_w
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from podium.errors import ConfigError
+from podium.experts.guardians.policy import GuardPolicy
 from podium.experts.registry import ExpertSpec
 
 CONFIG_NAME = "podium.toml"
@@ -63,6 +64,7 @@ class WorkspaceConfig(BaseModel):
     experts: list[ExpertSpec] = Field(default_factory=list)
     store_url: str = Field(default="", description="SQLAlchemy URL; default is a file here.")
     limits: LimitsSpec = Field(default_factory=LimitsSpec)
+    guardians: GuardPolicy = Field(default_factory=GuardPolicy)
 
     @field_validator("databases")
     @classmethod
