@@ -102,7 +102,9 @@ class RunStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
-        Base.metadata.create_all(self.engine)
+        from .schema import migrate
+
+        migrate(self.engine)
         self._lock = threading.Lock()
         self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
         self._writer: threading.Thread | None = None
