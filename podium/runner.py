@@ -98,8 +98,9 @@ class RunResult(BaseModel):
 def builtin_experts() -> list[Expert]:
     from podium.experts.nl2sql import NL2SQLExpert
     from podium.experts.retrieval import RetrievalExpert
+    from podium.experts.schema_match import SchemaMatchExpert
 
-    return [NL2SQLExpert(), RetrievalExpert()]
+    return [NL2SQLExpert(), RetrievalExpert(), SchemaMatchExpert()]
 
 
 class Podium:
