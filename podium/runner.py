@@ -96,11 +96,18 @@ class RunResult(BaseModel):
 
 
 def builtin_experts() -> list[Expert]:
+    from podium.experts.fact_check import FactCheckExpert
     from podium.experts.nl2sql import NL2SQLExpert
     from podium.experts.retrieval import RetrievalExpert
     from podium.experts.schema_match import SchemaMatchExpert
 
-    return [NL2SQLExpert(), RetrievalExpert(), SchemaMatchExpert()]
+    return [NL2SQLExpert(), RetrievalExpert(), SchemaMatchExpert(), FactCheckExpert()]
+
+
+def _fact_check_guardian() -> Guardian:
+    from podium.experts.fact_check.guardian import FactCheckGuardian
+
+    return FactCheckGuardian()
 
 
 class Podium:
@@ -170,6 +177,8 @@ class Podium:
         self.guardians = [*self.guards.guardians, *guardians]
         self.semantic_check = semantic_check
         self.executor = executor
+        if builtins and not any(getattr(g, "name", "") == "fact_check" for g in self.guardians):
+            self.guardians.append(_fact_check_guardian())  # guard_out: contradicted claims
         self.graph_builder = workflow if workflow is not None else build_orchestrate_graph()
         self.checkpoint = checkpoint
         self.store = RunStore(self.workspace.store_url) if store else None
