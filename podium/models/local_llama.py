@@ -13,6 +13,7 @@ backend-agnostic: a remote model drops in by URI.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import threading
@@ -70,12 +71,37 @@ class _LoadedModel:
 
         self.path = path
         self.lock = threading.Lock()
-        self.llama = Llama(
-            model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False, seed=0
-        )
+        with _without_repacked_weights():
+            self.llama = Llama(
+                model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False, seed=0
+            )
 
     def count_tokens(self, text: str) -> int:
         return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False))
+
+
+@contextlib.contextmanager
+def _without_repacked_weights() -> Iterator[None]:
+    """Load weights without llama.cpp's CPU "extra buffer types" (repacked Q4 layouts).
+
+    With them, the 0.3.36 build on this AVX-512 machine segfaults on any prompt longer than
+    one token (checked 2026-12-02: ``use_extra_bufts=False`` or ``n_batch=1`` avoid it).
+    ``Llama`` takes no argument for it, so the default model params are adjusted while it
+    loads."""
+    import llama_cpp.llama_cpp as lib
+
+    original = lib.llama_model_default_params
+
+    def params() -> Any:
+        p = original()
+        p.use_extra_bufts = False
+        return p
+
+    lib.llama_model_default_params = params
+    try:
+        yield
+    finally:
+        lib.llama_model_default_params = original
 
 
 @lru_cache(maxsize=4)
