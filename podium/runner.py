@@ -22,16 +22,17 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import HumanMessage
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph import StateGraph
 from langgraph.types import Command
 from pydantic import BaseModel, Field
 
 from podium.errors import ConfigError, InputRejected, PodiumError
+from podium.executors import make_executor
 from podium.experts.base import Expert
 from podium.experts.guardians import Guardian, check_text
 from podium.experts.registry import ExpertRegistry
 from podium.graphs.default import build_orchestrate_graph
+from podium.memory.checkpointer import open_checkpointer, prepare
 from podium.memory.conversations import ConversationStore
 from podium.memory.store import RunStore
 from podium.models.provider import ChatModelLike, ModelProvider, model_label
@@ -163,7 +164,8 @@ class Podium:
         self.limits = limits or cfg.limits
         self.guardians = list(guardians)
         self.semantic_check = semantic_check
-        self.executor = executor
+        # Where expert calls run: the argument, else the workspace's [executor] (in-process).
+        self.executor = executor if executor is not None else make_executor(cfg.executor)
         self.graph_builder = workflow if workflow is not None else build_orchestrate_graph()
         self.checkpoint = checkpoint
         self.store = RunStore(self.workspace.store_url) if store else None
@@ -423,12 +425,20 @@ class Podium:
             if self._graph is None:
                 self._graph = self.graph_builder.compile()
                 if self.checkpoint:
-                    _prepare_checkpoints(self.workspace.checkpoint_path)
+                    prepare(self.workspace.checkpoint_url)
         if not self.checkpoint:
             yield self._graph
             return
-        async with AsyncSqliteSaver.from_conn_string(str(self.workspace.checkpoint_path)) as saver:
+        async with open_checkpointer(self.workspace.checkpoint_url) as saver:
             yield self._graph.copy(update={"checkpointer": saver})
+
+    def close(self) -> None:
+        """Release what this Podium holds: queued store writes, executor actors."""
+        if self.store:
+            self.store.flush()
+        close = getattr(self.executor, "close", None)
+        if callable(close):
+            close()
 
 
 class _Outcome:
@@ -488,20 +498,6 @@ def _pending(snapshot: Any) -> list[dict[str, Any]]:
         if isinstance(value, dict) and "pending" in value:
             return list(value["pending"])
     return []
-
-
-def _prepare_checkpoints(path: Path) -> None:
-    """Create the checkpoint tables and switch the file to WAL once, up front: concurrent runs
-    each doing it on their own connection race for the exclusive lock it needs."""
-    import sqlite3
-
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
-    try:
-        SqliteSaver(conn).setup()
-    finally:
-        conn.close()
 
 
 def _run_sync(coro: Any) -> Any:

@@ -91,7 +91,7 @@ start() {
     start >/dev/null || { tail -n 20 "$DIR/server.log" >&2; die "the server did not start (log above)"; }
   psql_() { as_owner "$BIN/psql" -h "$DIR" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA "$@"; }
   if [ "$(psql_ -c "SELECT 1 FROM pg_roles WHERE rolname='$DB_USER'")" != 1 ]; then
-    psql_ -c "CREATE ROLE \"$DB_USER\" LOGIN PASSWORD '$DB_USER'" >/dev/null
+    psql_ -c "CREATE ROLE \"$DB_USER\" LOGIN CREATEDB PASSWORD '$DB_USER'" >/dev/null
   fi
   if [ "$(psql_ -c "SELECT 1 FROM pg_database WHERE datname='$DB_NAME'")" != 1 ]; then
     psql_ -c "CREATE DATABASE \"$DB_NAME\" OWNER \"$DB_USER\"" >/dev/null
