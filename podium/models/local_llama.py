@@ -13,6 +13,7 @@ backend-agnostic: a remote model drops in by URI.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import threading
@@ -70,12 +71,49 @@ class _LoadedModel:
 
         self.path = path
         self.lock = threading.Lock()
-        self.llama = Llama(
-            model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False, seed=0
-        )
+        with _without_amx_buffers():
+            self.llama = Llama(
+                model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False, seed=0
+            )
 
     def count_tokens(self, text: str) -> int:
         return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False))
+
+
+@contextlib.contextmanager
+def _without_amx_buffers() -> Iterator[None]:
+    """On CPUs with AMX, llama.cpp repacks weights into AMX buffers and then segfaults in the
+    first decode (ggml-org/llama.cpp#20824; seen here with 0.3.36 on Sapphire Rapids). Load
+    without extra buffer types there; other CPUs keep llama.cpp's defaults."""
+    if not _cpu_has_amx():
+        yield
+        return
+    from llama_cpp import llama_cpp as lib
+
+    original = lib.llama_model_default_params
+
+    def params() -> Any:
+        p = original()
+        p.use_extra_bufts = False
+        return p
+
+    with _LOAD_LOCK:
+        lib.llama_model_default_params = params
+        try:
+            yield
+        finally:
+            lib.llama_model_default_params = original
+
+
+_LOAD_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _cpu_has_amx() -> bool:
+    try:
+        return "amx_int8" in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
 
 
 @lru_cache(maxsize=4)
