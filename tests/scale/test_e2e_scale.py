@@ -32,7 +32,7 @@ def _configured(demo: Workspace, tmp_path, store: str, executor: str) -> Workspa
     ws = Workspace.load(root)
     if store != "sqlite":
         ws.config.store_url = store
-    ws.config.executor = ExecutorSpec(kind=executor, replicas=2)  # type: ignore[arg-type]
+    ws.config.executor = ExecutorSpec(kind=executor, replicas=1)  # type: ignore[arg-type]
     ws.save()
     return Workspace.load(root)
 

@@ -15,6 +15,8 @@ from podium.experts.base import ExpertContext, ExpertResult, TextRequest
 
 from .experts import Refuser, SlowEcho
 
+pytestmark = pytest.mark.slow  # starts Ray and its worker processes (~1 min in all)
+
 
 def _ask(executor, expert, text: str, **ctx) -> ExpertResult:
     async def go() -> ExpertResult:
