@@ -29,11 +29,13 @@ from langgraph.types import Command
 from pydantic import BaseModel, Field
 
 from podium.errors import ConfigError, InputRejected, PodiumError
+from podium.executors import make_executor
 from podium.experts.base import Expert
 from podium.experts.guardians import Guardian, check_text
 from podium.experts.guardians.setup import Guards
 from podium.experts.registry import ExpertRegistry
 from podium.graphs.default import build_orchestrate_graph
+from podium.memory.checkpointer import is_postgres, open_checkpointer, prepare, sqlite_path
 from podium.memory.conversations import ConversationStore
 from podium.memory.store import RunStore, busy_timeout_s
 from podium.models.provider import ChatModelLike, ModelProvider, model_label
@@ -176,16 +178,18 @@ class Podium:
         self.limits = limits or cfg.limits
         self.guardians = [*self.guards.guardians, *guardians]
         self.semantic_check = semantic_check
-        self.executor = executor
         if builtins and not any(getattr(g, "name", "") == "fact_check" for g in self.guardians):
             self.guardians.append(_fact_check_guardian())  # guard_out: contradicted claims
+        # Where expert calls run: the argument, else the workspace's [executor] (in-process).
+        self.executor = executor if executor is not None else make_executor(cfg.executor)
         self.graph_builder = workflow if workflow is not None else build_orchestrate_graph()
         self.checkpoint = checkpoint
         self.store = RunStore(self.workspace.store_url) if store else None
         self._context: PodiumContext | None = None
         self._graph: Any = None
         self._context_lock = threading.Lock()
-        self._checkpoints = _SharedCheckpointer(self.workspace.checkpoint_path)
+        url = self.workspace.checkpoint_url
+        self._checkpoints = None if is_postgres(url) else _SharedCheckpointer(sqlite_path(url))
         if warmup:
             # Importing sentence-transformers costs seconds; overlap it with the first plan.
             threading.Thread(target=self._warm, daemon=True, name="podium-warmup").start()
@@ -441,12 +445,22 @@ class Podium:
             if self._graph is None:
                 self._graph = self.graph_builder.compile()
                 if self.checkpoint:
-                    _prepare_checkpoints(self.workspace.checkpoint_path)
+                    prepare(self.workspace.checkpoint_url)
         if not self.checkpoint:
             yield self._graph
             return
-        async with self._checkpoints.use() as saver:
+        url = self.workspace.checkpoint_url
+        shared = self._checkpoints
+        async with shared.use() if shared else open_checkpointer(url) as saver:
             yield self._graph.copy(update={"checkpointer": saver})
+
+    def close(self) -> None:
+        """Release what this Podium holds: queued store writes, executor actors."""
+        if self.store:
+            self.store.flush()
+        close = getattr(self.executor, "close", None)
+        if callable(close):
+            close()
 
 
 class _SharedCheckpointer:
@@ -539,20 +553,6 @@ def _pending(snapshot: Any) -> list[dict[str, Any]]:
         if isinstance(value, dict) and "pending" in value:
             return list(value["pending"])
     return []
-
-
-def _prepare_checkpoints(path: Path) -> None:
-    """Create the checkpoint tables and switch the file to WAL once, up front: concurrent runs
-    each doing it on their own connection race for the exclusive lock it needs."""
-    import sqlite3
-
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
-    try:
-        SqliteSaver(conn).setup()
-    finally:
-        conn.close()
 
 
 def _run_sync(coro: Any) -> Any:
