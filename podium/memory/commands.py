@@ -131,7 +131,7 @@ def index_rebuild(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> N
         )
         out.print(
             f"{data['vectors']} vectors for {data['chunks']} chunks of {data['documents']} "
-            f"documents; {info['kind']} index{extra}, {data['index_bytes'] / 1e6:.1f} MB"
+            f"documents; {info['kind']} index{extra}, {data['index_bytes'] / 1e6:.2f} MB"
         )
 
 
