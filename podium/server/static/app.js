@@ -144,7 +144,8 @@ class RunView {
       el("div", { class: "step-input" }, s.input),
       (s.depends_on || []).length ? el("div", { class: "muted" }, `after ${s.depends_on.join(", ")}`) : null,
       el("div", { class: "step-meta" }, view.conf, view.cost),
-      el("details", {}, el("summary", {}, "output"), view.body, view.notes),
+      view.notes,
+      el("details", {}, el("summary", {}, "output"), view.body),
     ].filter(Boolean));
     this.steps[s.id] = view;
     return card;
@@ -183,7 +184,7 @@ class RunView {
 
   on_expert_note(ev) {
     const v = this.step(ev);
-    v.notes.append(el("li", {}, `${ev.kind}: ${JSON.stringify(ev.data)}`));
+    v.notes.append(el("li", { class: `note ${ev.kind}`, "data-testid": "note" }, noteText(ev.kind, ev.data || {})));
   }
 
   on_verdict(ev) {
@@ -247,6 +248,16 @@ class RunView {
     this.meter.textContent = `${wall} s wall · ${((c.ms || 0) / 1000).toFixed(1)} s model/expert time · `
       + `${(c.input_tokens || 0) + (c.output_tokens || 0)} tokens · ${c.model_calls || 0} model calls`;
   }
+}
+
+// Votes, verifications, cascade decisions: one readable line each.
+function noteText(kind, data) {
+  const label = { verification: "verified", cascade_decision: "cascade", draft_finalise: "draft → final" }[kind] || kind.replace(/_/g, " ");
+  const head = data.outcome || data.decision || "";
+  const rest = Object.entries(data)
+    .filter(([k, v]) => !["outcome", "decision", "mechanism"].includes(k) && v !== null && typeof v !== "object")
+    .map(([k, v]) => `${k.replace(/_/g, " ")} ${typeof v === "number" && !Number.isInteger(v) ? v.toFixed(2) : v}`);
+  return `${label}${head ? `: ${head}` : ""}${rest.length ? ` (${rest.join(", ")})` : ""}`;
 }
 
 function renderOutput(output, error) {
