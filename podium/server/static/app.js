@@ -275,7 +275,7 @@ function renderOutput(output, error) {
     }
   } else if (Array.isArray(output) && output.length && output[0] && typeof output[0] === "object" && "text" in output[0]) {
     box.append(el("ol", { class: "passages" }, output.map((p) => el("li", {},
-      el("div", { class: "muted" }, [p.source, p.title].filter(Boolean).join(" · "), p.score !== undefined ? ` · ${p.score}` : ""),
+      el("div", { class: "muted", title: p.source || "" }, [String(p.source || "").split("/").pop(), p.title].filter(Boolean).join(" · "), p.score !== undefined ? ` · ${p.score}` : ""),
       p.text))));
   } else if (typeof output === "string") {
     box.append(el("div", { class: "text" }, output));
