@@ -47,7 +47,13 @@ def test_the_spine_e2e_passes_with_postgresql_and_ray_configured(
     assert type(podium.executor).__name__ == "RayExecutor"
     assert podium.store is not None and podium.store.engine.dialect.name == "postgresql"
     try:
-        spine_compound_checks(podium)  # the spine's own assertions, unchanged
+        try:
+            spine_compound_checks(podium)  # the spine's own assertions, unchanged
+        except AssertionError as exc:  # say which step failed and why
+            last = RunStore(pg_url).list_runs(limit=1)[0]
+            steps = RunStore(pg_url).get_run(last["id"])["steps"]
+            errors = {s["expert"]: (s["status"], s["error"]) for s in steps}
+            raise AssertionError(f"{exc}\nrun {last['id']} {last['status']}: {errors}") from exc
         runs = RunStore(pg_url).list_runs()
         assert runs[0]["status"] == "done" and runs[0]["task"] == COMPOUND
         served = {
