@@ -180,6 +180,7 @@ class Podium:
             self.guardians.append(_fact_check_guardian())  # guard_out: contradicted claims
         # Where expert calls run: the argument, else the workspace's [executor] (in-process).
         self.executor = executor if executor is not None else make_executor(cfg.executor)
+        self._owns_executor = executor is None
         self.graph_builder = workflow if workflow is not None else build_orchestrate_graph()
         self.checkpoint = checkpoint
         self.store = RunStore(self.workspace.store_url) if store else None
@@ -449,11 +450,12 @@ class Podium:
             yield self._graph.copy(update={"checkpointer": saver})
 
     def close(self) -> None:
-        """Release what this Podium holds: queued store writes, executor actors."""
+        """Release what this Podium holds: queued store writes, and the executor it made from
+        the workspace's [executor] (one passed in stays open for its owner to close)."""
         if self.store:
             self.store.flush()
         close = getattr(self.executor, "close", None)
-        if callable(close):
+        if self._owns_executor and callable(close):
             close()
 
 
