@@ -17,7 +17,7 @@ from .core import ALL_STRATEGIES, BenchReport
 err = Console(stderr=True)
 out = Console(soft_wrap=True)
 
-DEFAULT_N = {"fact_check": 60, "schema_match": 60, "nl2sql": 16}
+DEFAULT_N = {"fact_check": 40, "schema_match": 79, "nl2sql": 6}
 
 
 def register(app: typer.Typer, eval_app: typer.Typer, train_app: typer.Typer) -> None:
