@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from podium.orchestrator.collaboration.calibration import Calibrator
+
 from .core import ALL_STRATEGIES, BenchReport
 
 err = Console(stderr=True)
@@ -146,6 +148,10 @@ def write_outputs(report: BenchReport, out_dir: Path) -> None:
     (out_dir / "figures.json").write_text(json.dumps(report.figures(), indent=1))
     (out_dir / "report.json").write_text(report.model_dump_json(indent=1))
     (out_dir / "table.md").write_text(markdown(report))
+    if "calibrator" in report.calibration:  # the small expert's calibrator, to ship with it
+        cal = Calibrator.model_validate(report.calibration["calibrator"])
+        cal.report = {k: v for k, v in report.calibration.items() if k != "calibrator"}
+        cal.save(out_dir / "calibrator.json")
     plot(report, out_dir / "cost_quality.png")
 
 

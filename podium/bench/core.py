@@ -144,6 +144,7 @@ async def _run(
         "threshold": round(threshold.value, 4),
         "budget": budget,
         "calibration_escalation_rate": round(threshold.escalation_rate, 4),
+        "calibrator": calibrator.model_dump(exclude={"report"}),
     }
 
     ledger = DecisionLedger()

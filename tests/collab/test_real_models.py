@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from podium.cli import app
 from podium.experts.base import ExpertContext, TextRequest
 from podium.models.provider import ModelProvider
-from podium.orchestrator.collaboration import LargeModelExpert
+from podium.orchestrator.collaboration import Calibrator, LargeModelExpert
 
 pytestmark = pytest.mark.slow
 
@@ -54,3 +54,6 @@ def test_bench_schema_match_writes_table_plot_and_figures(shared_data, tmp_path)
     assert all(0.0 <= s["accuracy"] <= 1.0 for s in strategies.values())
     assert (out / "cost_quality.png").stat().st_size > 1000
     assert "| cascade |" in (out / "table.md").read_text()
+    calibrator = Calibrator.load(out / "calibrator.json")
+    assert calibrator.method == "isotonic" and 0.0 <= calibrator(0.5) <= 1.0
+    assert calibrator.report["ece_after"] >= 0.0
