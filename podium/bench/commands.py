@@ -88,7 +88,12 @@ def bench(
             def tick(stage: str, k: int) -> None:
                 bar.update(job, advance=k, description=f"{task}: {stage}")
 
-            report = run_bench(built, wanted, budget=budget, progress=tick)
+            def save(so_far: BenchReport) -> None:
+                write_outputs(so_far, out_dir)
+                last = list(so_far.strategies)[-1]
+                err.print(f"{task}: {last} done, accuracy {so_far.strategies[last].accuracy}")
+
+            report = run_bench(built, wanted, budget=budget, progress=tick, partial=save)
     except PodiumError as exc:
         err.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(2 if exc.http_status < 500 else 1) from None
