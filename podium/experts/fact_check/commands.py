@@ -32,6 +32,9 @@ def train_cmd(
         typer.Option("--out", help="Where to write the weights (default: the shipped file)."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the claim split and the folds.")] = 0,
+    augment: Annotated[
+        bool, typer.Option(help="Add contrast pairs made from the train claims (augment.py).")
+    ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Train the fact-check verifier on the train claims of DATA (claim-level split)."""
@@ -41,7 +44,9 @@ def train_cmd(
     from .verifier import builtin_weights
 
     try:
-        head, report = train(data, seed=seed, log=lambda m: err.print(m, highlight=False))
+        head, report = train(
+            data, seed=seed, log=lambda m: err.print(m, highlight=False), augment=augment
+        )
     except PodiumError as exc:
         raise _fail(exc) from None
     target = out_path or builtin_weights()
