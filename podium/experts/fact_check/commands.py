@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from podium.errors import PodiumError
+from podium.errors import ConfigError, InputRejected, ModelUnavailable, PodiumError
 
 err = Console(stderr=True)
 out = Console(soft_wrap=True)
@@ -18,6 +18,14 @@ out = Console(soft_wrap=True)
 DataOpt = Annotated[
     Path, typer.Option("--data", help="Folder with pairs.jsonl (and claims.jsonl).")
 ]
+
+
+def _fail(exc: PodiumError) -> typer.Exit:
+    """Same exit codes as the rest of ``podium``: 2 bad input, 3 model unavailable, else 1."""
+    err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    if isinstance(exc, InputRejected | ConfigError):
+        return typer.Exit(2)
+    return typer.Exit(3 if isinstance(exc, ModelUnavailable) else 1)
 
 
 def register(app: typer.Typer, eval_app: typer.Typer, train_app: typer.Typer) -> None:
@@ -38,8 +46,6 @@ def train_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Train the fact-check verifier on the train claims of DATA (claim-level split)."""
-    from podium.cli import _fail
-
     from .train import train
     from .verifier import builtin_weights
 
@@ -70,8 +76,6 @@ def eval_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Measure the verifier on DATA's claims it was not trained on."""
-    from podium.cli import _fail
-
     from .train import evaluate
     from .verifier import load_verifier
 
