@@ -22,16 +22,18 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import HumanMessage
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph import StateGraph
 from langgraph.types import Command
 from pydantic import BaseModel, Field
 
 from podium.errors import ConfigError, InputRejected, PodiumError
+from podium.executors import make_executor
 from podium.experts.base import Expert
 from podium.experts.guardians import Guardian, check_text
+from podium.experts.guardians.setup import Guards
 from podium.experts.registry import ExpertRegistry
 from podium.graphs.default import build_orchestrate_graph
+from podium.memory.checkpointer import open_checkpointer, prepare
 from podium.memory.conversations import ConversationStore
 from podium.memory.store import RunStore
 from podium.models.provider import ChatModelLike, ModelProvider, model_label
@@ -97,8 +99,9 @@ def builtin_experts() -> list[Expert]:
     from podium.experts.fact_check import FactCheckExpert
     from podium.experts.nl2sql import NL2SQLExpert
     from podium.experts.retrieval import RetrievalExpert
+    from podium.experts.schema_match import SchemaMatchExpert
 
-    return [NL2SQLExpert(), RetrievalExpert(), FactCheckExpert()]
+    return [NL2SQLExpert(), RetrievalExpert(), SchemaMatchExpert(), FactCheckExpert()]
 
 
 def _fact_check_guardian() -> Guardian:
@@ -159,20 +162,25 @@ class Podium:
         for item in experts:
             self.registry.register(item, origin="python", replace=True)
         planner = planner or cfg.models.planner
+        # The workspace's [guardians] policy: guardians, the PII vault on remote models, audit.
+        self.guards = Guards.from_workspace(self.workspace)
         self.models = ModelProvider(
             {
                 "planner": planner,
                 "synthesizer": synthesizer or cfg.models.synthesizer or planner,
                 "large": large or cfg.models.large or planner,
                 "embeddings": embeddings or cfg.models.embeddings,
-            }
+            },
+            outbound=self.guards.outbound,
         )
         self.limits = limits or cfg.limits
-        self.guardians = list(guardians)
+        self.guardians = [*self.guards.guardians, *guardians]
         self.semantic_check = semantic_check
-        self.executor = executor
         if builtins and not any(getattr(g, "name", "") == "fact_check" for g in self.guardians):
             self.guardians.append(_fact_check_guardian())  # guard_out: contradicted claims
+        # Where expert calls run: the argument, else the workspace's [executor] (in-process).
+        self.executor = executor if executor is not None else make_executor(cfg.executor)
+        self._owns_executor = executor is None
         self.graph_builder = workflow if workflow is not None else build_orchestrate_graph()
         self.checkpoint = checkpoint
         self.store = RunStore(self.workspace.store_url) if store else None
@@ -186,6 +194,7 @@ class Podium:
     def _warm(self) -> None:
         with contextlib.suppress(Exception):
             self.models.embedder()
+        self.guards.warm()
 
     @functools.cached_property
     def conversations(self) -> ConversationStore:
@@ -209,6 +218,7 @@ class Podium:
                     guardians=list(self.guardians),
                     semantic_check=self.semantic_check,
                     executor=self.executor,
+                    guards=self.guards if self.guards.policy.enabled else None,
                 )
             return self._context
 
@@ -432,12 +442,21 @@ class Podium:
             if self._graph is None:
                 self._graph = self.graph_builder.compile()
                 if self.checkpoint:
-                    _prepare_checkpoints(self.workspace.checkpoint_path)
+                    prepare(self.workspace.checkpoint_url)
         if not self.checkpoint:
             yield self._graph
             return
-        async with AsyncSqliteSaver.from_conn_string(str(self.workspace.checkpoint_path)) as saver:
+        async with open_checkpointer(self.workspace.checkpoint_url) as saver:
             yield self._graph.copy(update={"checkpointer": saver})
+
+    def close(self) -> None:
+        """Release what this Podium holds: queued store writes, and the executor it made from
+        the workspace's [executor] (one passed in stays open for its owner to close)."""
+        if self.store:
+            self.store.flush()
+        close = getattr(self.executor, "close", None)
+        if self._owns_executor and callable(close):
+            close()
 
 
 class _Outcome:
@@ -497,20 +516,6 @@ def _pending(snapshot: Any) -> list[dict[str, Any]]:
         if isinstance(value, dict) and "pending" in value:
             return list(value["pending"])
     return []
-
-
-def _prepare_checkpoints(path: Path) -> None:
-    """Create the checkpoint tables and switch the file to WAL once, up front: concurrent runs
-    each doing it on their own connection race for the exclusive lock it needs."""
-    import sqlite3
-
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
-    try:
-        SqliteSaver(conn).setup()
-    finally:
-        conn.close()
 
 
 def _run_sync(coro: Any) -> Any:

@@ -13,8 +13,10 @@ backend-agnostic: a remote model drops in by URI.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
@@ -61,6 +63,35 @@ def smollm2_path() -> Path:
     )
 
 
+@contextlib.contextmanager
+def _plain_cpu_buffers() -> Iterator[None]:
+    """Load weights into plain CPU buffers, not llama.cpp's "extra" ones (AMX / repacked):
+    on Intel CPUs with AMX here, a source build of llama-cpp-python 0.3.36 segfaults in its
+    first decode with them. ``Llama()`` takes no argument for it, so its defaults are wrapped
+    while it loads. ``PODIUM_LLAMA_EXTRA_BUFFERS=1`` keeps llama.cpp's choice."""
+    import llama_cpp.llama_cpp as capi
+
+    if os.environ.get("PODIUM_LLAMA_EXTRA_BUFFERS") == "1":
+        yield
+        return
+    original = capi.llama_model_default_params
+
+    def defaults() -> Any:
+        params = original()
+        params.use_extra_bufts = False
+        return params
+
+    with _LOAD_LOCK:
+        capi.llama_model_default_params = defaults
+        try:
+            yield
+        finally:
+            capi.llama_model_default_params = original
+
+
+_LOAD_LOCK = threading.Lock()
+
+
 class _LoadedModel:
     """One llama.cpp model per file per process; calls are serialised (llama.cpp contexts are
     not thread-safe)."""
@@ -70,9 +101,10 @@ class _LoadedModel:
 
         self.path = path
         self.lock = threading.Lock()
-        self.llama = Llama(
-            model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False, seed=0
-        )
+        with _plain_cpu_buffers():
+            self.llama = Llama(
+                model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False, seed=0
+            )
 
     def count_tokens(self, text: str) -> int:
         return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False))
