@@ -81,7 +81,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--torch-threads", type=int, default=0, help="torch.set_num_threads (0: leave as is)"
+    )
     args = parser.parse_args()
+    if args.torch_threads:
+        import torch
+
+        torch.set_num_threads(args.torch_threads)
     with tempfile.TemporaryDirectory() as tmp:
         plain, guarded = _podium(Path(tmp) / "plain", False), _podium(Path(tmp) / "guarded", True)
         guarded.guards.warm()

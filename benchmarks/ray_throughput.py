@@ -133,7 +133,7 @@ def main() -> None:
         for name in args.experts.split(","):
             n = args.requests if name != "nl2sql" else max(4, args.requests // 6)
             rows.append(measure(name, n, replicas))
-            print(f"done: {name}", file=sys.stderr)
+            print(f"done: {json.dumps(rows[-1])}", file=sys.stderr)
     finally:
         ray.shutdown()
     if args.json:

@@ -21,9 +21,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 from langchain_core.messages import HumanMessage
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph import StateGraph
 from langgraph.types import Command
 from pydantic import BaseModel, Field
@@ -35,9 +33,9 @@ from podium.experts.guardians import Guardian, check_text
 from podium.experts.guardians.setup import Guards
 from podium.experts.registry import ExpertRegistry
 from podium.graphs.default import build_orchestrate_graph
-from podium.memory.checkpointer import is_postgres, open_checkpointer, prepare, sqlite_path
+from podium.memory.checkpointer import open_checkpointer, prepare
 from podium.memory.conversations import ConversationStore
-from podium.memory.store import RunStore, busy_timeout_s
+from podium.memory.store import RunStore
 from podium.models.provider import ChatModelLike, ModelProvider, model_label
 from podium.orchestrator.context import PodiumContext
 from podium.orchestrator.events import RunFinished, RunPaused, RunStarted
@@ -182,14 +180,13 @@ class Podium:
             self.guardians.append(_fact_check_guardian())  # guard_out: contradicted claims
         # Where expert calls run: the argument, else the workspace's [executor] (in-process).
         self.executor = executor if executor is not None else make_executor(cfg.executor)
+        self._owns_executor = executor is None
         self.graph_builder = workflow if workflow is not None else build_orchestrate_graph()
         self.checkpoint = checkpoint
         self.store = RunStore(self.workspace.store_url) if store else None
         self._context: PodiumContext | None = None
         self._graph: Any = None
         self._context_lock = threading.Lock()
-        url = self.workspace.checkpoint_url
-        self._checkpoints = None if is_postgres(url) else _SharedCheckpointer(sqlite_path(url))
         if warmup:
             # Importing sentence-transformers costs seconds; overlap it with the first plan.
             threading.Thread(target=self._warm, daemon=True, name="podium-warmup").start()
@@ -449,51 +446,17 @@ class Podium:
         if not self.checkpoint:
             yield self._graph
             return
-        url = self.workspace.checkpoint_url
-        shared = self._checkpoints
-        async with shared.use() if shared else open_checkpointer(url) as saver:
+        async with open_checkpointer(self.workspace.checkpoint_url) as saver:
             yield self._graph.copy(update={"checkpointer": saver})
 
     def close(self) -> None:
-        """Release what this Podium holds: queued store writes, executor actors."""
+        """Release what this Podium holds: queued store writes, and the executor it made from
+        the workspace's [executor] (one passed in stays open for its owner to close)."""
         if self.store:
             self.store.flush()
         close = getattr(self.executor, "close", None)
-        if callable(close):
+        if self._owns_executor and callable(close):
             close()
-
-
-class _SharedCheckpointer:
-    """One checkpoint connection per event loop, shared by the runs on it.
-
-    A connection per run made concurrent runs fight for SQLite's write lock and fail with
-    "database is locked" under load (40 runs at once on 2 busy cores); one connection whose
-    saver serialises writes with its own lock does not. The connection closes when the last
-    run on that loop finishes, so ``Podium.run`` (a fresh loop per call) leaks nothing.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._by_loop: dict[asyncio.AbstractEventLoop, list[Any]] = {}
-
-    @contextlib.asynccontextmanager
-    async def use(self) -> AsyncIterator[AsyncSqliteSaver]:
-        loop = asyncio.get_running_loop()
-        entry = self._by_loop.setdefault(loop, [None, 0, asyncio.Lock()])
-        async with entry[2]:
-            if entry[0] is None:
-                conn = await aiosqlite.connect(str(self.path), timeout=busy_timeout_s())
-                entry[0] = AsyncSqliteSaver(conn)
-            entry[1] += 1
-        try:
-            yield entry[0]
-        finally:
-            async with entry[2]:
-                entry[1] -= 1
-                if entry[1] == 0:
-                    saver, entry[0] = entry[0], None
-                    self._by_loop.pop(loop, None)
-                    await saver.conn.close()
 
 
 class _Outcome:

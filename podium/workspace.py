@@ -20,7 +20,7 @@ from podium.experts.guardians.policy import GuardPolicy
 from podium.experts.registry import ExpertSpec
 
 CONFIG_NAME = "podium.toml"
-DEMO_VERSION = "1"
+DEMO_VERSION = "2"  # bump when podium/demo changes: existing copies are refreshed
 
 
 class DatabaseSpec(BaseModel):

@@ -12,12 +12,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from podium.orchestrator.collaboration.calibration import Calibrator
+
 from .core import ALL_STRATEGIES, BenchReport
 
 err = Console(stderr=True)
 out = Console(soft_wrap=True)
 
-DEFAULT_N = {"fact_check": 60, "schema_match": 60, "nl2sql": 16}
+DEFAULT_N = {"fact_check": 40, "schema_match": 79, "nl2sql": 6}
 
 
 def register(app: typer.Typer, eval_app: typer.Typer, train_app: typer.Typer) -> None:
@@ -86,7 +88,12 @@ def bench(
             def tick(stage: str, k: int) -> None:
                 bar.update(job, advance=k, description=f"{task}: {stage}")
 
-            report = run_bench(built, wanted, budget=budget, progress=tick)
+            def save(so_far: BenchReport) -> None:
+                write_outputs(so_far, out_dir)
+                last = list(so_far.strategies)[-1]
+                err.print(f"{task}: {last} done, accuracy {so_far.strategies[last].accuracy}")
+
+            report = run_bench(built, wanted, budget=budget, progress=tick, partial=save)
     except PodiumError as exc:
         err.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(2 if exc.http_status < 500 else 1) from None
@@ -146,6 +153,10 @@ def write_outputs(report: BenchReport, out_dir: Path) -> None:
     (out_dir / "figures.json").write_text(json.dumps(report.figures(), indent=1))
     (out_dir / "report.json").write_text(report.model_dump_json(indent=1))
     (out_dir / "table.md").write_text(markdown(report))
+    if "calibrator" in report.calibration:  # the small expert's calibrator, to ship with it
+        cal = Calibrator.model_validate(report.calibration["calibrator"])
+        cal.report = {k: v for k, v in report.calibration.items() if k != "calibrator"}
+        cal.save(out_dir / "calibrator.json")
     plot(report, out_dir / "cost_quality.png")
 
 

@@ -109,13 +109,21 @@ def run_bench(
     *,
     budget: float = 0.5,
     progress: Progress | None = None,
+    partial: Callable[[BenchReport], None] | None = None,
 ) -> BenchReport:
-    """Calibrate on the task's calibration split, then run every strategy on its test split."""
-    return asyncio.run(_run(task, strategies, budget, progress or (lambda _s, _i: None)))
+    """Calibrate on the task's calibration split, then run every strategy on its test split.
+
+    ``partial`` receives the report so far after each strategy (so a long run that is
+    stopped still leaves its finished strategies behind)."""
+    return asyncio.run(_run(task, strategies, budget, progress or (lambda _s, _i: None), partial))
 
 
 async def _run(
-    task: BenchTask, strategies: Sequence[str] | None, budget: float, progress: Progress
+    task: BenchTask,
+    strategies: Sequence[str] | None,
+    budget: float,
+    progress: Progress,
+    partial: Callable[[BenchReport], None] | None,
 ) -> BenchReport:
     wanted = [s for s in (strategies or ALL_STRATEGIES) if s in task.strategies]
     unknown = sorted(set(strategies or ()) - set(ALL_STRATEGIES))
@@ -144,6 +152,7 @@ async def _run(
         "threshold": round(threshold.value, 4),
         "budget": budget,
         "calibration_escalation_rate": round(threshold.escalation_rate, 4),
+        "calibrator": calibrator.model_dump(exclude={"report"}),
     }
 
     ledger = DecisionLedger()
@@ -175,15 +184,27 @@ async def _run(
             tokens_per_example=round(tokens / n, 1),
             seconds=round(seconds / n, 3),
         )
-    scores_extra = ledger.summary()
+        if partial is not None:
+            partial(_report(task, examples, scores, calibration, notes, ledger))
+    return _report(task, examples, scores, calibration, notes, ledger)
+
+
+def _report(
+    task: BenchTask,
+    examples: Sequence[Any],
+    scores: dict[str, StrategyScore],
+    calibration: dict[str, Any],
+    notes: list[str],
+    ledger: DecisionLedger,
+) -> BenchReport:
     if "cascade" in scores:
-        scores["cascade"].extra = {"ledger": scores_extra}
+        scores["cascade"].extra = {"ledger": ledger.summary()}
     return BenchReport(
         task=task.name,
         n=len(examples),
         small=task.small_label,
         large=task.large_label,
-        strategies=scores,
+        strategies=dict(scores),
         calibration=calibration,
         notes=notes,
     )

@@ -94,10 +94,17 @@ async def open_checkpointer(url: str) -> AsyncIterator[BaseCheckpointSaver]:
         async with AsyncPostgresSaver.from_conn_string(libpq_url(url)) as saver:
             yield saver
     else:
+        import aiosqlite
         from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-        async with AsyncSqliteSaver.from_conn_string(str(sqlite_path(url))) as saver:
-            yield saver
+        from podium.memory.store import busy_timeout_s
+
+        # A connection per run that waits for the write lock as long as the store does.
+        # aiosqlite's default 5 s failed 9 of 50 concurrent server sessions; one connection
+        # shared by every run on a loop removed the failures but halved throughput (each run's
+        # reads queued behind every other run's writes), so: own connection, long wait.
+        async with aiosqlite.connect(str(sqlite_path(url)), timeout=busy_timeout_s()) as conn:
+            yield AsyncSqliteSaver(conn)
 
 
 def _safe(url: str) -> str:

@@ -93,15 +93,21 @@ class RunHub:
             raise InputRejected(
                 f"run {run_id} is still running", hint="wait for it to finish or pause first"
             )
-        if stored.get("status") == "done" and not approvals:
-            raise InputRejected(f"run {run_id} is already done; there is nothing to resume")
+        status = stored.get("status")
+        if status in ("done", "partial", "blocked") and not approvals:
+            raise InputRejected(f"run {run_id} is already {status}; there is nothing to resume")
         if approvals is not None and not approvals:
             raise InputRejected("no approvals given", hint='send {"approvals": {"s1": true}}')
-        stream = self.podium.astream_resume(run_id, approvals)
         conversation_id = stored.get("conversation_id")
+        # Claim the run before the first await, so a second answer cannot start a second leg.
+        if channel is None:
+            channel = self.channel(run_id)
+            self.channels[run_id] = channel
+        channel.active = True
+        stream = self.podium.astream_resume(run_id, approvals)
         if conversation_id:
             stream = self._record_turn(stream, conversation_id, stored.get("task", ""))
-        return await self._launch(stream, run_id=run_id, conversation_id=conversation_id)
+        return await self._launch(stream, channel=channel)
 
     async def _record_turn(
         self, stream: AsyncIterator[dict[str, Any]], conversation_id: str, task: str
@@ -119,20 +125,23 @@ class RunHub:
         self,
         stream: AsyncIterator[dict[str, Any]],
         *,
-        run_id: str | None = None,
+        channel: RunChannel | None = None,
         conversation_id: str | None = None,
     ) -> RunChannel:
         # The first event comes out of the checks (task text, approvals): errors surface here.
-        first = await anext(stream)
-        run_id = first["run_id"]
-        channel = self.channels.get(run_id)
+        try:
+            first = await anext(stream)
+        except BaseException:
+            if channel is not None:
+                channel.active = False
+            raise
         if channel is None:
-            channel = RunChannel(run_id, conversation_id=conversation_id)
-            self.channels[run_id] = channel
-        else:
-            channel.active = True
+            channel = RunChannel(first["run_id"], conversation_id=conversation_id)
+            self.channels[channel.run_id] = channel
         await channel.push(first)
-        channel.task = asyncio.create_task(self._pump(channel, stream), name=f"run-{run_id}")
+        channel.task = asyncio.create_task(
+            self._pump(channel, stream), name=f"run-{channel.run_id}"
+        )
         self._forget_old()
         return channel
 

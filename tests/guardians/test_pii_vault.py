@@ -104,3 +104,30 @@ def test_personal_data_the_user_did_not_give_is_masked_in_the_answer(guarded, ma
     assert "[EMAIL_ADDRESS]" in result.answer
     masked = [v for v in result.verdicts if v["category"] == "pii_leak"]
     assert masked and masked[0]["action"] == "transform"
+
+
+async def test_a_vaulted_model_streams_restored_text_and_sends_placeholders():
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage, HumanMessage
+
+    from podium.experts.guardians import VaultedChatModel
+    from tests.scripted import RuleChatModel
+
+    vault = Vault()
+    sent: list[str] = []
+
+    def remote(messages):
+        sent.append(str(messages[-1].content))
+        return "Reply to " + re.search(r"<EMAIL_ADDRESS_\d+>", sent[-1]).group(0)
+
+    model = VaultedChatModel(inner=RuleChatModel(rule=remote), vault=vault)
+    reply = await model.ainvoke([HumanMessage(f"Write to {EMAIL} today")])
+    assert sent == ["Write to <EMAIL_ADDRESS_1> today"]
+    assert reply.content == f"Reply to {EMAIL}"
+
+    streaming = VaultedChatModel(
+        inner=GenericFakeChatModel(messages=iter([AIMessage("Sent to <EMAIL_ADDRESS_1> now")])),
+        vault=vault,
+    )
+    pieces = [str(c.content) async for c in streaming.astream([HumanMessage(f"Mail {EMAIL}")])]
+    assert "".join(pieces) == f"Sent to {EMAIL} now"

@@ -38,13 +38,14 @@ def test_eval_on_a_folder_without_pairs_exits_2(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_eval_on_the_gdc_pairs_reports_recall_at_gt(gdc: Path) -> None:
-    res = runner.invoke(app, ["eval", "schema_match", "--data", str(gdc), "--json"])
+def test_eval_on_a_gdc_pair_reports_recall_at_gt(gdc: Path) -> None:
+    # One pair keeps the test short; benchmarks/schema_match.py runs all five.
+    res = runner.invoke(app, ["eval", "schema_match", "--data", str(gdc / "gdc-cao"), "--json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert {"recall_at_gt", "f1", "pairs"} <= set(data)
-    assert len(data["pairs"]) == 5
-    assert data["recall_at_gt"] >= 0.5
-    for pair in data["pairs"]:
-        assert 0.0 <= pair["f1"] <= 1.0
-        assert pair["ground_truth"] > 0
+    (pair,) = data["pairs"]
+    assert pair["pair"] == "gdc-cao"
+    assert pair["ground_truth"] == 29
+    assert data["recall_at_gt"] >= 0.5  # measured 0.62 (LOPO) on this pair
+    assert 0.0 < data["f1"] <= 1.0

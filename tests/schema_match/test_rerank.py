@@ -54,3 +54,16 @@ def test_repeated_numbers_count_once_and_unknown_numbers_are_refused(
     refused = _rerank(base, ['{"ranking": [9, 1]}'], top_k=3)
     assert "error" in refused.rerank[0]
     assert refused.columns[0].candidates[0].target == names[0]
+
+
+@pytest.mark.slow
+def test_the_embedded_model_reranks_under_the_candidate_schema(
+    customers: Path, clients: Path
+) -> None:
+    base = match_tables(customers, clients, embeddings=None, top_k=3)
+    policy = LLMRerank(model="local:smollm2", top_k=3)
+    out = asyncio.run(llm_rerank(base, ModelProvider(), policy, rows=[1, 2]))
+    assert [r["source"] for r in out.rerank] == ["full_name", "email_addr"]
+    for record in out.rerank:
+        assert "error" not in record, record
+        assert sorted(record["after"]) == sorted(record["before"])  # a permutation, no inventions

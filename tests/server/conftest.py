@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from podium import ExpertResult, Podium, expert
+from podium import ExpertContext, ExpertResult, Podium, expert
 from podium.server import ServerLimits, create_app
 from podium.server.background import serve_in_thread
 
@@ -19,9 +19,10 @@ from ..scripted import RuleChatModel
 
 
 @expert
-async def lookup(text: str) -> str:
+async def lookup(text: str, ctx: ExpertContext) -> str:
     """Looks up a fact and returns it."""
     await asyncio.sleep(0.05)
+    ctx.emit({"kind": "looked_up", "source": "almanac", "score": 0.5})
     return f"fact about {text}"
 
 

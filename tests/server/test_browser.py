@@ -77,6 +77,9 @@ def test_a_compound_question_with_an_approval_round_trip(page: Any) -> None:
     expect(answer).to_contain_text("fact about the tides")
     expect(answer).to_contain_text("5000 rows of export orders exported")
     expect(turn.locator(".decision")).to_have_text("Step s2 approved")
+    # what an expert says while it works is shown on its step
+    note = turn.locator("[data-step=s1] [data-testid=note]")
+    expect(note).to_have_text("looked up (source almanac, score 0.50)")
     expect(turn.locator("[data-testid=meter]")).to_contain_text("s wall")
 
     # step outputs expand: the SQL with its result table

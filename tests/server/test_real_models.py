@@ -18,7 +18,9 @@ from .conftest import read_events
 
 pytestmark = pytest.mark.slow
 
-COMPOUND = "How many orders were placed in 2024, and what is the return policy for damaged items?"
+# The compound question (database + documents) runs end to end in tests/test_e2e.py; NL2SQL
+# takes minutes on a busy CI machine, so the server's real-model tests ask about documents.
+QUESTION = "What is the return policy for damaged items?"
 
 
 @pytest.fixture(scope="module")
@@ -27,22 +29,22 @@ def real_server(demo) -> Iterator[str]:
         yield url
 
 
-def test_a_compound_question_over_the_openai_api(real_server: str) -> None:
+def test_a_question_over_the_openai_api(real_server: str) -> None:
     client = openai.OpenAI(base_url=f"{real_server}/v1", api_key="-", max_retries=0, timeout=300)
     res = client.chat.completions.create(
-        model="podium", messages=[{"role": "user", "content": COMPOUND}]
+        model="podium", messages=[{"role": "user", "content": QUESTION}]
     )
     extra = res.model_extra["podium"]
     assert extra["status"] == "done"
     steps = {s["expert"]: s for s in extra["steps"]}
-    assert set(steps) == {"nl2sql", "retrieval"}
-    assert steps["nl2sql"]["output"]["sql"].upper().startswith("SELECT")
+    assert set(steps) == {"retrieval"}
+    assert steps["retrieval"]["output"][0]["source"].endswith("returns.md")
     assert "14 days" in res.choices[0].message.content
     assert res.usage.total_tokens > 0
 
     with httpx.Client(base_url=real_server, timeout=60) as http:
         events = read_events(http, extra["run_id"])
-        assert [e["type"] for e in events].count("step_finished") == 2
+        assert [e["type"] for e in events].count("step_finished") == 1
         experts = http.get("/api/experts").json()["experts"]
         assert all(e["recent_ms"] > 0 for e in experts if e["name"] in steps)
 

@@ -166,3 +166,20 @@ def test_a_token_guards_the_apis_but_not_the_page(podium: Podium) -> None:
         assert http.get("/api/info").json()["token_required"] is True
         ok = http.get("/v1/models", headers={"Authorization": "Bearer s3cret"})
         assert ok.status_code == 200
+
+
+async def test_two_answers_to_one_approval_start_one_leg(http: httpx.Client, live: str) -> None:
+    import asyncio
+
+    run_id = http.post("/api/runs", json={"message": "export orders"}).json()["run_id"]
+    read_events(http, run_id)
+    body = {"approvals": {"s1": True}}
+    async with httpx.AsyncClient(base_url=live) as client:
+        answers = await asyncio.gather(
+            *(client.post(f"/api/runs/{run_id}/approve", json=body) for _ in range(3))
+        )
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [202, 422, 422], [r.text for r in answers]
+    events = read_events(http, run_id)
+    assert [e["type"] for e in events].count("approval") == 1
+    assert events[-1]["status"] == "done"

@@ -66,7 +66,7 @@ class NL2SQLTask(BenchTask):
         n: int,
         small: str,
         large: str,
-        calibration: int = 12,
+        calibration: int = 6,
         seed: int = 0,
     ) -> None:
         dev = data / "dev.json"

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .claims import _sentences
-from .verifier import LABELS, NEI, REFUTES, SUPPORTS, Verifier, load_verifier
+from .verifier import LABELS, NEI, REFUTES, SUPPORTS, TrainedVerifier, Verifier, load_verifier
 
 MAX_UNIT_CHARS = 600
 MAX_UNITS = 400
@@ -110,11 +110,14 @@ class FactChecker:
             return []
         if not evidence:
             return [ClaimCheck(c, LABELS[NEI], 1.0) for c in claims]
-        pairs = self._nearest(claims, evidence)
+        pairs, known = self._nearest(claims, evidence)
         flat = [(ci, ei) for ci, eis in enumerate(pairs) for ei in eis]
-        probs = self.verifier.predict(
-            [claims[ci] for ci, _ in flat], [evidence[ei].text for _, ei in flat]
-        )
+        pair_claims = [claims[ci] for ci, _ in flat]
+        pair_evidence = [evidence[ei].text for _, ei in flat]
+        if isinstance(self.verifier, TrainedVerifier) and self.verifier.head.encoder == self._enc:
+            probs = self.verifier.predict(pair_claims, pair_evidence, known)
+        else:
+            probs = self.verifier.predict(pair_claims, pair_evidence)
         decided = self.verifier.decide(probs)
         out = []
         for ci, claim in enumerate(claims):
@@ -123,14 +126,24 @@ class FactChecker:
             out.append(self._reduce(claim, probs[rows], decided[rows], ids, evidence))
         return out
 
-    def _nearest(self, claims: Sequence[str], evidence: list[Source]) -> list[list[int]]:
+    @property
+    def _enc(self) -> str:
+        head = getattr(self.verifier, "head", None)
+        return str(getattr(head, "encoder", "local:minilm"))
+
+    def _nearest(
+        self, claims: Sequence[str], evidence: list[Source]
+    ) -> tuple[list[list[int]], dict[str, np.ndarray]]:
+        """The ``top_k`` evidence sentences closest to each claim, and every text's vector."""
         from podium.models.embeddings import load_embedder
 
-        head = getattr(self.verifier, "head", None)
-        embedder = load_embedder(getattr(head, "encoder", "local:minilm"))
-        sims = embedder.encode(list(claims)) @ embedder.encode([e.text for e in evidence]).T
+        texts = list(dict.fromkeys([*claims, *(e.text for e in evidence)]))
+        vectors = dict(zip(texts, load_embedder(self._enc).encode(texts), strict=True))
+        sims = (
+            np.stack([vectors[c] for c in claims]) @ np.stack([vectors[e.text] for e in evidence]).T
+        )
         k = min(self.top_k, len(evidence))
-        return [list(np.argsort(-row)[:k]) for row in sims]
+        return [list(np.argsort(-row)[:k]) for row in sims], vectors
 
     @staticmethod
     def _reduce(

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from podium.errors import PodiumError
+from podium.errors import ConfigError, InputRejected, ModelUnavailable, PodiumError
 
 err = Console(stderr=True)
 out = Console(soft_wrap=True)
@@ -18,6 +18,14 @@ out = Console(soft_wrap=True)
 DataOpt = Annotated[
     Path, typer.Option("--data", help="Folder with pairs.jsonl (and claims.jsonl).")
 ]
+
+
+def _fail(exc: PodiumError) -> typer.Exit:
+    """Same exit codes as the rest of ``podium``: 2 bad input, 3 model unavailable, else 1."""
+    err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    if isinstance(exc, InputRejected | ConfigError):
+        return typer.Exit(2)
+    return typer.Exit(3 if isinstance(exc, ModelUnavailable) else 1)
 
 
 def register(app: typer.Typer, eval_app: typer.Typer, train_app: typer.Typer) -> None:
@@ -32,16 +40,19 @@ def train_cmd(
         typer.Option("--out", help="Where to write the weights (default: the shipped file)."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the claim split and the folds.")] = 0,
+    augment: Annotated[
+        bool, typer.Option(help="Add contrast pairs made from the train claims (augment.py).")
+    ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Train the fact-check verifier on the train claims of DATA (claim-level split)."""
-    from podium.cli import _fail
-
     from .train import train
     from .verifier import builtin_weights
 
     try:
-        head, report = train(data, seed=seed, log=lambda m: err.print(m, highlight=False))
+        head, report = train(
+            data, seed=seed, log=lambda m: err.print(m, highlight=False), augment=augment
+        )
     except PodiumError as exc:
         raise _fail(exc) from None
     target = out_path or builtin_weights()
@@ -65,8 +76,6 @@ def eval_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Measure the verifier on DATA's claims it was not trained on."""
-    from podium.cli import _fail
-
     from .train import evaluate
     from .verifier import load_verifier
 

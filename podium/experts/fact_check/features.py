@@ -1,7 +1,8 @@
 """Features of a (claim, evidence) pair for the trained verifier.
 
-The embedded MiniLM encoder gives one vector per text; the classic sentence-pair features
-``[u, v, |u - v|, u * v]`` (InferSent / SBERT) carry topic and agreement, and a few lexical
+The embedded MiniLM encoder gives one vector per text; the sentence-pair features
+``[|u - v|, u * v]`` (InferSent / SBERT, without the raw vectors, which only carry topic)
+carry agreement, and a few lexical
 cues carry what mean-pooled embeddings blur: word overlap, negation, numbers, direction
 words (rise / fall) and evidence that is only a quoted headline.
 """
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 
 _WORD = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)?")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
@@ -30,14 +31,15 @@ _NEGATION = frozenset(
     "deny denies unlikely".split()
 )
 _UP = frozenset(
-    "increase increases increased increasing rise rises rising rose grow grows growing grew "
-    "growth higher more gain gains warming warmer accelerate accelerating expand expanding "
-    "record".split()
+    "increase increases increased increasing rise rises rising rose risen grow grows growing "
+    "grew grown growth higher more gain gains gained warming warmed warmer accelerate "
+    "accelerated accelerating expand expanded expanding larger greater thicker".split()
 )
 _DOWN = frozenset(
-    "decrease decreases decreased decreasing fall falls falling fell decline declines "
-    "declining drop drops dropped lower less loss losses cooling cooler shrink shrinking slow "
-    "slowing reduce reduced".split()
+    "decrease decreases decreased decreasing fall falls falling fell fallen decline declines "
+    "declined declining drop drops dropped lower less loss losses lost cooling cooled cooler "
+    "shrink shrinks shrank shrunk shrinking slow slowed slowing reduce reduced reducing "
+    "smaller fewer thinner melting melted retreat retreated retreating".split()
 )
 _HEDGE = frozenset("may might could possibly perhaps suggest suggests likely uncertain".split())
 _CONTRAST = frozenset("however but although though despite whereas yet contrary".split())
@@ -117,4 +119,4 @@ def pair_features(
         [lexical_features(c, e, float(s)) for c, e, s in zip(claims, evidences, cos, strict=True)],
         dtype=np.float32,
     ).reshape(len(claims), len(LEXICAL_NAMES))
-    return np.hstack([u, v, np.abs(u - v), u * v, lex]).astype(np.float32)
+    return np.hstack([np.abs(u - v), u * v, lex]).astype(np.float32)

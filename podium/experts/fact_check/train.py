@@ -5,7 +5,8 @@ Reproducible: the claim-level split, the folds and the classifier are all seeded
 - Split: claims (not pairs) are split 80 / 20 into train / validation with scikit-learn's
   ``GroupShuffleSplit(random_state=seed)`` grouped by claim, so no claim has pairs on both
   sides. Only the train claims are used to fit anything.
-- Model: standardised :mod:`.features` → multinomial logistic regression; its ``C`` is chosen
+- Model: standardised :mod:`.features` (lexical ones up-weighted) → multinomial logistic
+  regression; its ``C`` is chosen
   by 5-fold grouped cross-validation on the train claims (log loss).
 - Calibration: temperature and per-class bias fitted by NLL on the out-of-fold logits;
   balanced decisions: probabilities are re-weighted by ``prior ** -alpha`` before the argmax,
@@ -26,10 +27,13 @@ import numpy as np
 
 from podium.errors import InputRejected
 
+from .augment import contrast_pairs
+from .features import LEXICAL_NAMES
 from .verifier import LABELS, NEI, REFUTES, SUPPORTS, HeadWeights, claim_key, encode_pairs, softmax
 
 ENCODER = "local:minilm"
-C_GRID = (0.003, 0.01, 0.03, 0.1)
+C_GRID = (0.0003, 0.001, 0.003)
+LEX_BOOST = 5.0
 ALPHA_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
@@ -164,13 +168,16 @@ def load_claim_labels(data: Path) -> dict[str, str]:
 # -- training -----------------------------------------------------------------------------
 
 
-def _fit(x: np.ndarray, y: np.ndarray, c: float, seed: int) -> Any:
+def _fit(x: np.ndarray, y: np.ndarray, c: float, seed: int) -> tuple[Any, Any]:
+    """Standardise, then up-weight the few lexical features (:data:`LEX_BOOST`) so the L2
+    penalty does not drown them among the embedding dimensions; then logistic regression."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    scaler = StandardScaler().fit(x)
+    scaler.scale_[-len(LEXICAL_NAMES) :] /= LEX_BOOST
     clf = LogisticRegression(C=c, max_iter=2000, random_state=seed)
-    return make_pipeline(StandardScaler(), clf).fit(x, y)
+    return scaler, clf.fit(scaler.transform(x), y)
 
 
 def _calibrate(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
@@ -186,7 +193,9 @@ def _calibrate(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     return float(np.exp(res.x[0])), np.array([res.x[1], res.x[2], 0.0])
 
 
-def train(data: Path, seed: int = 0, log: Any = print) -> tuple[HeadWeights, dict[str, Any]]:
+def train(
+    data: Path, seed: int = 0, log: Any = print, augment: bool = True
+) -> tuple[HeadWeights, dict[str, Any]]:
     """Fit the verifier on the train claims of ``data``; return its weights and a report."""
     from sklearn.metrics import f1_score, log_loss
     from sklearn.model_selection import GroupKFold
@@ -200,14 +209,27 @@ def train(data: Path, seed: int = 0, log: Any = print) -> tuple[HeadWeights, dic
     x_tr = encode_pairs(tr.claims, tr.evidences, ENCODER)
     x_va = encode_pairs(va.claims, va.evidences, ENCODER)
     y_tr = tr.labels
+    extra = (
+        contrast_pairs(tr.claims, tr.evidences, list(y_tr), SUPPORTS, REFUTES) if augment else []
+    )
+    src = np.array([i for i, *_ in extra], dtype=int)
+    y_ex = np.array([y for *_, y in extra], dtype=int)
+    x_ex = encode_pairs([c for _, c, _, _ in extra], [e for _, _, e, _ in extra], ENCODER)
+    log(f"contrast pairs from the train claims: {len(extra)} (see augment.py)")
     folds = list(GroupKFold(n_splits=5).split(x_tr, y_tr, groups=tr.groups))
+
+    def fit_on(rows: np.ndarray, c: float) -> Any:
+        more = np.isin(src, rows)
+        x = np.vstack([x_tr[rows], x_ex[more]]) if len(extra) else x_tr[rows]
+        y = np.concatenate([y_tr[rows], y_ex[more]]) if len(extra) else y_tr[rows]
+        return _fit(x, y, c, seed)
 
     best: tuple[float, float, np.ndarray] | None = None
     for c in C_GRID:
         oof = np.zeros((len(y_tr), 3))
         for fit_idx, held in folds:
-            model = _fit(x_tr[fit_idx], y_tr[fit_idx], c, seed)
-            oof[held] = model.decision_function(x_tr[held])
+            scaler, clf = fit_on(fit_idx, c)
+            oof[held] = clf.decision_function(scaler.transform(x_tr[held]))
         loss = log_loss(y_tr, softmax(oof), labels=[0, 1, 2])
         log(f"C={c:g}: out-of-fold log loss {loss:.4f}")
         if best is None or loss < best[0]:
@@ -223,8 +245,7 @@ def train(data: Path, seed: int = 0, log: Any = print) -> tuple[HeadWeights, dic
     )
     decision = prior**-alpha / (prior**-alpha).max()
 
-    model = _fit(x_tr, y_tr, c, seed)
-    scaler, clf = model[0], model[-1]
+    scaler, clf = fit_on(np.arange(len(y_tr)), c)
     head = HeadWeights(
         mean=scaler.mean_,
         scale=scaler.scale_,
@@ -234,7 +255,13 @@ def train(data: Path, seed: int = 0, log: Any = print) -> tuple[HeadWeights, dic
         decision=decision,
         encoder=ENCODER,
         trained_claims=frozenset(tr.groups),
-        meta={"model": "logreg", "C": f"{c:g}", "alpha": f"{alpha:g}", "seed": str(seed)},
+        meta={
+            "model": "logreg",
+            "augment": str(augment),
+            "C": f"{c:g}",
+            "alpha": f"{alpha:g}",
+            "seed": str(seed),
+        },
     )
     probs = head.probs(x_va)
     pred = np.argmax(probs * decision, axis=1)
@@ -246,6 +273,7 @@ def train(data: Path, seed: int = 0, log: Any = print) -> tuple[HeadWeights, dic
             "train_claims": len(set(tr.groups)),
             "validation_claims": len(set(va.groups)),
             "train_labels": dict(Counter(LABELS[i] for i in y_tr)),
+            "contrast_pairs": len(extra),
         },
         "model": head.meta | {"temperature": round(temperature, 4)},
         "validation": evaluate_probs(va.labels, probs, pred),

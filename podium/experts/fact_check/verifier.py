@@ -52,15 +52,22 @@ class Verifier(Protocol):
     def decide(self, probs: np.ndarray) -> np.ndarray: ...
 
 
-def encode_pairs(claims: Sequence[str], evidences: Sequence[str], encoder: str) -> np.ndarray:
-    """The feature matrix of the pairs; each distinct text is encoded once."""
+def encode_pairs(
+    claims: Sequence[str],
+    evidences: Sequence[str],
+    encoder: str,
+    known: dict[str, np.ndarray] | None = None,
+) -> np.ndarray:
+    """The feature matrix of the pairs; each distinct text is encoded once (texts in
+    ``known`` are not encoded again)."""
     from podium.models.embeddings import load_embedder
 
-    unique = list(dict.fromkeys([*claims, *evidences]))
-    vectors = load_embedder(encoder).encode(unique)
-    row = {t: i for i, t in enumerate(unique)}
-    u = vectors[[row[c] for c in claims]]
-    v = vectors[[row[e] for e in evidences]]
+    known = dict(known or {})
+    missing = [t for t in dict.fromkeys([*claims, *evidences]) if t not in known]
+    if missing:
+        known.update(zip(missing, load_embedder(encoder).encode(missing), strict=True))
+    u = np.stack([known[c] for c in claims])
+    v = np.stack([known[e] for e in evidences])
     return pair_features(claims, evidences, u, v)
 
 
@@ -166,10 +173,16 @@ class TrainedVerifier:
             self.head = HeadWeights.load(self.path)
         self.name = f"fact_check:{self.head.meta.get('model', 'head')}+{self.head.encoder}"
 
-    def predict(self, claims: Sequence[str], evidences: Sequence[str]) -> np.ndarray:
+    def predict(
+        self,
+        claims: Sequence[str],
+        evidences: Sequence[str],
+        known: dict[str, np.ndarray] | None = None,
+    ) -> np.ndarray:
+        """``known``: embeddings already computed for some of the texts (by the caller)."""
         if not claims:
             return np.zeros((0, 3), dtype=np.float32)
-        return self.head.probs(encode_pairs(claims, evidences, self.head.encoder))
+        return self.head.probs(encode_pairs(claims, evidences, self.head.encoder, known))
 
     def decide(self, probs: np.ndarray) -> np.ndarray:
         return np.argmax(probs * self.head.decision, axis=1)

@@ -30,7 +30,9 @@ from .normalize import Variant, variants
 
 Head = Literal["prompt", "document"]
 WEIGHTS = Path(__file__).parent / "weights" / "guard_head.npz"
-_SENTENCE = re.compile(r"(?<=[.!?|\n])\s*|\s*\|\s*|\n+")
+# Sentence ends: punctuation then space, or a full stop glued to a capital (".If", as in
+# pasted emails); not the dots inside addresses and domains ("example.com").
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[a-z0-9][.!?])(?=[A-Z])|\s*\|\s*|\n+")
 
 
 def guardify_scores(texts: list[str]) -> np.ndarray:

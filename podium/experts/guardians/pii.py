@@ -93,9 +93,12 @@ class PIIDetector:
                 "models": [{"lang_code": "en", "model_name": SPACY_MODEL}],
             }
         )
-        self.engine = AnalyzerEngine(
-            nlp_engine=provider.create_engine(), supported_languages=["en"]
-        )
+        nlp_engine = provider.create_engine()
+        # Presidio reads tokens, lemmas and entities; the dependency parser is dead weight.
+        for nlp in getattr(nlp_engine, "nlp", {}).values():
+            if "parser" in nlp.pipe_names:
+                nlp.disable_pipe("parser")
+        self.engine = AnalyzerEngine(nlp_engine=nlp_engine, supported_languages=["en"])
         self.engine.registry.add_recognizer(
             PatternRecognizer(
                 supported_entity="STREET_ADDRESS",

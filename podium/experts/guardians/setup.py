@@ -55,7 +55,11 @@ class Guards:
         self.guardians: list[Guardian] = []
         self.audit: AuditLog | None = None
         if policy.enabled:
-            self.guardians = [InjectionGuardian(policy), PIIGuardian(policy), *plugin_guardians()]
+            if policy.injection != "off" or policy.unsafe_answer != "off":
+                self.guardians.append(InjectionGuardian(policy))
+            if policy.pii_remote != "off" or policy.pii_leak != "off":
+                self.guardians.append(PIIGuardian(policy))
+            self.guardians += plugin_guardians()
             self.guardians += [as_guardian(resolve_object(s), s) for s in policy.extra]
             if policy.audit and audit_url:
                 self.audit = AuditLog(audit_url)

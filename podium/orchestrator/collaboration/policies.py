@@ -79,9 +79,7 @@ async def _vote(
         quorum=o.get("quorum"),
         agree=agreement_named(o.get("agree", "output")),
     )
-    return await vote(
-        [resolve(v, runtime) if isinstance(v, Expert) else v for v in voters], request, ctx, rule
-    )
+    return await vote(voters, request, ctx, rule)
 
 
 async def _verify(

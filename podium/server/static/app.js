@@ -144,7 +144,8 @@ class RunView {
       el("div", { class: "step-input" }, s.input),
       (s.depends_on || []).length ? el("div", { class: "muted" }, `after ${s.depends_on.join(", ")}`) : null,
       el("div", { class: "step-meta" }, view.conf, view.cost),
-      el("details", {}, el("summary", {}, "output"), view.body, view.notes),
+      view.notes,
+      el("details", {}, el("summary", {}, "output"), view.body),
     ].filter(Boolean));
     this.steps[s.id] = view;
     return card;
@@ -183,7 +184,7 @@ class RunView {
 
   on_expert_note(ev) {
     const v = this.step(ev);
-    v.notes.append(el("li", {}, `${ev.kind}: ${JSON.stringify(ev.data)}`));
+    v.notes.append(el("li", { class: `note ${ev.kind}`, "data-testid": "note" }, noteText(ev.kind, ev.data || {})));
   }
 
   on_verdict(ev) {
@@ -249,6 +250,16 @@ class RunView {
   }
 }
 
+// Votes, verifications, cascade decisions: one readable line each.
+function noteText(kind, data) {
+  const label = { verification: "verified", cascade_decision: "cascade", draft_finalise: "draft → final" }[kind] || kind.replace(/_/g, " ");
+  const head = data.outcome || data.decision || "";
+  const rest = Object.entries(data)
+    .filter(([k, v]) => !["outcome", "decision", "mechanism"].includes(k) && v !== null && typeof v !== "object")
+    .map(([k, v]) => `${k.replace(/_/g, " ")} ${typeof v === "number" && !Number.isInteger(v) ? v.toFixed(2) : v}`);
+  return `${label}${head ? `: ${head}` : ""}${rest.length ? ` (${rest.join(", ")})` : ""}`;
+}
+
 function renderOutput(output, error) {
   const box = el("div");
   if (error) box.append(el("div", { class: "error" }, error));
@@ -264,7 +275,7 @@ function renderOutput(output, error) {
     }
   } else if (Array.isArray(output) && output.length && output[0] && typeof output[0] === "object" && "text" in output[0]) {
     box.append(el("ol", { class: "passages" }, output.map((p) => el("li", {},
-      el("div", { class: "muted" }, [p.source, p.title].filter(Boolean).join(" · "), p.score !== undefined ? ` · ${p.score}` : ""),
+      el("div", { class: "muted", title: p.source || "" }, [String(p.source || "").split("/").pop(), p.title].filter(Boolean).join(" · "), p.score !== undefined ? ` · ${p.score}` : ""),
       p.text))));
   } else if (typeof output === "string") {
     box.append(el("div", { class: "text" }, output));

@@ -1,0 +1,105 @@
+"""The fact-check expert and guardian on the real embedded encoder and the shipped weights."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from podium import Podium
+from podium.experts.base import ExpertContext
+from podium.experts.fact_check import FactCheckExpert, FactCheckGuardian, FactCheckRequest
+from podium.experts.fact_check.train import evaluate
+from podium.experts.guardians import GuardInput
+from podium.workspace import Workspace
+
+from ..scripted import plan_json, scripted
+
+pytestmark = pytest.mark.slow
+
+ICE = (
+    "Arctic sea ice extent has declined sharply since satellite records began in 1979, "
+    "shrinking by about 13 percent per decade."
+)
+
+
+def test_shipped_verifier_beats_chance_on_the_validation_claims(shared_data):
+    result = evaluate(shared_data / "fact_check")
+    assert result["left_out_training_pairs"] > 2500  # only validation claims were measured
+    assert 700 < result["n"] < 900
+    assert result["balanced_accuracy"] > 0.42  # chance is 1/3
+    assert result["macro_f1"] > 0.40
+    assert result["ece"] < 0.08
+    assert set(result["f1"]) == {"SUPPORTS", "REFUTES", "NOT_ENOUGH_INFO"}
+
+
+def test_the_expert_refutes_a_claim_its_evidence_contradicts():
+    expert = FactCheckExpert()
+    request = FactCheckRequest(
+        text="Is it true that Arctic sea ice has been growing since 1979?", evidence=[ICE]
+    )
+    result = expert.run(request, ExpertContext())
+    assert result.output["verdict"] == "REFUTES", result.summary
+    (claim,) = result.output["claims"]
+    assert claim["evidence"] == ICE
+    assert 0.5 <= result.confidence <= 1
+    assert result.evidence[0].metadata["label"] == "REFUTES"
+
+
+def test_the_expert_supports_a_claim_from_a_dependency_and_ignores_unrelated_material():
+    expert = FactCheckExpert()
+    deps = {
+        "s1": {
+            "expert": "retrieval",
+            "output": [],
+            "error": None,
+            "evidence": [
+                {"kind": "passage", "text": ICE, "source": "ice.md"},
+                {"kind": "passage", "text": "Polar bears hunt seals on the ice.", "source": "b.md"},
+            ],
+        }
+    }
+    request = FactCheckRequest(text="Arctic sea ice has declined since 1979.")
+    result = expert.run(request, ExpertContext(dependencies=deps))
+    assert result.output["verdict"] == "SUPPORTS", result.summary
+    assert result.output["claims"][0]["source"] == "ice.md"
+
+
+def test_the_guardian_flags_an_answer_with_a_contradicted_claim_and_allows_a_faithful_one():
+    guardian = FactCheckGuardian()
+    evidence = [{"kind": "passage", "text": ICE, "source": "ice.md"}]
+    bad = GuardInput(
+        text="Arctic sea ice has been growing since 1979. Polar bears live in the Arctic.",
+        stage="out",
+        evidence=evidence,
+    )
+    good = GuardInput(text="Arctic sea ice has shrunk since 1979.", stage="out", evidence=evidence)
+    flagged, allowed = asyncio.run(guardian.inspect(bad)), asyncio.run(guardian.inspect(good))
+    assert flagged.action == "flag" and flagged.category == "contradicted_claim"
+    assert "growing" in flagged.reason and "ice.md" in flagged.reason
+    assert allowed.action == "allow"
+
+
+def test_guard_out_flags_a_run_whose_answer_contradicts_the_retrieved_documents(tmp_path):
+    """A full run: the real retrieval expert finds the passage, the (scripted) writer
+    contradicts it, and the default guard_out fact-check flags the answer."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "ice.md").write_text(f"# Arctic sea ice\n\n{ICE}\n", encoding="utf-8")
+    workspace = Workspace.init(tmp_path / "ws", documents=[str(docs)])
+    question = "How has Arctic sea ice changed since 1979?"
+    planner = scripted(
+        plan_json(("s1", "retrieval", question)),
+        "Arctic sea ice extent has increased sharply since 1979.",
+    )
+    podium = Podium(
+        planner=planner, workspace=workspace, plugins=False, warmup=False, semantic_check=False
+    )
+    result = podium.run(question)
+
+    assert result.status == "done"
+    assert result.steps[0]["evidence"][0]["source"].endswith("ice.md")
+    (verdict,) = [v for v in result.verdicts if v["guardian"] == "fact_check"]
+    assert verdict["stage"] == "out"
+    assert (verdict["action"], verdict["category"]) == ("flag", "contradicted_claim")
+    assert "increased sharply" in verdict["reason"] and "ice.md" in verdict["reason"]
