@@ -38,8 +38,8 @@ def main() -> None:
         h.chunk_id: h.source for by_q in runs.values() for hits in by_q.values() for h in hits
     }
     rows = []
-    for w_bm25 in (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0):
-        for k in (10, 30, 60, 100):
+    for w_bm25 in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0):
+        for k in (5, 10, 30, 60, 100):
             scores: dict[str, list[float]] = {"dev": [], "test": []}
             for q in data.queries:
                 fused = reciprocal_rank_fusion(

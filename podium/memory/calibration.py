@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .documents import Hit
+from .search import Hit
 
 CALIBRATOR_PATH = Path(__file__).resolve().parents[1] / "experts" / "retrieval" / "calibration.json"
 FEATURES = ("dense_top", "dense_margin", "bm25_top_log", "agree_top10", "fused_top_x100")

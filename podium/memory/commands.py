@@ -131,7 +131,7 @@ def index_rebuild(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> N
         )
         out.print(
             f"{data['vectors']} vectors for {data['chunks']} chunks of {data['documents']} "
-            f"documents; {info['kind']} index{extra}, {data['index_bytes'] / 1e6:.1f} MB"
+            f"documents; {info['kind']} index{extra}, {data['index_bytes'] / 1e6:.2f} MB"
         )
 
 
@@ -189,6 +189,9 @@ def train_retrieval(
     output: Annotated[
         Path | None, typer.Option("--out", help="Where to write the calibrator JSON.")
     ] = None,
+    cache: Annotated[
+        Path | None, typer.Option(help="Keep the indexed corpus here to reuse on the next run.")
+    ] = None,
 ) -> None:
     """Fit the retrieval expert's confidence calibrator on the dev half of a BEIR folder."""
     import tempfile
@@ -200,7 +203,9 @@ def train_retrieval(
     try:
         beir = load_beir(data)
         with tempfile.TemporaryDirectory(prefix="podium-train-") as tmp:
-            store = build_store(beir, Path(tmp))
+            if cache:
+                cache.mkdir(parents=True, exist_ok=True)
+            store = build_store(beir, cache or Path(tmp))
             runs = run_queries(store, beir, ("hybrid",), k=10)["hybrid"]
             store.close()
     except PodiumError as exc:

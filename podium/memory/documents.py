@@ -13,7 +13,6 @@ most the re-embedding of the chunks the index had not saved yet.
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import threading
 import time
@@ -26,7 +25,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from podium.errors import ConfigError, InputRejected
+from podium.errors import ConfigError
 from podium.tools.documents import (
     Chunk,
     DocumentRejected,
@@ -37,31 +36,15 @@ from podium.tools.documents import (
     parse_file,
 )
 
-from .index import LexicalIndex, VectorIndex, reciprocal_rank_fusion
+from .index import LexicalIndex, VectorIndex
 from .schema import migrate
+from .search import Hit, SearchMixin
 from .store import make_engine
 from .tables import ChunkRow, DocumentRow
 
+__all__ = ["Consistency", "DocumentStore", "Hit", "IngestReport", "for_workspace"]
+
 Progress = Callable[[str, int, int], None]
-SEARCH_MODES = ("hybrid", "dense", "bm25")
-# Weights of the hybrid's reciprocal rank fusion, chosen on the dev half of the Climate-FEVER
-# retrieval slice (see podium/memory/evaluation.py); k is the usual 60.
-HYBRID_WEIGHTS = {"dense": 1.0, "bm25": 0.5}
-HYBRID_K = 60
-CANDIDATES = 100
-
-
-@dataclass
-class Hit:
-    chunk_id: int
-    text: str
-    source: str
-    title: str
-    page: int | None
-    score: float
-    document_title: str = ""
-    scores: dict[str, float] = field(default_factory=dict)
-    ranks: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -128,7 +111,7 @@ def default_index_dir(url: str) -> Path:
     )
 
 
-class DocumentStore:
+class DocumentStore(SearchMixin):
     """Ingest, update, delete and search documents. Thread-safe; one per store per process is
     enough."""
 
@@ -411,8 +394,8 @@ class DocumentStore:
         with Session(self.engine) as s:
             existing = s.scalar(self._doc_query(doc.source))
             if existing is not None and existing.content_hash == doc.content_hash:
-                with s.begin():
-                    existing.size, existing.mtime_ns = size, mtime_ns
+                existing.size, existing.mtime_ns = size, mtime_ns
+                s.commit()
                 report.unchanged.append(doc.source)
                 return None
             twin = s.scalar(
@@ -510,135 +493,6 @@ class DocumentStore:
                 .order_by(ChunkRow.ordinal)
             ).scalars()
             return [Chunk(text=r.text, source=source, title=r.title, page=r.page) for r in rows]
-
-    # -- search ---------------------------------------------------------------------------
-
-    def search(
-        self,
-        query: str,
-        k: int = 10,
-        *,
-        mode: str = "hybrid",
-        where: dict[str, Any] | None = None,
-        candidates: int = CANDIDATES,
-        weights: dict[str, float] | None = None,
-    ) -> list[Hit]:
-        """The ``k`` best chunks for ``query``. ``mode``: hybrid (RRF of dense and BM25),
-        dense or bm25. ``where`` filters on ``source`` (glob), ``title`` (substring),
-        ``page``, ``kind``, ``collection`` and keys of the document's ``meta``."""
-        if mode not in SEARCH_MODES:
-            raise InputRejected(f"unknown search mode {mode!r}", hint=f"use one of {SEARCH_MODES}")
-        if not query.strip():
-            raise InputRejected("the search query is empty", hint="ask something")
-        with self._lock:
-            self.sync()
-            allowed = self._allowed(where) if where else None
-            if allowed is not None and len(allowed) == 0:
-                return []
-            depth = max(k, candidates)
-            rankings: dict[str, list[int]] = {}
-            scores: dict[str, dict[int, float]] = {}
-            if mode in ("dense", "hybrid"):
-                vec = self.embedder.encode([query])
-                s_arr, i_arr = self._vector_index().search(vec, depth, allowed)
-                pairs = [
-                    (int(i), float(s)) for s, i in zip(s_arr[0], i_arr[0], strict=True) if i >= 0
-                ]
-                rankings["dense"] = [i for i, _ in pairs]
-                scores["dense"] = dict(pairs)
-            if mode in ("bm25", "hybrid"):
-                s_arr, i_arr = self._lexical_index().search(query, depth, allowed)
-                rankings["bm25"] = [int(i) for i in i_arr]
-                scores["bm25"] = {int(i): float(s) for s, i in zip(s_arr, i_arr, strict=True)}
-        if mode == "hybrid":
-            ranked = reciprocal_rank_fusion(rankings, weights or HYBRID_WEIGHTS, k=HYBRID_K)[:k]
-        else:
-            ranked = [(i, scores[mode][i]) for i in rankings[mode][:k]]
-        return self._hits(ranked, rankings, scores)
-
-    def _lexical_index(self) -> LexicalIndex:
-        with Session(self.engine) as s:
-            fingerprint = self._fingerprint(s)
-            if self._lexical is None or self._lexical_at != fingerprint:
-                rows = s.execute(
-                    sa.select(ChunkRow.id, ChunkRow.title, ChunkRow.text).order_by(ChunkRow.id)
-                ).all()
-                self._lexical = LexicalIndex(
-                    [r.id for r in rows], [self._passage(r.title, r.text) for r in rows]
-                )
-                self._lexical_at = fingerprint
-        return self._lexical
-
-    def _allowed(self, where: dict[str, Any]) -> np.ndarray:
-        query = sa.select(ChunkRow.id, DocumentRow.source, DocumentRow.meta).join(DocumentRow)
-        globbed: str | None = None
-        meta_filters: dict[str, Any] = {}
-        for key, value in where.items():
-            if key == "source":
-                globbed = str(value)
-            elif key == "title":
-                query = query.where(ChunkRow.title.contains(str(value)))
-            elif key == "page":
-                query = query.where(ChunkRow.page == int(value))
-            elif key in ("kind", "collection"):
-                query = query.where(getattr(DocumentRow, key) == str(value))
-            else:
-                meta_filters[key] = value
-        with Session(self.engine) as s:
-            rows = s.execute(query).all()
-        ids = [
-            r.id
-            for r in rows
-            if (globbed is None or fnmatch.fnmatch(r.source, globbed) or r.source == globbed)
-            and all((r.meta or {}).get(k) == v for k, v in meta_filters.items())
-        ]
-        return np.asarray(ids, dtype=np.int64)
-
-    def _hits(
-        self,
-        ranked: list[tuple[int, float]],
-        rankings: dict[str, list[int]],
-        scores: dict[str, dict[int, float]],
-    ) -> list[Hit]:
-        if not ranked:
-            return []
-        ids = [i for i, _ in ranked]
-        with Session(self.engine) as s:
-            rows = {
-                r.id: r
-                for r in s.execute(
-                    sa.select(
-                        ChunkRow.id,
-                        ChunkRow.text,
-                        ChunkRow.title,
-                        ChunkRow.page,
-                        DocumentRow.source,
-                        DocumentRow.title.label("doc_title"),
-                    )
-                    .join(DocumentRow)
-                    .where(ChunkRow.id.in_(ids))
-                ).all()
-            }
-        positions = {m: {d: r for r, d in enumerate(ranking, 1)} for m, ranking in rankings.items()}
-        hits = []
-        for chunk_id, score in ranked:
-            row = rows.get(chunk_id)
-            if row is None:  # deleted between search and read
-                continue
-            hits.append(
-                Hit(
-                    chunk_id=chunk_id,
-                    text=row.text,
-                    source=row.source,
-                    title=row.title,
-                    page=row.page,
-                    score=float(score),
-                    document_title=row.doc_title,
-                    scores={m: v[chunk_id] for m, v in scores.items() if chunk_id in v},
-                    ranks={m: p[chunk_id] for m, p in positions.items() if chunk_id in p},
-                )
-            )
-        return hits
 
     def close(self) -> None:
         with self._lock:

@@ -28,7 +28,8 @@ import numpy as np
 
 from podium.errors import InputRejected
 
-from .documents import DocumentStore, Hit
+from .documents import DocumentStore
+from .search import Hit
 
 METHODS = ("bm25", "dense", "hybrid")
 

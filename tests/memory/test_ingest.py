@@ -49,6 +49,9 @@ def test_reingest_skips_unchanged_and_updates_changed_files(
     store.ingest([docs])
     again = store.ingest([docs])
     assert (len(again.unchanged), again.chunks) == (3, 0)
+    os.utime(docs / "shipping.md", ns=(2, 2))  # touched, same content
+    touched = store.ingest([docs])
+    assert (len(touched.unchanged), touched.chunks) == (3, 0)
 
     (docs / "returns.md").write_text("# Returns\nReturns are accepted for 60 days, no receipt.")
     os.utime(docs / "returns.md", ns=(1, 1))  # a different mtime even on coarse clocks

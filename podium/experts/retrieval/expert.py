@@ -75,7 +75,9 @@ class RetrievalExpert(Expert):
             raise ConfigError("retrieval needs a workspace with documents")
         store = self.store(ctx.workspace, ctx.models)
         where = {"source": request.source} if request.source else None
-        hits = store.search(request.query, k=request.k, mode=self.mode, where=where)
+        # The calibrator reads the top 10 (e.g. the top hit's margin over the others).
+        ranked = store.search(request.query, k=max(request.k, 10), mode=self.mode, where=where)
+        hits = ranked[: request.k]
         if not hits:
             if not store.sources():
                 raise ConfigError(
@@ -118,6 +120,12 @@ class RetrievalExpert(Expert):
             ],
             details={"mode": self.mode, "ranks": [h.ranks for h in hits]},
         )
+
+    def _confidence(self, ranked: list[Any]) -> float:
+        if self.mode == "hybrid":
+            return round(self.calibrator.predict(ranked), 4)
+        # Other modes have no calibrator: the top cosine (dense) is an ordering, not a probability.
+        return max(0.0, min(1.0, ranked[0].scores.get("dense", 0.0)))
 
     @property
     def calibrator(self) -> Any:
