@@ -36,7 +36,7 @@ def test_a_compound_question_runs_a_database_step_and_a_document_step(demo_podiu
     assert 0 < sql_step["confidence"] <= 1
 
     doc_step = experts["retrieval"]
-    assert doc_step["output"][0]["source"] == "returns.md"
+    assert doc_step["output"][0]["source"].endswith("returns.md")  # the file it came from
     assert "14 days" in doc_step["output"][0]["text"]
     assert "14 days" in result.answer
 
