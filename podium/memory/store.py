@@ -243,6 +243,9 @@ class RunStore:
         error: str | None,
         cost: dict[str, Any] | None,
     ) -> None:
+        # The run's queued events and steps land first: a run that reads as finished is whole,
+        # to this process and to any other reading the same database.
+        self.flush()
         with Session(self.engine) as s, s.begin():
             run = s.get(RunRow, run_id)
             if run is None:
