@@ -39,6 +39,11 @@ class ModelsSpec(BaseModel):
     synthesizer: str = Field(default="", description="Defaults to the planner.")
     large: str = Field(default="", description="The model experts escalate to; default planner.")
     embeddings: str = "local:minilm"
+    reranker: str = Field(
+        default="",
+        description="Path to a sentence-transformers cross-encoder that reorders the top "
+        "retrieved passages (none ships offline; empty: fused dense+BM25 order).",
+    )
 
 
 class LimitsSpec(BaseModel):

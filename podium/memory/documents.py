@@ -125,8 +125,11 @@ class DocumentStore(SearchMixin):
         exact_limit: int = 20_000,
         max_chars: int = 800,
         overlap: int = 150,
+        reranker: str | None = None,
     ) -> None:
         self.url = url
+        self.reranker_path = reranker or None
+        self._reranker: Any = None
         self.engine = make_engine(url)
         migrate(self.engine)
         self.index_dir = Path(index_dir) if index_dir else default_index_dir(url)
@@ -153,6 +156,33 @@ class DocumentStore(SearchMixin):
 
             self._embedder = load_embedder(self.embeddings)
         return self._embedder
+
+    @property
+    def reranker(self) -> Any:
+        """The cross-encoder that reorders the top passages, when one is configured (none
+        ships offline: give a sentence-transformers CrossEncoder folder by path)."""
+        if self.reranker_path is None:
+            return None
+        if self._reranker is None:
+            from podium.errors import ModelUnavailable
+
+            path = Path(self.reranker_path).expanduser()
+            if not path.is_dir():
+                raise ModelUnavailable(
+                    f"the reranker {self.reranker_path!r} is not a folder on this machine",
+                    hint="give the path of a sentence-transformers CrossEncoder (e.g. a saved "
+                    "ms-marco-MiniLM-L-6-v2), or leave models.reranker empty",
+                )
+            from sentence_transformers import CrossEncoder
+
+            try:
+                self._reranker = CrossEncoder(str(path), device="cpu")
+            except Exception as exc:
+                raise ModelUnavailable(
+                    f"cannot load the reranker at {path}: {exc}",
+                    hint="it must be a sentence-transformers CrossEncoder folder",
+                ) from exc
+        return self._reranker
 
     def _passage(self, title: str, text: str) -> str:
         return f"{title}: {text}" if title else text
@@ -516,13 +546,14 @@ def for_workspace(workspace: Any, embeddings: str | None = None) -> DocumentStor
     embeddings = (
         embeddings or getattr(workspace.config.models, "embeddings", None) or "local:minilm"
     )
-    key = (workspace.store_url, embeddings)
+    reranker = getattr(workspace.config.models, "reranker", "") or None
+    key = (workspace.store_url, embeddings, reranker)
     with _WS_LOCK:
         if key not in _WORKSPACE_STORES:
             index_dir = (
                 workspace.data_dir / "index" / embeddings.replace(":", "_").replace("/", "_")
             )
             _WORKSPACE_STORES[key] = DocumentStore(
-                workspace.store_url, index_dir=index_dir, embeddings=embeddings
+                workspace.store_url, index_dir=index_dir, embeddings=embeddings, reranker=reranker
             )
         return _WORKSPACE_STORES[key]

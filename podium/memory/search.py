@@ -23,6 +23,8 @@ SEARCH_MODES = ("hybrid", "dense", "bm25")
 HYBRID_WEIGHTS = {"dense": 1.0, "bm25": 0.6}
 HYBRID_K = 5
 CANDIDATES = 100
+# With a cross-encoder configured, this many fused candidates are rescored and reordered.
+RERANK_DEPTH = 30
 
 
 @dataclass
@@ -47,6 +49,7 @@ class SearchMixin:
     _lexical: LexicalIndex | None
     _lexical_at: tuple[int, int, int] | None
     embedder: Any
+    reranker: Any
 
     def search(
         self,
@@ -85,11 +88,26 @@ class SearchMixin:
                 s_arr, i_arr = self._lexical_index().search(query, depth, allowed)
                 rankings["bm25"] = [int(i) for i in i_arr]
                 scores["bm25"] = {int(i): float(s) for s, i in zip(s_arr, i_arr, strict=True)}
+        depth = max(k, RERANK_DEPTH) if self.reranker is not None else k
         if mode == "hybrid":
-            ranked = reciprocal_rank_fusion(rankings, weights or HYBRID_WEIGHTS, k=HYBRID_K)[:k]
+            fused = reciprocal_rank_fusion(rankings, weights or HYBRID_WEIGHTS, k=HYBRID_K)
+            ranked = fused[:depth]
         else:
-            ranked = [(i, scores[mode][i]) for i in rankings[mode][:k]]
-        return self._hits(ranked, rankings, scores)
+            ranked = [(i, scores[mode][i]) for i in rankings[mode][:depth]]
+        hits = self._hits(ranked, rankings, scores)
+        if self.reranker is None or not hits:
+            return hits
+        return self._rerank(query, hits)[:k]
+
+    def _rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
+        """Rescore the candidates with the configured cross-encoder, best first; each hit keeps
+        its fused score under ``scores`` and gets the cross-encoder's as ``scores["rerank"]``."""
+        pairs = [(query, self._passage(h.title, h.text)) for h in hits]
+        rescored = [float(x) for x in self.reranker.predict(pairs, show_progress_bar=False)]
+        for hit, value in zip(hits, rescored, strict=True):
+            hit.scores["rerank"] = value
+            hit.score = value
+        return sorted(hits, key=lambda h: h.score, reverse=True)
 
     def _lexical_index(self) -> LexicalIndex:
         with Session(self.engine) as s:
