@@ -61,18 +61,37 @@ def smollm2_path() -> Path:
     )
 
 
+_NO_EXTRA_BUFFERS_LOCK = threading.Lock()
+
+
 class _LoadedModel:
     """One llama.cpp model per file per process; calls are serialised (llama.cpp contexts are
     not thread-safe)."""
 
     def __init__(self, path: Path, n_ctx: int, n_threads: int | None) -> None:
-        from llama_cpp import Llama
+        import llama_cpp.llama as llama_module
 
         self.path = path
         self.lock = threading.Lock()
-        self.llama = Llama(
-            model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False, seed=0
-        )
+        with _NO_EXTRA_BUFFERS_LOCK:
+            # llama.cpp's CPU "extra buffer types" (AMX / weight repacking, picked when the
+            # build is -march=native on an AMX Xeon) segfault in decode on this host: measured,
+            # 3 of 4 short prompts crashed with them and none without. Llama() takes no option
+            # for it, so its default model params are wrapped while the model loads.
+            default = llama_module.llama_cpp.llama_model_default_params
+
+            def params() -> Any:
+                p = default()
+                p.use_extra_bufts = False
+                return p
+
+            llama_module.llama_cpp.llama_model_default_params = params
+            try:
+                self.llama = llama_module.Llama(
+                    model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False, seed=0
+                )
+            finally:
+                llama_module.llama_cpp.llama_model_default_params = default
 
     def count_tokens(self, text: str) -> int:
         return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False))
