@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph import StateGraph
@@ -28,12 +29,15 @@ from langgraph.types import Command
 from pydantic import BaseModel, Field
 
 from podium.errors import ConfigError, InputRejected, PodiumError
+from podium.executors import make_executor
 from podium.experts.base import Expert
 from podium.experts.guardians import Guardian, check_text
+from podium.experts.guardians.setup import Guards
 from podium.experts.registry import ExpertRegistry
 from podium.graphs.default import build_orchestrate_graph
+from podium.memory.checkpointer import is_postgres, open_checkpointer, prepare, sqlite_path
 from podium.memory.conversations import ConversationStore
-from podium.memory.store import RunStore
+from podium.memory.store import RunStore, busy_timeout_s
 from podium.models.provider import ChatModelLike, ModelProvider, model_label
 from podium.orchestrator.context import PodiumContext
 from podium.orchestrator.events import RunFinished, RunPaused, RunStarted
@@ -94,10 +98,18 @@ class RunResult(BaseModel):
 
 
 def builtin_experts() -> list[Expert]:
+    from podium.experts.fact_check import FactCheckExpert
     from podium.experts.nl2sql import NL2SQLExpert
     from podium.experts.retrieval import RetrievalExpert
+    from podium.experts.schema_match import SchemaMatchExpert
 
-    return [NL2SQLExpert(), RetrievalExpert()]
+    return [NL2SQLExpert(), RetrievalExpert(), SchemaMatchExpert(), FactCheckExpert()]
+
+
+def _fact_check_guardian() -> Guardian:
+    from podium.experts.fact_check.guardian import FactCheckGuardian
+
+    return FactCheckGuardian()
 
 
 class Podium:
@@ -152,24 +164,32 @@ class Podium:
         for item in experts:
             self.registry.register(item, origin="python", replace=True)
         planner = planner or cfg.models.planner
+        # The workspace's [guardians] policy: guardians, the PII vault on remote models, audit.
+        self.guards = Guards.from_workspace(self.workspace)
         self.models = ModelProvider(
             {
                 "planner": planner,
                 "synthesizer": synthesizer or cfg.models.synthesizer or planner,
                 "large": large or cfg.models.large or planner,
                 "embeddings": embeddings or cfg.models.embeddings,
-            }
+            },
+            outbound=self.guards.outbound,
         )
         self.limits = limits or cfg.limits
-        self.guardians = list(guardians)
+        self.guardians = [*self.guards.guardians, *guardians]
         self.semantic_check = semantic_check
-        self.executor = executor
+        if builtins and not any(getattr(g, "name", "") == "fact_check" for g in self.guardians):
+            self.guardians.append(_fact_check_guardian())  # guard_out: contradicted claims
+        # Where expert calls run: the argument, else the workspace's [executor] (in-process).
+        self.executor = executor if executor is not None else make_executor(cfg.executor)
         self.graph_builder = workflow if workflow is not None else build_orchestrate_graph()
         self.checkpoint = checkpoint
         self.store = RunStore(self.workspace.store_url) if store else None
         self._context: PodiumContext | None = None
         self._graph: Any = None
         self._context_lock = threading.Lock()
+        url = self.workspace.checkpoint_url
+        self._checkpoints = None if is_postgres(url) else _SharedCheckpointer(sqlite_path(url))
         if warmup:
             # Importing sentence-transformers costs seconds; overlap it with the first plan.
             threading.Thread(target=self._warm, daemon=True, name="podium-warmup").start()
@@ -177,6 +197,7 @@ class Podium:
     def _warm(self) -> None:
         with contextlib.suppress(Exception):
             self.models.embedder()
+        self.guards.warm()
 
     @functools.cached_property
     def conversations(self) -> ConversationStore:
@@ -200,6 +221,7 @@ class Podium:
                     guardians=list(self.guardians),
                     semantic_check=self.semantic_check,
                     executor=self.executor,
+                    guards=self.guards if self.guards.policy.enabled else None,
                 )
             return self._context
 
@@ -423,12 +445,55 @@ class Podium:
             if self._graph is None:
                 self._graph = self.graph_builder.compile()
                 if self.checkpoint:
-                    _prepare_checkpoints(self.workspace.checkpoint_path)
+                    prepare(self.workspace.checkpoint_url)
         if not self.checkpoint:
             yield self._graph
             return
-        async with AsyncSqliteSaver.from_conn_string(str(self.workspace.checkpoint_path)) as saver:
+        url = self.workspace.checkpoint_url
+        shared = self._checkpoints
+        async with shared.use() if shared else open_checkpointer(url) as saver:
             yield self._graph.copy(update={"checkpointer": saver})
+
+    def close(self) -> None:
+        """Release what this Podium holds: queued store writes, executor actors."""
+        if self.store:
+            self.store.flush()
+        close = getattr(self.executor, "close", None)
+        if callable(close):
+            close()
+
+
+class _SharedCheckpointer:
+    """One checkpoint connection per event loop, shared by the runs on it.
+
+    A connection per run made concurrent runs fight for SQLite's write lock and fail with
+    "database is locked" under load (40 runs at once on 2 busy cores); one connection whose
+    saver serialises writes with its own lock does not. The connection closes when the last
+    run on that loop finishes, so ``Podium.run`` (a fresh loop per call) leaks nothing.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._by_loop: dict[asyncio.AbstractEventLoop, list[Any]] = {}
+
+    @contextlib.asynccontextmanager
+    async def use(self) -> AsyncIterator[AsyncSqliteSaver]:
+        loop = asyncio.get_running_loop()
+        entry = self._by_loop.setdefault(loop, [None, 0, asyncio.Lock()])
+        async with entry[2]:
+            if entry[0] is None:
+                conn = await aiosqlite.connect(str(self.path), timeout=busy_timeout_s())
+                entry[0] = AsyncSqliteSaver(conn)
+            entry[1] += 1
+        try:
+            yield entry[0]
+        finally:
+            async with entry[2]:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    saver, entry[0] = entry[0], None
+                    self._by_loop.pop(loop, None)
+                    await saver.conn.close()
 
 
 class _Outcome:
@@ -488,20 +553,6 @@ def _pending(snapshot: Any) -> list[dict[str, Any]]:
         if isinstance(value, dict) and "pending" in value:
             return list(value["pending"])
     return []
-
-
-def _prepare_checkpoints(path: Path) -> None:
-    """Create the checkpoint tables and switch the file to WAL once, up front: concurrent runs
-    each doing it on their own connection race for the exclusive lock it needs."""
-    import sqlite3
-
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
-    try:
-        SqliteSaver(conn).setup()
-    finally:
-        conn.close()
 
 
 def _run_sync(coro: Any) -> Any:

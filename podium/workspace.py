@@ -15,6 +15,8 @@ import tomli_w
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from podium.errors import ConfigError
+from podium.executors.spec import ExecutorSpec
+from podium.experts.guardians.policy import GuardPolicy
 from podium.experts.registry import ExpertSpec
 
 CONFIG_NAME = "podium.toml"
@@ -62,7 +64,16 @@ class WorkspaceConfig(BaseModel):
     documents: list[DocumentsSpec] = Field(default_factory=list)
     experts: list[ExpertSpec] = Field(default_factory=list)
     store_url: str = Field(default="", description="SQLAlchemy URL; default is a file here.")
+    checkpoint_url: str = Field(
+        default="",
+        description="LangGraph checkpoints: default the store's URL when it is PostgreSQL, "
+        "else a SQLite file here.",
+    )
+    executor: ExecutorSpec | None = Field(
+        default=None, description='Where experts run: "inprocess" (default) or "ray".'
+    )
     limits: LimitsSpec = Field(default_factory=LimitsSpec)
+    guardians: GuardPolicy = Field(default_factory=GuardPolicy)
 
     @field_validator("databases")
     @classmethod
@@ -155,6 +166,13 @@ class Workspace:
     def checkpoint_path(self) -> Path:
         return self.data_dir / "checkpoints.sqlite"
 
+    @property
+    def checkpoint_url(self) -> str:
+        if self.config.checkpoint_url:
+            return self.resolve_url(self.config.checkpoint_url)
+        store = self.store_url
+        return store if store.startswith("postgres") else f"sqlite:///{self.checkpoint_path}"
+
     def database(self, name: str | None = None) -> DatabaseSpec:
         """A configured database by name (the first one when no name is given)."""
         if not self.config.databases:
@@ -235,6 +253,8 @@ def _flatten(raw: dict[str, Any]) -> dict[str, Any]:
     store = data.pop("store", None)
     if isinstance(store, dict) and "url" in store:
         data.setdefault("store_url", store["url"])
+    if isinstance(store, dict) and "checkpoint_url" in store:
+        data.setdefault("checkpoint_url", store["checkpoint_url"])
     return data
 
 

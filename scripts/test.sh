@@ -6,4 +6,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh --dev
-exec .venv/bin/python -m pytest "$@"
+scripts/services.sh
+# A PostgreSQL server for the `postgres` tests (installed if missing), stopped on exit.
+PG_DIR=$(mktemp -d /tmp/podium-pg-XXXXXX)
+if PODIUM_TEST_PG_URL=$(scripts/postgres.sh start "$PG_DIR"); then
+  export PODIUM_TEST_PG_URL
+  trap 'scripts/postgres.sh stop "$PG_DIR"; rm -rf "$PG_DIR"' EXIT
+else
+  echo "PostgreSQL did not start: the postgres tests will try on their own, else skip" >&2
+  rm -rf "$PG_DIR"
+fi
+.venv/bin/python -m pytest "$@"

@@ -52,7 +52,9 @@ class ConversationStore:
 
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
-        Base.metadata.create_all(self.engine)
+        from .schema import migrate
+
+        migrate(self.engine)
 
     def create(self, title: str = "") -> str:
         conv_id = uuid.uuid4().hex[:12]
@@ -111,6 +113,20 @@ class ConversationStore:
                 raise ConversationNotFound(f"no conversation {conversation_id!r}")
             s.execute(sa.delete(MessageRow).where(MessageRow.conversation_id == conversation_id))
             s.delete(conv)
+
+    def relevant(self, conversation_id: str, query: str, k: int = 3) -> list[dict[str, Any]]:
+        """Earlier turns of a conversation that share the most words with ``query`` (BM25),
+        best first: context from far back that the last few turns no longer carry."""
+        from .index import LexicalIndex
+
+        turns = self.messages(conversation_id)
+        if not turns:
+            return []
+        index = LexicalIndex(list(range(len(turns))), [m["content"] for m in turns])
+        scores, ids = index.search(query, k)
+        return [
+            {**turns[int(i)], "score": round(float(s), 4)} for s, i in zip(scores, ids, strict=True)
+        ]
 
     def history(self, conversation_id: str, turns: int = 6) -> list[Any]:
         """The last turns as LangChain messages, for the planner's context."""

@@ -93,7 +93,15 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    # A server database (PostgreSQL): a pool per process, sized for concurrent runs and the
+    # writer thread; connections checked before use survive a database restart.
+    return sa.create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=int(os.environ.get("PODIUM_STORE_POOL_SIZE", "5")),
+        max_overflow=int(os.environ.get("PODIUM_STORE_POOL_OVERFLOW", "10")),
+        pool_recycle=1800,
+    )
 
 
 class RunStore:
@@ -102,7 +110,9 @@ class RunStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
-        Base.metadata.create_all(self.engine)
+        from .schema import migrate
+
+        migrate(self.engine)
         self._lock = threading.Lock()
         self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
         self._writer: threading.Thread | None = None

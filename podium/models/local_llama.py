@@ -13,8 +13,10 @@ backend-agnostic: a remote model drops in by URI.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
@@ -61,7 +63,33 @@ def smollm2_path() -> Path:
     )
 
 
-_NO_EXTRA_BUFFERS_LOCK = threading.Lock()
+@contextlib.contextmanager
+def _plain_cpu_buffers() -> Iterator[None]:
+    """Load weights into plain CPU buffers, not llama.cpp's "extra" ones (AMX / repacked):
+    on Intel CPUs with AMX here, a source build of llama-cpp-python 0.3.36 segfaults in its
+    first decode with them. ``Llama()`` takes no argument for it, so its defaults are wrapped
+    while it loads. ``PODIUM_LLAMA_EXTRA_BUFFERS=1`` keeps llama.cpp's choice."""
+    import llama_cpp.llama_cpp as capi
+
+    if os.environ.get("PODIUM_LLAMA_EXTRA_BUFFERS") == "1":
+        yield
+        return
+    original = capi.llama_model_default_params
+
+    def defaults() -> Any:
+        params = original()
+        params.use_extra_bufts = False
+        return params
+
+    with _LOAD_LOCK:
+        capi.llama_model_default_params = defaults
+        try:
+            yield
+        finally:
+            capi.llama_model_default_params = original
+
+
+_LOAD_LOCK = threading.Lock()
 
 
 class _LoadedModel:
@@ -69,29 +97,14 @@ class _LoadedModel:
     not thread-safe)."""
 
     def __init__(self, path: Path, n_ctx: int, n_threads: int | None) -> None:
-        import llama_cpp.llama as llama_module
+        from llama_cpp import Llama
 
         self.path = path
         self.lock = threading.Lock()
-        with _NO_EXTRA_BUFFERS_LOCK:
-            # llama.cpp's CPU "extra buffer types" (AMX / weight repacking, picked when the
-            # build is -march=native on an AMX Xeon) segfault in decode on this host: measured,
-            # 3 of 4 short prompts crashed with them and none without. Llama() takes no option
-            # for it, so its default model params are wrapped while the model loads.
-            default = llama_module.llama_cpp.llama_model_default_params
-
-            def params() -> Any:
-                p = default()
-                p.use_extra_bufts = False
-                return p
-
-            llama_module.llama_cpp.llama_model_default_params = params
-            try:
-                self.llama = llama_module.Llama(
-                    model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False, seed=0
-                )
-            finally:
-                llama_module.llama_cpp.llama_model_default_params = default
+        with _plain_cpu_buffers():
+            self.llama = Llama(
+                model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False, seed=0
+            )
 
     def count_tokens(self, text: str) -> int:
         return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -106,11 +107,19 @@ class ModelProvider:
     """Resolves and caches models for one Podium instance.
 
     ``roles`` maps role names (planner, synthesizer, large, embeddings) to URIs or objects.
+    ``outbound`` wraps every model that is not local (e.g. the guardians' PII vault, so no
+    raw personal data leaves the process); local models are used as they are.
     """
 
-    def __init__(self, roles: dict[str, ChatModelLike] | None = None) -> None:
+    def __init__(
+        self,
+        roles: dict[str, ChatModelLike] | None = None,
+        outbound: Callable[[BaseChatModel], BaseChatModel] | None = None,
+    ) -> None:
         self.roles: dict[str, ChatModelLike] = dict(roles or {})
+        self.outbound = outbound
         self._chat: dict[str, BaseChatModel] = {}
+        self._wrapped: dict[int, tuple[BaseChatModel, BaseChatModel]] = {}
         self._lock = threading.Lock()
 
     def chat(
@@ -126,12 +135,20 @@ class ModelProvider:
     ) -> BaseChatModel:
         """The model object itself (for ``with_structured_output`` and ``bind``)."""
         target = self._target(model, role)
-        if not isinstance(target, str):
-            return target
         with self._lock:
+            if not isinstance(target, str):
+                return self._outbound(target)
             if target not in self._chat:
-                self._chat[target] = create_chat_model(target)
+                self._chat[target] = self._outbound(create_chat_model(target))
             return self._chat[target]
+
+    def _outbound(self, model: BaseChatModel) -> BaseChatModel:
+        if self.outbound is None or is_local(model):
+            return model
+        kept = self._wrapped.get(id(model))
+        if kept is None or kept[0] is not model:
+            kept = self._wrapped[id(model)] = (model, self.outbound(model))
+        return kept[1]
 
     def tagged(
         self, runnable: Runnable[Any, Any], model: ChatModelLike | None, role: str

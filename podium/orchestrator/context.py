@@ -31,6 +31,9 @@ class PodiumContext:
     # Where expert calls run: None = in this process; otherwise an object with
     # ``async arun(expert, request, ctx) -> ExpertResult`` (e.g. Ray actors).
     executor: Any = None
+    # The guardians' policy, PII vault, document screen and audit log
+    # (podium.experts.guardians.setup.Guards); None = only the guardians listed above.
+    guards: Any = None
 
     def __post_init__(self) -> None:
         if not any(isinstance(g, InputLimits) for g in self.guardians):

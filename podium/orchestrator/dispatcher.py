@@ -21,6 +21,7 @@ from podium.models.usage import metered
 from .budget import budget_problem
 from .context import PodiumContext
 from .events import ApprovalRequired, ExpertNote, StepFinished, StepStarted, emit
+from .guard import screen_step
 from .plan import Plan, fill_references
 from .policies import StepPolicy, execute_step
 from .state import (
@@ -190,9 +191,12 @@ def next_steps(state: RunState) -> list[Send] | str:
 async def step_node(payload: StepTask, runtime: Runtime[PodiumContext]) -> dict[str, Any]:
     """Run one step's expert, with its timeout, its accounting and its events."""
     outcome, cost = await run_step(payload, runtime.context)
+    # Indirect injection: retrieved text is screened before any later model call sees it.
+    outcome, verdicts = await screen_step(outcome, runtime.context, payload["run_id"])
     return {
         "results": {outcome["step_id"]: outcome},
         "ledger": [ledger_entry("step", cost, step_id=outcome["step_id"])],
+        **({"verdicts": verdicts} if verdicts else {}),
     }
 
 

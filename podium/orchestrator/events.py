@@ -28,7 +28,7 @@ class RunStarted(_Event):
 
 class GuardVerdict(_Event):
     type: Literal["verdict"] = "verdict"
-    stage: Literal["in", "out"]
+    stage: Literal["in", "out", "step"]  # step: a step's evidence screened for injection
     guardian: str
     action: Literal["allow", "flag", "block", "transform"]
     category: str = ""

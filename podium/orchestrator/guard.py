@@ -56,6 +56,21 @@ async def run_guardians(guardians: list[Guardian], item: GuardInput, run_id: str
     return list(await asyncio.gather(*(one(g) for g in guardians)))
 
 
+async def screen_step(
+    outcome: Any, ctx: PodiumContext, run_id: str
+) -> tuple[Any, list[dict[str, Any]]]:
+    """A finished step's evidence screened for injected instructions (when guards are on)."""
+    if ctx.guards is None:
+        return outcome, []
+    outcome, verdicts = await ctx.guards.screen(outcome, run_id)
+    for v in verdicts:
+        emit(GuardVerdict(run_id=run_id, stage="step", **{k: v[k] for k in _EVENT_KEYS}, ms=0.0))
+    return outcome, verdicts
+
+
+_EVENT_KEYS = ("guardian", "action", "category", "score", "reason")
+
+
 def _apply(text: str, verdicts: list[Verdict]) -> tuple[str, Verdict | None]:
     """The text after transforms, and the first blocking verdict if any."""
     blocking = next((v for v in verdicts if v.action == "block"), None)
@@ -73,6 +88,8 @@ async def guard_in_node(state: RunState, runtime: Runtime[PodiumContext]) -> dic
     ctx = runtime.context
     item = GuardInput(text=state["task"], stage="in", task=state["task"])
     verdicts = await run_guardians(ctx.guardians_for("in"), item, state["run_id"])
+    if ctx.guards is not None:
+        ctx.guards.record(state["run_id"], "in", verdicts)
     text, blocking = _apply(state["task"], verdicts)
     update: dict[str, Any] = {"verdicts": _record(verdicts, "in")}
     if blocking is not None:
@@ -94,6 +111,8 @@ async def guard_out_node(state: RunState, runtime: Runtime[PodiumContext]) -> di
         text=answer, stage="out", task=state["task"], evidence=evidence, results=dict(results)
     )
     verdicts = await run_guardians(ctx.guardians_for("out"), item, state["run_id"])
+    if ctx.guards is not None:
+        ctx.guards.record(state["run_id"], "out", verdicts)
     text, blocking = _apply(answer, verdicts)
     update: dict[str, Any] = {"verdicts": _record(verdicts, "out")}
     if blocking is not None:

@@ -1,8 +1,13 @@
-"""The retrieval expert: finds the passages of the workspace's documents that answer a
-question, by MiniLM embeddings in a FAISS inner-product index.
+"""The retrieval expert: the passages of the workspace's documents that answer a question.
 
-Confidence is the top passage's cosine similarity, clipped to [0, 1]: it orders results
-sensibly but is not a calibrated probability.
+Search is hybrid — MiniLM embeddings in FAISS and BM25 (bm25s) fused by reciprocal rank — over
+the workspace's document store (:mod:`podium.memory.documents`): the documents configured in
+``podium.toml`` are ingested incrementally before each search (unchanged files cost one
+``stat``), and anything added with ``podium ingest`` is searched too.
+
+Confidence is calibrated: the probability that the top passage is relevant, from a logistic
+regression over the search's scores fitted on the dev half of the Climate-FEVER retrieval
+slice (``podium train retrieval``; see :mod:`podium.memory.calibration` and BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -10,22 +15,19 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import faiss
 from pydantic import BaseModel, Field
 
 from podium.errors import ConfigError
 from podium.experts.base import Cost, Evidence, Expert, ExpertContext, ExpertResult
-from podium.tools.documents import Chunk, iter_text_files, load_chunks
+from podium.tools.documents import load_chunks
 
 
 class RetrievalRequest(BaseModel):
     query: str = Field(min_length=1, description="What to look for, in words.")
     k: int = Field(default=3, ge=1, le=50, description="How many passages to return.")
-
-
-class _Index:
-    def __init__(self, chunks: list[Chunk], index: faiss.Index, stamp: tuple[Any, ...]) -> None:
-        self.chunks, self.index, self.stamp = chunks, index, stamp
+    source: str | None = Field(
+        default=None, description="Only documents whose source matches this glob, e.g. *.pdf."
+    )
 
 
 class RetrievalExpert(Expert):
@@ -41,9 +43,10 @@ class RetrievalExpert(Expert):
         "What does the warranty cover?",
     )
 
-    def __init__(self, embeddings: str | None = None) -> None:
+    def __init__(self, embeddings: str | None = None, mode: str = "hybrid") -> None:
         self.embeddings = embeddings
-        self._indexes: dict[str, _Index] = {}
+        self.mode = mode
+        self._calibrator: Any = None
         self._lock = threading.Lock()
 
     def routing_hints(self, workspace: Any) -> list[str]:
@@ -53,58 +56,78 @@ class RetrievalExpert(Expert):
                 hints.append(chunk.title)
         return sorted(set(hints))
 
+    def store(self, workspace: Any, models: Any = None) -> Any:
+        """The workspace's document store, with its configured documents ingested."""
+        from podium.memory.documents import for_workspace
+
+        embeddings = self.embeddings or (models.roles.get("embeddings") if models else None)
+        store = for_workspace(
+            workspace, embeddings=embeddings if isinstance(embeddings, str) else None
+        )
+        paths = [p for p in workspace.document_paths() if p.exists()]
+        if paths:
+            store.ingest(paths)
+        return store
+
     def run(self, request: BaseModel, ctx: ExpertContext) -> ExpertResult:
         assert isinstance(request, RetrievalRequest)
-        if ctx.workspace is None or ctx.models is None:
+        if ctx.workspace is None:
             raise ConfigError("retrieval needs a workspace with documents")
-        paths = ctx.workspace.document_paths()
-        if not iter_text_files(paths):
-            raise ConfigError(
-                "the workspace has no documents to search",
-                hint="add a documents folder to podium.toml or run: podium ingest PATH",
+        store = self.store(ctx.workspace, ctx.models)
+        where = {"source": request.source} if request.source else None
+        hits = store.search(request.query, k=request.k, mode=self.mode, where=where)
+        if not hits:
+            if not store.sources():
+                raise ConfigError(
+                    "the workspace has no documents to search",
+                    hint="add a documents folder to podium.toml or run: podium ingest PATH",
+                )
+            return ExpertResult(
+                output=[],
+                summary="no passage matches",
+                confidence=0.0,
+                cost=Cost(model=store.embeddings),
             )
-        embedder = ctx.models.embedder(self.embeddings)
-        idx = self._index(paths, embedder)
-        query = embedder.encode([request.query])
-        scores, ids = idx.index.search(query, min(request.k, len(idx.chunks)))
         passages = [
             {
-                "text": idx.chunks[i].text,
-                "source": idx.chunks[i].source,
-                "title": idx.chunks[i].title,
-                "score": round(float(s), 4),
+                "text": h.text,
+                "source": h.source,
+                "title": h.title,
+                "page": h.page,
+                "score": round(h.score, 4),
             }
-            for s, i in zip(scores[0], ids[0], strict=True)
-            if i >= 0
+            for h in hits
         ]
         top = passages[0]
         return ExpertResult(
             output=passages,
-            summary=f"({top['source']}: {top['title']}) {top['text']}",
-            confidence=max(0.0, min(1.0, top["score"])),
-            cost=Cost(model=embedder.uri),
+            summary=f"({_short(top['source'])}: {top['title']}) {top['text']}",
+            confidence=round(self.calibrator.predict(hits), 4)
+            if self.mode == "hybrid"
+            else max(0.0, min(1.0, hits[0].scores.get("dense", 0.0))),
+            cost=Cost(model=store.embeddings),
             evidence=[
                 Evidence(
                     kind="passage",
-                    text=p["text"],
-                    source=p["source"],
-                    score=p["score"],
-                    metadata={"title": p["title"]},
+                    text=h.text,
+                    source=h.source,
+                    score=round(h.score, 4),
+                    metadata={"title": h.title, "page": h.page, "chunk_id": h.chunk_id, **h.scores},
                 )
-                for p in passages
+                for h in hits
             ],
+            details={"mode": self.mode, "ranks": [h.ranks for h in hits]},
         )
 
-    def _index(self, paths: list[Any], embedder: Any) -> _Index:
-        files = iter_text_files(paths)
-        stamp = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
-        key = "|".join(str(p) for p in paths) + f"|{embedder.uri}"
+    @property
+    def calibrator(self) -> Any:
         with self._lock:
-            cached = self._indexes.get(key)
-            if cached is None or cached.stamp != stamp:
-                chunks = load_chunks(paths)
-                vectors = embedder.encode([f"{c.title}: {c.text}" for c in chunks])
-                index = faiss.IndexFlatIP(embedder.dim)
-                index.add(vectors)
-                cached = self._indexes[key] = _Index(chunks, index, stamp)
-            return cached
+            if self._calibrator is None:
+                from podium.memory.calibration import RetrievalCalibrator
+
+                self._calibrator = RetrievalCalibrator.load()
+            return self._calibrator
+
+
+def _short(source: str) -> str:
+    return source.rsplit("/", 1)[-1]

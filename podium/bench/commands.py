@@ -1,0 +1,170 @@
+"""``podium bench TASK --data DIR``: every strategy on the same examples, with a table, a
+cost/quality plot and ``figures.json``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .core import ALL_STRATEGIES, BenchReport
+
+err = Console(stderr=True)
+out = Console(soft_wrap=True)
+
+DEFAULT_N = {"fact_check": 60, "schema_match": 60, "nl2sql": 16}
+
+
+def register(app: typer.Typer, eval_app: typer.Typer, train_app: typer.Typer) -> None:
+    app.command("bench")(bench)
+
+
+def bench(
+    task: Annotated[str, typer.Argument(help="nl2sql | fact_check | schema_match")],
+    data: Annotated[
+        Path, typer.Option(help="The task's data folder (e.g. ../shared/data/spider).")
+    ],
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Where to write table.md, figures.json, the plot.")
+    ] = Path("bench-out"),
+    strategies: Annotated[
+        str | None,
+        typer.Option(help=f"Comma-separated subset of: {', '.join(ALL_STRATEGIES)}."),
+    ] = None,
+    small: Annotated[str, typer.Option(help="Small model URI (generative tasks).")] = (
+        "local:smollm2"
+    ),
+    large: Annotated[
+        str, typer.Option(help="Large model URI, e.g. openai-compatible:http://host/v1#model.")
+    ] = "local:smollm2",
+    n: Annotated[int | None, typer.Option(help="Test examples (default per task).")] = None,
+    budget: Annotated[
+        float, typer.Option(help="Cascade: largest share of examples sent to the large model.")
+    ] = 0.5,
+    seed: Annotated[int, typer.Option(help="Which examples (shuffle seed).")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print figures.json to stdout.")] = False,
+) -> None:
+    """Measure small only, large only, cascade, vote, verify, hints and draft→finalise."""
+    from podium.errors import PodiumError
+    from podium.models.uri import parse_model_uri
+
+    from .core import run_bench
+    from .tasks import TASKS
+
+    if task not in TASKS:
+        err.print(f"[bold red]error:[/] unknown task {task!r}; choose one of {sorted(TASKS)}")
+        raise typer.Exit(2)
+    if not data.is_dir():
+        err.print(f"[bold red]error:[/] {data} is not a folder; point --data at the task's data")
+        raise typer.Exit(2)
+    wanted = [s.strip() for s in strategies.split(",") if s.strip()] if strategies else None
+    bad = sorted(set(wanted or ()) - set(ALL_STRATEGIES))
+    if bad:
+        err.print(f"[bold red]error:[/] unknown strategies {bad}; choose from {ALL_STRATEGIES}")
+        raise typer.Exit(2)
+    try:
+        parse_model_uri(small)
+        parse_model_uri(large)
+        built = TASKS[task](data, n=n or DEFAULT_N[task], small=small, large=large, seed=seed)
+        chosen = [s for s in (wanted or ALL_STRATEGIES) if s in built.strategies]
+        total = len(built.calibration_examples()) + len(chosen) * len(built.test_examples())
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
+            job = bar.add_task(f"{task}", total=total)
+
+            def tick(stage: str, k: int) -> None:
+                bar.update(job, advance=k, description=f"{task}: {stage}")
+
+            report = run_bench(built, wanted, budget=budget, progress=tick)
+    except PodiumError as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2 if exc.http_status < 500 else 1) from None
+    except ValueError as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    write_outputs(report, out_dir)
+    if as_json:
+        out.print_json(json.dumps(report.figures()))
+    else:
+        out.print(render_table(report))
+        err.print(f"wrote {out_dir}/table.md, figures.json, cost_quality.png")
+
+
+def render_table(report: BenchReport) -> Table:
+    table = Table(title=f"{report.task} (n={report.n})")
+    for col in ("strategy", "accuracy", "95% CI", "large calls", "tokens/ex", "s/ex"):
+        table.add_column(col)
+    for name, s in report.strategies.items():
+        table.add_row(
+            name,
+            f"{s.accuracy:.3f}",
+            f"{s.ci_low:.2f}–{s.ci_high:.2f}",
+            str(s.large_calls),
+            f"{s.tokens_per_example:.0f}",
+            f"{s.seconds:.2f}",
+        )
+    return table
+
+
+def markdown(report: BenchReport) -> str:
+    lines = [
+        f"**{report.task}**, n = {report.n}; small: {report.small}; large: {report.large}",
+        "",
+        "| strategy | accuracy | 95 % CI | large calls | tokens / example | s / example |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, s in report.strategies.items():
+        lines.append(
+            f"| {name} | {s.accuracy:.3f} | {s.ci_low:.2f}–{s.ci_high:.2f} | {s.large_calls} "
+            f"| {s.tokens_per_example:.0f} | {s.seconds:.2f} |"
+        )
+    cal = report.calibration
+    if cal:
+        lines += [
+            "",
+            f"Calibration (isotonic, {cal.get('n')} held-out examples): ECE "
+            f"{cal.get('ece_before')} → {cal.get('ece_after')} (cross-fitted); cascade "
+            f"threshold {cal.get('threshold')} fit to a budget of {cal.get('budget')}.",
+        ]
+    lines += [f"- {note}" for note in report.notes]
+    return "\n".join(lines) + "\n"
+
+
+def write_outputs(report: BenchReport, out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "figures.json").write_text(json.dumps(report.figures(), indent=1))
+    (out_dir / "report.json").write_text(report.model_dump_json(indent=1))
+    (out_dir / "table.md").write_text(markdown(report))
+    plot(report, out_dir / "cost_quality.png")
+
+
+def plot(report: BenchReport, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    for name, s in report.strategies.items():
+        x = s.large_calls_per_example
+        err_bar: Any = [[s.accuracy - s.ci_low], [s.ci_high - s.accuracy]]
+        ax.errorbar([x], [s.accuracy], yerr=err_bar, fmt="o", capsize=3)
+        ax.annotate(name, (x, s.accuracy), textcoords="offset points", xytext=(5, 5))
+    ax.set_xlabel("large-model calls per example")
+    ax.set_ylabel("accuracy (95 % CI)")
+    ax.set_title(f"{report.task}: quality vs large-model cost (n={report.n})")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

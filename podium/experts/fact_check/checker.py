@@ -1,0 +1,202 @@
+"""Checking claims against evidence: pick the evidence sentences closest to each claim, let the
+verifier score every (claim, sentence) pair, and reduce those to one verdict per claim.
+
+Shared by :class:`~.expert.FactCheckExpert` and :class:`~.guardian.FactCheckGuardian`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .claims import _sentences
+from .verifier import LABELS, NEI, REFUTES, SUPPORTS, Verifier, load_verifier
+
+MAX_UNIT_CHARS = 600
+MAX_UNITS = 400
+
+
+@dataclass(frozen=True)
+class Source:
+    """One piece of gathered material: a passage, rows, a step's output."""
+
+    text: str
+    source: str = ""
+
+
+@dataclass
+class ClaimCheck:
+    """The verdict on one claim, the evidence it rests on, and how it was reached."""
+
+    claim: str
+    label: str  # SUPPORTS | REFUTES | NOT_ENOUGH_INFO
+    confidence: float
+    evidence: str = ""
+    source: str = ""
+    probs: dict[str, float] = field(default_factory=dict)
+    method: str = "slm"  # slm | slm+llm
+    llm_label: str | None = None
+    outcome: str | None = None  # agreed | overruled (when a large model also verified)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def units(sources: Iterable[Source]) -> list[Source]:
+    """Evidence sentences: long material is cut into sentences (row lists into rows)."""
+    out: list[Source] = []
+    seen: set[str] = set()
+    for src in sources:
+        for line in src.text.splitlines():
+            line = line.strip()
+            if not line:
+                continue
+            pieces = _sentences(line) if len(line) > MAX_UNIT_CHARS // 2 else [line]
+            for piece in pieces:
+                piece = piece.strip()[:MAX_UNIT_CHARS]
+                if len(re.findall(r"\w+", piece)) >= 3 and piece not in seen:
+                    seen.add(piece)
+                    out.append(Source(piece, src.source))
+    return out[:MAX_UNITS]
+
+
+def render(value: Any) -> str:
+    """Any step output as lines of text (rows as ``col: value, ...``)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "rows" in value and isinstance(value["rows"], list):
+        cols = value.get("columns") or []
+        lines = []
+        for row in value["rows"][:50]:
+            if isinstance(row, dict):
+                lines.append(", ".join(f"{k}: {v}" for k, v in row.items()))
+            elif isinstance(row, list | tuple) and cols:
+                lines.append(", ".join(f"{c}: {v}" for c, v in zip(cols, row, strict=False)))
+            else:
+                lines.append(json.dumps(row, default=str))
+        return "\n".join(lines)
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+class FactChecker:
+    """Verifies claims against evidence with a :class:`~.verifier.Verifier`.
+
+    Args:
+        verifier: a verifier or a spec for :func:`~.verifier.load_verifier` (default: shipped).
+        top_k: evidence sentences scored per claim (the closest by embedding cosine).
+    """
+
+    def __init__(self, verifier: Verifier | str | None = None, top_k: int = 4) -> None:
+        self._verifier = verifier if not isinstance(verifier, str | None) else None
+        self._spec = verifier if isinstance(verifier, str) else None
+        self.top_k = top_k
+
+    @property
+    def verifier(self) -> Verifier:
+        if self._verifier is None:
+            self._verifier = load_verifier(self._spec)
+        return self._verifier
+
+    def check(self, claims: Sequence[str], sources: Sequence[Source]) -> list[ClaimCheck]:
+        evidence = units(sources)
+        if not claims:
+            return []
+        if not evidence:
+            return [ClaimCheck(c, LABELS[NEI], 1.0) for c in claims]
+        pairs = self._nearest(claims, evidence)
+        flat = [(ci, ei) for ci, eis in enumerate(pairs) for ei in eis]
+        probs = self.verifier.predict(
+            [claims[ci] for ci, _ in flat], [evidence[ei].text for _, ei in flat]
+        )
+        decided = self.verifier.decide(probs)
+        out = []
+        for ci, claim in enumerate(claims):
+            rows = [r for r, (c, _) in enumerate(flat) if c == ci]
+            ids = [flat[r][1] for r in rows]
+            out.append(self._reduce(claim, probs[rows], decided[rows], ids, evidence))
+        return out
+
+    def _nearest(self, claims: Sequence[str], evidence: list[Source]) -> list[list[int]]:
+        from podium.models.embeddings import load_embedder
+
+        head = getattr(self.verifier, "head", None)
+        embedder = load_embedder(getattr(head, "encoder", "local:minilm"))
+        sims = embedder.encode(list(claims)) @ embedder.encode([e.text for e in evidence]).T
+        k = min(self.top_k, len(evidence))
+        return [list(np.argsort(-row)[:k]) for row in sims]
+
+    @staticmethod
+    def _reduce(
+        claim: str,
+        probs: np.ndarray,
+        decided: np.ndarray,
+        ids: list[int],
+        evidence: list[Source],
+    ) -> ClaimCheck:
+        """A claim is refuted or supported by its most confident deciding sentence; with none,
+        there is not enough information (confidence: that no sentence supports or refutes)."""
+        best, best_p = None, 0.0
+        for r, label in enumerate(decided):
+            if label in (SUPPORTS, REFUTES) and probs[r, label] > best_p:
+                best, best_p = r, float(probs[r, label])
+        if best is None:  # show the sentence that came closest to deciding
+            best = int(np.argmax(probs[:, [SUPPORTS, REFUTES]].max(axis=1)))
+            label_id, conf = NEI, float(probs[:, NEI].min())
+        else:
+            label_id, conf = int(decided[best]), best_p
+        src = evidence[ids[best]]
+        return ClaimCheck(
+            claim=claim,
+            label=LABELS[label_id],
+            confidence=round(conf, 4),
+            evidence=src.text,
+            source=src.source,
+            probs={LABELS[i]: round(float(probs[best, i]), 4) for i in range(3)},
+        )
+
+
+# -- cross-verification with a large model ------------------------------------------------
+
+VERIFY_PROMPT = (
+    "Does the evidence support the claim, refute it, or neither?\n"
+    "Evidence: {evidence}\nClaim: {claim}\n"
+    "Answer with exactly one of: SUPPORTED, REFUTED, NOT ENOUGH INFO."
+)
+
+
+def parse_label(text: str) -> str | None:
+    t = text.upper()
+    if "NOT ENOUGH" in t or "NEITHER" in t or "UNKNOWN" in t:
+        return LABELS[NEI]
+    if "REFUT" in t or "CONTRADICT" in t or "FALSE" in t:
+        return LABELS[REFUTES]
+    if "SUPPORT" in t or "TRUE" in t or "ENTAIL" in t:
+        return LABELS[SUPPORTS]
+    return None
+
+
+def cross_verify(check: ClaimCheck, chat: Any, threshold: float) -> ClaimCheck:
+    """The large model verifies a claim the small one was unsure of; the two are reconciled.
+
+    Agreement keeps the label and lifts the confidence to ``threshold``; disagreement lets the
+    large model overrule, with confidence ``threshold`` (a stated policy, not a calibrated
+    probability). An unreadable reply leaves the small model's verdict.
+    """
+    evidence = check.evidence or "(none)"
+    reply = chat.invoke(VERIFY_PROMPT.format(evidence=evidence, claim=check.claim))
+    label = parse_label(str(getattr(reply, "content", reply)))
+    if label is None:
+        return check
+    check.method, check.llm_label = "slm+llm", label
+    if label == check.label:
+        check.outcome, check.confidence = "agreed", max(check.confidence, threshold)
+    else:
+        check.outcome, check.label, check.confidence = "overruled", label, threshold
+    return check

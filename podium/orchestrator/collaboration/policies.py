@@ -1,0 +1,177 @@
+"""The mechanisms as step policies: a plan step names one in ``policy`` and the dispatcher's
+``execute_step`` hands the call over.
+
+    Step(id="s1", expert="nl2sql", input="How many singers?",
+         policy={"kind": "vote", "options": {"voters": ["nl2sql", "nl2sql", "large"],
+                                             "mode": "quorum", "quorum": 2, "agree": "rows"}})
+
+Expert names in options are registry names; ``"large"`` is the large model
+(:class:`LargeModelExpert` on the workspace's ``large`` role). Options per kind:
+
+- ``vote``: voters (default: the step's expert ×3), mode, quorum, agree (output | rows)
+- ``verify``: verifiers (default ["large"]), consensus, max_rounds, escalate (name | "human")
+- ``cascade``: large (default "large"), threshold (default 0.5), calibrator (JSON path)
+- ``hints``: from (default [the step's expert]), enabled (default true), choices
+- ``draft_finalise``: finaliser (default "large"), accept_above, max_repairs
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from podium.errors import InputRejected
+from podium.experts.base import Expert, ExpertContext, ExpertResult, primary_text_field
+from podium.orchestrator.policies import StepPolicy, register_policy
+
+from .agreement import agreement_named
+from .calibration import Calibrator
+from .cascade import cascade
+from .draft import draft_finalise
+from .hints import hints_from_results
+from .llm import LargeModelExpert
+from .verify import cross_verify
+from .vote import VoteRule, vote
+
+
+class Adapted(Expert):
+    """An expert that takes another expert's request (re-parsed from its text)."""
+
+    def __init__(self, inner: Expert) -> None:
+        self.inner = inner
+        self.name = inner.name  # type: ignore[misc]
+        self.description = inner.description  # type: ignore[misc]
+        self.calibrator = getattr(inner, "calibrator", None)
+
+    async def arun(self, request: BaseModel, ctx: ExpertContext) -> ExpertResult:
+        if isinstance(request, self.inner.input_model):
+            return await self.inner.arun(request, ctx)
+        field = primary_text_field(type(request))
+        text = str(getattr(request, field)) if field else request.model_dump_json()
+        return await self.inner.arun(self.inner.parse_input(text), ctx)
+
+
+def resolve(name: str | Expert, runtime: Any, **large_options: Any) -> Expert:
+    """An expert by registry name; ``"large"`` is the large model."""
+    if isinstance(name, Expert):
+        return Adapted(name)
+    if name == "large":
+        return LargeModelExpert(**large_options)
+    registry = getattr(runtime, "registry", None)
+    if registry is None:
+        raise InputRejected(f"policy names expert {name!r} but no registry is available")
+    return Adapted(registry.get(name))
+
+
+def _ledger(runtime: Any) -> Any:
+    return getattr(runtime, "ledger", None)
+
+
+async def _vote(
+    expert: Expert, request: BaseModel, ctx: ExpertContext, policy: StepPolicy, runtime: Any
+) -> ExpertResult:
+    o = policy.options
+    names = o.get("voters") or [expert.name] * 3
+    voters = [expert if n == expert.name else resolve(n, runtime) for n in names]
+    rule = VoteRule(
+        mode=o.get("mode", "majority"),
+        quorum=o.get("quorum"),
+        agree=agreement_named(o.get("agree", "output")),
+    )
+    return await vote(
+        [resolve(v, runtime) if isinstance(v, Expert) else v for v in voters], request, ctx, rule
+    )
+
+
+async def _verify(
+    expert: Expert, request: BaseModel, ctx: ExpertContext, policy: StepPolicy, runtime: Any
+) -> ExpertResult:
+    o = policy.options
+    verifiers = [resolve(n, runtime) for n in o.get("verifiers", ["large"])]
+    esc = o.get("escalate")
+    escalate = "human" if esc == "human" else (resolve(esc, runtime) if esc else None)
+    return await cross_verify(
+        expert,
+        verifiers,
+        request,
+        ctx,
+        agree=agreement_named(o.get("agree", "output")),
+        consensus=o.get("consensus", "all"),
+        max_rounds=int(o.get("max_rounds", 2)),
+        escalate=escalate,
+        ledger=_ledger(runtime),
+    )
+
+
+async def _cascade(
+    expert: Expert, request: BaseModel, ctx: ExpertContext, policy: StepPolicy, runtime: Any
+) -> ExpertResult:
+    o = policy.options
+    calibrator = Calibrator.load(o["calibrator"]) if o.get("calibrator") else None
+    return await cascade(
+        expert,
+        resolve(o.get("large", "large"), runtime),
+        request,
+        ctx,
+        threshold=float(o.get("threshold", 0.5)),
+        calibrator=calibrator,
+        ledger=_ledger(runtime),
+    )
+
+
+async def _hints(
+    expert: Expert, request: BaseModel, ctx: ExpertContext, policy: StepPolicy, runtime: Any
+) -> ExpertResult:
+    import dataclasses
+
+    o = policy.options
+    sources = [
+        expert if n == expert.name else resolve(n, runtime) for n in o.get("from", [expert.name])
+    ]
+    results = {s.name: await s.arun(request, ctx) for s in sources}
+    large = LargeModelExpert(choices=o.get("choices"))
+    enabled = bool(o.get("enabled", True))
+    hctx = dataclasses.replace(
+        ctx,
+        options={
+            **ctx.options,
+            "hints": [h.model_dump() for h in hints_from_results(results)],
+            "use_hints": enabled,
+        },
+    )
+    answer = await large.arun(request, hctx)
+    return answer.model_copy(
+        update={
+            "details": {
+                "collaboration": {
+                    "mechanism": "hints",
+                    "enabled": enabled,
+                    "sources": list(results),
+                }
+            }
+        }
+    )
+
+
+async def _draft(
+    expert: Expert, request: BaseModel, ctx: ExpertContext, policy: StepPolicy, runtime: Any
+) -> ExpertResult:
+    o = policy.options
+    return await draft_finalise(
+        expert,
+        resolve(o.get("finaliser", "large"), runtime),
+        request,
+        ctx,
+        accept_above=o.get("accept_above"),
+        max_repairs=int(o.get("max_repairs", 1)),
+        ledger=_ledger(runtime),
+    )
+
+
+def register_all() -> None:
+    register_policy("vote", _vote)
+    register_policy("verify", _verify)
+    register_policy("cascade", _cascade)
+    register_policy("hints", _hints)
+    register_policy("draft_finalise", _draft)

@@ -1,0 +1,405 @@
+// Podium chat page: plain JavaScript, no build step. Every run's view is built from its events
+// (the same events the CLI and the store read), live over SSE or replayed from the store.
+"use strict";
+
+const state = { token: localStorage.getItem("podium-token") || "", conversation: null, runs: {} };
+const $ = (sel, root = document) => root.querySelector(sel);
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (v !== undefined && v !== null) node.setAttribute(k, v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined) continue;
+    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return node;
+}
+
+// -- API ------------------------------------------------------------------------------------
+
+async function api(path, options = {}) {
+  const headers = { ...(options.headers || {}) };
+  if (state.token) headers.Authorization = `Bearer ${state.token}`;
+  if (options.json !== undefined) {
+    headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(options.json);
+  }
+  const res = await fetch(path, { ...options, headers });
+  if (res.status === 204) return null;
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    const err = body.error || {};
+    throw new Error((err.message || res.statusText) + (err.hint ? ` — ${err.hint}` : ""));
+  }
+  return body;
+}
+
+// Reads a run's SSE stream with fetch (so the token header can be sent); ends when the run
+// finishes or pauses.
+async function follow(runId, after, onEvent) {
+  const headers = state.token ? { Authorization: `Bearer ${state.token}` } : {};
+  const res = await fetch(`/api/runs/${runId}/events?after=${after}`, { headers });
+  if (!res.ok) throw new Error(`event stream: ${res.status}`);
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true }).replace(/\r\n/g, "\n");
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const frame = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      const data = frame.split("\n").filter((l) => l.startsWith("data:"))
+        .map((l) => l.slice(5).replace(/^ /, "")).join("\n");
+      if (data) onEvent(JSON.parse(data));
+    }
+  }
+}
+
+function showError(message) {
+  const box = $("#error");
+  box.textContent = message;
+  box.hidden = !message;
+}
+
+// -- one run's view -------------------------------------------------------------------------
+
+class RunView {
+  constructor(runId, task) {
+    this.runId = runId;
+    this.seq = 0;
+    this.steps = {};
+    this.spent = { ms: 0, tokens: 0, done: 0 };
+    this.started = null;
+    this.node = el("div", { class: "turn", "data-run-id": runId });
+    this.node.append(el("div", { class: "bubble user" }, task));
+    this.status = el("span", { class: "status", "data-testid": "run-status" }, "starting");
+    this.plan = el("div", { class: "plan", "data-testid": "plan" });
+    this.approvals = el("div", { class: "approvals" });
+    this.verdicts = el("ul", { class: "verdicts", "data-testid": "verdicts" });
+    this.answer = el("div", { class: "answer", "data-testid": "answer" });
+    this.meter = el("div", { class: "meter", "data-testid": "meter" });
+    this.node.append(
+      el("div", { class: "bubble assistant" },
+        el("div", { class: "run-head" }, el("span", { class: "muted" }, `run ${runId}`), this.status),
+        this.plan, this.approvals, this.answer, this.verdicts, this.meter));
+  }
+
+  handle(ev) {
+    if (ev.seq && ev.seq <= this.seq) return;
+    this.seq = ev.seq || this.seq;
+    const fn = this[`on_${ev.type}`];
+    if (fn) fn.call(this, ev);
+  }
+
+  setStatus(text) {
+    this.status.textContent = text;
+    this.status.dataset.state = text;
+  }
+
+  on_run_started(ev) { this.started = ev.ts; this.setStatus("planning"); }
+  on_plan_retry(ev) { this.setStatus(`re-planning (attempt ${ev.attempt})`); }
+
+  on_plan(ev) {
+    this.setStatus("running");
+    this.plan.replaceChildren();
+    const steps = ev.plan.steps || [];
+    const depth = {};
+    const level = (s) => {
+      if (depth[s.id] !== undefined) return depth[s.id];
+      depth[s.id] = 0;
+      const deps = (s.depends_on || []).map((d) => steps.find((x) => x.id === d)).filter(Boolean);
+      depth[s.id] = deps.length ? 1 + Math.max(...deps.map(level)) : 0;
+      return depth[s.id];
+    };
+    const rows = [];
+    for (const s of steps) (rows[level(s)] ||= []).push(s);
+    rows.forEach((row, i) => {
+      const line = el("div", { class: "plan-level" });
+      if (i > 0) this.plan.append(el("div", { class: "arrow" }, "↓"));
+      for (const s of row) line.append(this.stepCard(s));
+      this.plan.append(line);
+    });
+  }
+
+  stepCard(s) {
+    const card = el("div", { class: "step", "data-step": s.id, "data-testid": "step", "data-status": "waiting" });
+    const view = {
+      card,
+      status: el("span", { class: "badge" }, "waiting"),
+      conf: el("span", { class: "conf" }),
+      cost: el("span", { class: "cost" }),
+      body: el("div", { class: "step-output" }),
+      notes: el("ul", { class: "notes" }),
+    };
+    card.append(...[
+      el("div", { class: "step-head" }, el("b", {}, s.id), " ", el("span", { class: "expert" }, s.expert),
+        view.status),
+      el("div", { class: "step-input" }, s.input),
+      (s.depends_on || []).length ? el("div", { class: "muted" }, `after ${s.depends_on.join(", ")}`) : null,
+      el("div", { class: "step-meta" }, view.conf, view.cost),
+      el("details", {}, el("summary", {}, "output"), view.body, view.notes),
+    ].filter(Boolean));
+    this.steps[s.id] = view;
+    return card;
+  }
+
+  step(ev) {
+    if (!this.steps[ev.step_id]) {
+      this.plan.append(this.stepCard({ id: ev.step_id, expert: ev.expert, input: ev.input || "" }));
+    }
+    return this.steps[ev.step_id];
+  }
+
+  on_step_started(ev) {
+    const v = this.step(ev);
+    v.card.dataset.status = "running";
+    v.status.textContent = "running";
+    if (ev.input) v.card.querySelector(".step-input").textContent = ev.input;
+  }
+
+  on_step_finished(ev) {
+    const v = this.step(ev);
+    v.card.dataset.status = ev.status;
+    v.status.textContent = ev.status.replace("_", " ");
+    v.conf.textContent = `confidence ${(ev.confidence || 0).toFixed(2)}`;
+    const ms = (ev.cost || {}).ms;
+    v.cost.textContent = ms ? ` · ${Math.round(ms)} ms` : "";
+    v.body.replaceChildren(renderOutput(ev.output, ev.error));
+    const cost = ev.cost || {};
+    this.spent.ms += cost.ms || 0;
+    this.spent.tokens += (cost.input_tokens || 0) + (cost.output_tokens || 0);
+    this.spent.done += 1;
+    const wall = this.started ? ` · ${(ev.ts - this.started).toFixed(1)} s so far` : "";
+    this.meter.textContent = `${this.spent.done} steps done · ${(this.spent.ms / 1000).toFixed(1)} s `
+      + `expert time · ${this.spent.tokens} tokens${wall}`;
+  }
+
+  on_expert_note(ev) {
+    const v = this.step(ev);
+    v.notes.append(el("li", {}, `${ev.kind}: ${JSON.stringify(ev.data)}`));
+  }
+
+  on_verdict(ev) {
+    this.verdicts.append(el("li", { class: `verdict ${ev.action}` },
+      `${ev.stage === "in" ? "input" : "answer"} · ${ev.guardian}: ${ev.action}`,
+      ev.category ? ` (${ev.category})` : "", ev.reason ? ` — ${ev.reason}` : ""));
+  }
+
+  on_approval_required(ev) {
+    const v = this.step(ev);
+    v.card.dataset.status = "awaiting_approval";
+    v.status.textContent = "needs approval";
+    const box = el("div", { class: "approval", "data-testid": "approval", "data-step": ev.step_id });
+    const decide = (approved) => async () => {
+      box.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+      try {
+        await api(`/api/runs/${this.runId}/approve`, {
+          method: "POST", json: { approvals: { [ev.step_id]: approved } },
+        });
+        this.setStatus("running");
+        await follow(this.runId, this.seq, (e) => this.handle(e));
+      } catch (err) {
+        showError(err.message);
+        box.querySelectorAll("button").forEach((b) => { b.disabled = false; });
+      }
+    };
+    box.append(...[
+      el("div", {}, `Step ${ev.step_id} (${ev.expert}) ${ev.when === "before" ? "waits for your approval before it runs" : "needs your approval of its result"}: `,
+        el("q", {}, ev.input), ev.reason ? ` — ${ev.reason}` : ""),
+      ev.output !== null && ev.output !== undefined ? renderOutput(ev.output) : null,
+      el("button", { class: "approve", "data-testid": "approve", onclick: decide(true) }, "Approve"),
+      el("button", { class: "reject", "data-testid": "reject", onclick: decide(false) }, "Reject"),
+    ].filter(Boolean));
+    this.approvals.append(box);
+  }
+
+  on_approval(ev) {
+    const box = this.approvals.querySelector(`[data-step="${ev.step_id}"]`);
+    if (box) box.replaceWith(el("div", { class: "decision" },
+      `Step ${ev.step_id} ${ev.approved ? "approved" : "rejected"}${ev.note ? `: ${ev.note}` : ""}`));
+  }
+
+  on_run_paused() { this.setStatus("waiting for approval"); }
+
+  on_token(ev) {
+    this.answer.classList.add("draft");
+    this.answer.textContent += ev.text;
+  }
+
+  on_answer(ev) {
+    this.answer.classList.remove("draft");
+    this.answer.textContent = ev.text;
+  }
+
+  on_run_finished(ev) {
+    this.setStatus(ev.status);
+    if (ev.answer) this.on_answer({ text: ev.answer });
+    if (ev.error) this.answer.append(el("div", { class: "error" }, ev.error));
+    const c = ev.cost || {};
+    const wall = this.started ? ((ev.ts - this.started)).toFixed(1) : "?";
+    this.meter.textContent = `${wall} s wall · ${((c.ms || 0) / 1000).toFixed(1)} s model/expert time · `
+      + `${(c.input_tokens || 0) + (c.output_tokens || 0)} tokens · ${c.model_calls || 0} model calls`;
+  }
+}
+
+function renderOutput(output, error) {
+  const box = el("div");
+  if (error) box.append(el("div", { class: "error" }, error));
+  if (output === null || output === undefined) return box;
+  if (typeof output === "object" && !Array.isArray(output) && "sql" in output) {
+    box.append(el("pre", { class: "sql" }, output.sql));
+    if (output.columns) {
+      const table = el("table", { class: "rows" },
+        el("thead", {}, el("tr", {}, output.columns.map((c) => el("th", {}, c)))),
+        el("tbody", {}, (output.rows || []).map((r) => el("tr", {}, r.map((x) => el("td", {}, x))))));
+      box.append(table);
+      if (output.truncated) box.append(el("div", { class: "muted" }, `${output.row_count} rows in all`));
+    }
+  } else if (Array.isArray(output) && output.length && output[0] && typeof output[0] === "object" && "text" in output[0]) {
+    box.append(el("ol", { class: "passages" }, output.map((p) => el("li", {},
+      el("div", { class: "muted" }, [p.source, p.title].filter(Boolean).join(" · "), p.score !== undefined ? ` · ${p.score}` : ""),
+      p.text))));
+  } else if (typeof output === "string") {
+    box.append(el("div", { class: "text" }, output));
+  } else {
+    box.append(el("pre", {}, JSON.stringify(output, null, 2)));
+  }
+  return box;
+}
+
+// -- chat -----------------------------------------------------------------------------------
+
+async function loadConversations() {
+  const { conversations } = await api("/api/conversations");
+  const list = $("#conversations");
+  list.replaceChildren(...conversations.map((c) => el("li", {
+    class: c.id === state.conversation ? "active" : "", "data-id": c.id,
+    onclick: () => openConversation(c.id),
+  }, c.title || "(untitled)")));
+}
+
+async function openConversation(id) {
+  state.conversation = id;
+  showView("chat");
+  const conv = await api(`/api/conversations/${id}`);
+  $("#messages").replaceChildren();
+  for (const r of conv.runs) {
+    const run = await api(`/api/runs/${r.id}`);
+    const view = new RunView(r.id, r.task);
+    $("#messages").append(view.node);
+    for (const ev of run.events) view.handle(ev);
+    if (run.live) follow(r.id, view.seq, (e) => view.handle(e)).catch((e) => showError(e.message));
+  }
+  loadConversations();
+}
+
+async function ask(event) {
+  event.preventDefault();
+  const text = $("#task").value.trim();
+  if (!text) return;
+  showError("");
+  $("#send").disabled = true;
+  try {
+    const started = await api("/api/runs", {
+      method: "POST", json: { message: text, conversation_id: state.conversation },
+    });
+    $("#task").value = "";
+    const view = new RunView(started.run_id, text);
+    $("#messages").append(view.node);
+    if (state.conversation !== started.conversation_id) {
+      state.conversation = started.conversation_id;
+      loadConversations();
+    }
+    $("#send").disabled = false;
+    await follow(started.run_id, 0, (e) => view.handle(e));
+    loadConversations();
+  } catch (err) {
+    showError(err.message);
+  } finally {
+    $("#send").disabled = false;
+  }
+}
+
+// -- experts and workspace ------------------------------------------------------------------
+
+async function loadExperts() {
+  const { experts, problems } = await api("/api/experts");
+  $("#experts").replaceChildren(...experts.map((e) => el("tr", {},
+    el("td", {}, e.name), el("td", {}, e.description), el("td", {}, e.model || "-"),
+    el("td", {}, e.origin), el("td", {}, e.recent_ms === null ? "-" : `${e.recent_ms} ms (${e.recent_calls} calls)`))));
+  $("#expert-problems").replaceChildren(...problems.map((p) => el("li", {}, `${p.name}: ${p.reason}`)));
+}
+
+async function loadWorkspace() {
+  const ws = await api("/api/workspace");
+  $("#databases").replaceChildren(...ws.databases.map((d) => el("li", {}, el("b", {}, d.name), ` ${d.url}`)));
+  $("#documents").replaceChildren(...ws.documents.map((d) => el("li", {}, `${d.path} (${d.files} files)`)));
+  $("#upload-file").setAttribute("accept", ws.upload_suffixes.join(","));
+}
+
+async function connectDatabase(event) {
+  event.preventDefault();
+  const form = event.target;
+  try {
+    const res = await api("/api/databases", {
+      method: "POST", json: { name: form.name.value, url: form.url.value },
+    });
+    $("#db-result").textContent = `connected ${res.name}: ${res.tables.length} tables`;
+    form.reset();
+    loadWorkspace();
+  } catch (err) {
+    $("#db-result").textContent = err.message;
+  }
+}
+
+async function upload(event) {
+  event.preventDefault();
+  const data = new FormData(event.target);
+  try {
+    const res = await api("/api/documents", { method: "POST", body: data });
+    $("#upload-result").textContent = `uploaded ${res.name} (${res.bytes} bytes)`;
+    event.target.reset();
+    loadWorkspace();
+  } catch (err) {
+    $("#upload-result").textContent = err.message;
+  }
+}
+
+function showView(name) {
+  for (const v of document.querySelectorAll(".view")) v.hidden = v.id !== `view-${name}`;
+  for (const b of document.querySelectorAll("nav button")) b.classList.toggle("active", b.dataset.view === name);
+  if (name === "experts") loadExperts().catch((e) => showError(e.message));
+  if (name === "workspace") loadWorkspace().catch((e) => showError(e.message));
+}
+
+async function main() {
+  const info = await api("/api/info");
+  $("#workspace-name").textContent = `${info.workspace} · planner ${info.planner}`;
+  if (info.token_required && !state.token) {
+    state.token = prompt("This Podium server needs its API token:") || "";
+    localStorage.setItem("podium-token", state.token);
+  }
+  for (const b of document.querySelectorAll("nav button")) b.addEventListener("click", () => showView(b.dataset.view));
+  $("#ask").addEventListener("submit", ask);
+  $("#task").addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("#ask").requestSubmit(); }
+  });
+  $("#new-chat").addEventListener("click", () => {
+    state.conversation = null;
+    $("#messages").replaceChildren();
+    loadConversations();
+  });
+  $("#connect-db").addEventListener("submit", connectDatabase);
+  $("#upload").addEventListener("submit", upload);
+  await loadConversations();
+  document.body.dataset.ready = "1";
+}
+
+main().catch((e) => showError(e.message));

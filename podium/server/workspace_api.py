@@ -1,0 +1,172 @@
+"""The workspace from the page: registered experts, databases to connect, documents to upload.
+
+No secret leaves the server: database URLs are shown with their passwords hidden.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request, UploadFile
+from sqlalchemy.orm import Session
+
+from podium.errors import ConfigError, InputRejected, PodiumError
+from podium.memory.store import RunRow, StepRow
+from podium.tools.documents import TEXT_SUFFIXES
+from podium.workspace import DatabaseSpec, DocumentsSpec
+
+from .schemas import DatabaseConnect
+
+router = APIRouter(prefix="/api", tags=["workspace"])
+UPLOAD_DIR = "uploads"
+
+
+class UnsupportedMedia(InputRejected):
+    http_status = 415
+
+
+class TooLarge(InputRejected):
+    http_status = 413
+
+
+class Conflict(InputRejected):
+    http_status = 409
+
+
+def safe_url(url: str) -> str:
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "(invalid URL)"
+
+
+@router.get("/experts")
+async def experts(request: Request) -> dict[str, Any]:
+    """Each registered expert with its recent latency (median of its last 20 good steps)."""
+    podium = request.app.state.hub.podium
+    latency: dict[str, list[float]] = {}
+    if podium.store:
+        with Session(podium.store.engine) as s:
+            rows = s.execute(
+                sa.select(StepRow.expert, StepRow.ms)
+                .join(RunRow, RunRow.id == StepRow.run_id)
+                .where(StepRow.status == "ok")
+                .order_by(RunRow.created_at.desc())
+                .limit(2000)
+            ).all()
+        for expert_name, ms in rows:
+            bucket = latency.setdefault(expert_name, [])
+            if len(bucket) < 20:
+                bucket.append(ms)
+    cards = []
+    for exp in podium.registry:
+        recent = latency.get(exp.name) or []
+        cards.append(
+            {
+                **exp.card(),
+                "origin": podium.registry.origin(exp.name),
+                "recent_ms": round(statistics.median(recent), 1) if recent else None,
+                "recent_calls": len(recent),
+            }
+        )
+    problems = [p.__dict__ for p in podium.registry.problems]
+    return {"experts": cards, "problems": problems}
+
+
+@router.get("/workspace")
+async def workspace(request: Request) -> dict[str, Any]:
+    ws = request.app.state.hub.podium.workspace
+    return {
+        "name": ws.name,
+        "databases": [
+            {"name": d.name, "url": safe_url(d.url), "description": d.description}
+            for d in ws.config.databases
+        ],
+        "documents": [
+            {"path": d.path, "files": _count_files(p)}
+            for d, p in zip(ws.config.documents, ws.document_paths(), strict=True)
+        ],
+        "upload_suffixes": sorted(TEXT_SUFFIXES),
+        "max_upload_bytes": request.app.state.limits.max_upload_bytes,
+    }
+
+
+@router.post("/databases", status_code=201)
+async def connect_database(body: DatabaseConnect, request: Request) -> dict[str, Any]:
+    """Check that the database answers, then add it to the workspace's ``podium.toml``."""
+    ws = request.app.state.hub.podium.workspace
+    if any(d.name == body.name for d in ws.config.databases):
+        raise Conflict(f"the workspace already has a database named {body.name!r}")
+    try:
+        sa.engine.make_url(body.url)
+    except sa.exc.ArgumentError as exc:
+        raise InputRejected(
+            f"not a SQLAlchemy URL: {exc}", hint="e.g. sqlite:///shop.sqlite"
+        ) from exc
+    engine = sa.create_engine(ws.resolve_url(body.url))
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+            tables = sa.inspect(conn).get_table_names()
+    except (sa.exc.SQLAlchemyError, ImportError) as exc:
+        reason = type(exc).__name__
+        raise InputRejected(
+            f"could not connect to {safe_url(body.url)} ({reason})",
+            hint="check the URL, that the server runs, and that its driver is installed",
+        ) from exc
+    finally:
+        engine.dispose()
+    if not tables:
+        raise InputRejected(f"{safe_url(body.url)} has no tables", hint="check the path or URL")
+    ws.config.databases.append(
+        DatabaseSpec(name=body.name, url=body.url, description=body.description)
+    )
+    ws.save()
+    return {"name": body.name, "url": safe_url(body.url), "tables": tables}
+
+
+@router.post("/documents", status_code=201)
+async def upload_document(file: UploadFile, request: Request) -> dict[str, Any]:
+    """Add a text document (Markdown, plain text, reStructuredText) to the workspace."""
+    ws = request.app.state.hub.podium.workspace
+    limit = request.app.state.limits.max_upload_bytes
+    name = re.sub(r"[^\w.-]", "_", (file.filename or "").rsplit("/", 1)[-1]).lstrip(".")
+    suffix = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
+    if suffix not in TEXT_SUFFIXES:
+        raise UnsupportedMedia(
+            f"{file.filename!r} is not a text document",
+            hint=f"upload one of: {', '.join(sorted(TEXT_SUFFIXES))}",
+        )
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"{name} is over the upload limit of {limit:,} bytes")
+    if b"\x00" in data:
+        raise UnsupportedMedia(f"{name} is binary, not text", hint="upload a text document")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnsupportedMedia(
+            f"{name} is not UTF-8 text (byte {exc.start})", hint="save it as UTF-8"
+        ) from exc
+    folder = ws.root / UPLOAD_DIR
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_bytes(data)
+    if not any(p == folder.resolve() for p in ws.document_paths()):
+        ws.config.documents.append(DocumentsSpec(path=UPLOAD_DIR))
+        try:
+            ws.save()
+        except OSError as exc:
+            raise ConfigError(f"could not update {ws.root / 'podium.toml'}: {exc}") from exc
+    return {"name": name, "bytes": len(data), "folder": UPLOAD_DIR}
+
+
+def _count_files(path: Any) -> int:
+    from podium.tools.documents import iter_text_files
+
+    try:
+        return len(iter_text_files([path]))
+    except (OSError, PodiumError):
+        return 0

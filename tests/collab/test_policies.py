@@ -1,0 +1,126 @@
+"""The mechanisms as a plan step's policy and as a node in a user's own graph."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from langgraph.graph import END, START, StateGraph
+from typing_extensions import TypedDict
+
+from podium import ExpertResult, expert
+from podium.experts.registry import ExpertRegistry
+from podium.graphs import build_orchestrate_graph
+from podium.models.provider import ModelProvider
+from podium.orchestrator.collaboration import collaboration_node
+from podium.orchestrator.context import PodiumContext
+from podium.orchestrator.plan import Plan, Step
+
+from ..scripted import RuleChatModel
+
+CALLS: dict[str, int] = {"unsure": 0}
+
+
+@expert
+def unsure(text: str) -> ExpertResult:
+    """Guesses a label for a claim, without much conviction."""
+    CALLS["unsure"] += 1
+    return ExpertResult(output="REFUTES", confidence=0.3)
+
+
+@expert
+def labeller(text: str) -> str:
+    """Labels a claim as SUPPORTS or REFUTES."""
+    return "SUPPORTS"
+
+
+def planned(step: Step) -> Any:
+    async def plan_node(state: dict[str, Any], runtime: Any) -> dict[str, Any]:
+        return {"plan": Plan(steps=[step]).model_dump(mode="json")}
+
+    return plan_node
+
+
+def test_a_plan_step_with_a_vote_policy_records_the_vote(make_podium) -> None:
+    step = Step(
+        id="s1",
+        expert="labeller",
+        input="sea levels are rising",
+        policy={"kind": "vote", "options": {"voters": ["labeller", "labeller", "unsure"]}},
+    )
+    podium = make_podium(
+        *["The claim is supported."] * 3,
+        experts=[labeller, unsure],
+        workflow=build_orchestrate_graph(planner=planned(step)),
+    )
+    result = podium.run("Is it true that sea levels are rising?")
+    (s1,) = result.steps
+    assert s1["status"] == "ok" and s1["output"] == "SUPPORTS"
+    info = s1["details"]["collaboration"]
+    assert info["mechanism"] == "vote" and info["groups"] == [2, 1]
+    assert info["margin"] > 0
+
+
+def test_a_cascade_step_escalates_to_the_large_role(make_podium) -> None:
+    step = Step(
+        id="s1",
+        expert="unsure",
+        input="sea levels are rising",
+        policy={"kind": "cascade", "options": {"threshold": 0.5}},
+    )
+    podium = make_podium(
+        *["The large model says it is supported."] * 3,
+        experts=[unsure],
+        workflow=build_orchestrate_graph(planner=planned(step)),
+        large=RuleChatModel(rule=lambda messages: "SUPPORTS"),
+    )
+    result = podium.run("Is it true that sea levels are rising?")
+    (s1,) = result.steps
+    assert s1["output"] == "SUPPORTS"
+    assert s1["details"]["collaboration"]["decision"] == "escalated"
+    assert any(e.get("kind") == "cascade_decision" for e in result.events)
+
+
+def test_an_unknown_policy_fails_the_step_with_the_known_ones(make_podium) -> None:
+    step = Step(id="s1", expert="labeller", input="x", policy={"kind": "telepathy"})
+    podium = make_podium(
+        *["done"] * 3, experts=[labeller], workflow=build_orchestrate_graph(planner=planned(step))
+    )
+    result = podium.run("anything at all")
+    assert "unknown collaboration policy 'telepathy'" in result.steps[0]["error"]
+    assert "cascade" in result.steps[0]["error"] or result.steps[0]["status"] == "failed"
+
+
+class QA(TypedDict, total=False):
+    question: str
+    answer: dict[str, Any]
+
+
+def test_collaboration_node_in_a_users_own_graph() -> None:
+    graph = StateGraph(QA, context_schema=PodiumContext)
+    graph.add_node(
+        "answer",
+        collaboration_node(
+            "labeller",
+            "hints",
+            {"from": ["labeller"], "choices": ["SUPPORTS", "REFUTES"]},
+            input_key="question",
+            output_key="answer",
+        ),
+    )
+    graph.add_edge(START, "answer")
+    graph.add_edge("answer", END)
+    prompts: list[str] = []
+
+    def rule(messages: Any) -> str:
+        prompts.append(str(messages[-1].content))
+        return "REFUTES"
+
+    ctx = PodiumContext(
+        registry=ExpertRegistry([labeller]),
+        models=ModelProvider({"large": RuleChatModel(rule=rule)}),
+    )
+    out = asyncio.run(graph.compile().ainvoke({"question": "sea levels fall"}, context=ctx))
+    assert out["answer"]["output"] == "REFUTES"
+    assert "labeller: SUPPORTS" in prompts[0]
+    assert out["answer"]["details"]["collaboration"]["mechanism"] == "hints"
