@@ -3,9 +3,11 @@
     python benchmarks/nl2sql.py [--data ../shared/data/spider] [--limit 100] [--drafts 5]
                                 [--large URI] [--json]
 
-Runs ``single`` (one greedy draft), ``vote`` (k drafts, execution-guided vote) and
+Scores ``single`` (one greedy draft), ``vote`` (k drafts, execution-guided vote) and
 ``vote+repair`` (plus a repair round with the errors/results fed back; to the large model
-when ``--large`` is given) with the embedded models, and prints one table. Speed is given as
+when ``--large`` is given) with the embedded models, from one pass: the cheaper strategies
+are read off the candidates of the widest one (draft 0 is greedy, the vote precedes repair),
+so each question is decoded once. Prints one table. Speed is given as
 a ratio against the single-draft latency measured in the same process.
 """
 
@@ -15,7 +17,7 @@ import argparse
 import json
 from pathlib import Path
 
-from podium.experts.nl2sql.evaluate import evaluate
+from podium.experts.nl2sql.evaluate import ItemOutcome, evaluate_strategies
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,13 +32,17 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    reports = []
-    for strategy in args.strategies.split(","):
-        report = evaluate(
-            args.data, strategy=strategy, drafts=args.drafts, large=args.large, limit=args.limit
-        )
-        reports.append(report)
-        print(f"# {strategy}: EX {report.execution_accuracy:.3f} (n={report.n})", flush=True)
+    def progress(o: ItemOutcome) -> None:
+        print(f"  {o.db_id:<26} {'ok ' if o.correct else 'bad'} {o.seconds:6.1f}s", flush=True)
+
+    reports = evaluate_strategies(
+        args.data,
+        strategies=tuple(args.strategies.split(",")),
+        drafts=args.drafts,
+        large=args.large,
+        limit=args.limit,
+        on_item=progress,
+    )
     if args.json:
         print(json.dumps([r.as_dict() for r in reports], indent=2, default=str))
         return

@@ -108,12 +108,41 @@ def evaluate(
     limit: int | None = None,
     on_item: Callable[[ItemOutcome], None] | None = None,
 ) -> EvalReport:
+    """Run one strategy over the folder's questions."""
+    return evaluate_strategies(
+        data,
+        strategies=(strategy,),
+        model=model,
+        large=large,
+        drafts=drafts,
+        limit=limit,
+        on_item=on_item,
+    )[0]
+
+
+def evaluate_strategies(
+    data: Path,
+    *,
+    strategies: tuple[Strategy, ...] = ("single", "vote", "vote+repair"),
+    model: str = "local:smollm2",
+    large: str | None = None,
+    drafts: int = 5,
+    limit: int | None = None,
+    on_item: Callable[[ItemOutcome], None] | None = None,
+) -> list[EvalReport]:
+    """Score several strategies from one pass over the questions.
+
+    The most expensive strategy asked for is run; the cheaper ones are read off its
+    candidates, which are exactly what they would produce on their own: ``single`` is draft 0
+    (greedy, same prompt), ``vote`` is the vote over the ``k`` drafts before any repair.
+    """
     questions = load_questions(data, limit)
+    widest = max(strategies, key=("single", "vote", "vote+repair").index)
     models = ModelProvider({"large": large} if large else {})
-    expert = NL2SQLExpert(model=model, drafts=drafts, strategy=strategy, large=large)
+    expert = NL2SQLExpert(model=model, drafts=drafts, strategy=widest, large=large)
     ctx = ExpertContext(models=models)
     dbs: dict[str, Database] = {}
-    outcomes: list[ItemOutcome] = []
+    outcomes: dict[str, list[ItemOutcome]] = {s: [] for s in strategies}
     gold_failed = 0
     for item in questions:
         db_id = item["db_id"]
@@ -126,32 +155,42 @@ def evaluate(
             gold_failed += 1
             continue
         start = time.perf_counter()
-        result = expert.answer(db, item["question"], ctx)
+        linked, candidates, repairs = expert.candidates(db, item["question"], ctx)
         seconds = time.perf_counter() - start
-        predicted = result.output["sql"] if result.ok else None
-        correct = False
-        if predicted is not None:
-            pred_rows = db.execute(predicted).rows  # again, without the expert's display cap
-            correct = same_result(gold_rows, pred_rows, ordered=_is_ordered(item["query"]))
-        outcome = ItemOutcome(
-            db_id=db_id,
-            question=item["question"],
-            gold=item["query"],
-            predicted=predicted,
-            correct=correct,
-            valid=predicted is not None,
-            candidates=len(result.details.get("candidates", [])),
-            repairs=int(result.details.get("repairs", 0)),
-            confidence=result.confidence,
-            seconds=round(seconds, 3),
-            error=result.error,
-        )
-        outcomes.append(outcome)
-        if on_item is not None:
-            on_item(outcome)
+        per_candidate = seconds / len(candidates)
+        for strategy in strategies:
+            if strategy == "single":
+                mine, rounds = candidates[:1], 0
+            elif strategy == "vote":
+                mine, rounds = candidates[:drafts], 0
+            else:
+                mine, rounds = candidates, repairs
+            result = expert.decide(db, mine, linked, rounds)
+            predicted = result.output["sql"] if result.ok else None
+            correct = False
+            if predicted is not None:
+                pred_rows = db.execute(predicted).rows  # again, without a display cap
+                correct = same_result(gold_rows, pred_rows, ordered=_is_ordered(item["query"]))
+            outcome = ItemOutcome(
+                db_id=db_id,
+                question=item["question"],
+                gold=item["query"],
+                predicted=predicted,
+                correct=correct,
+                valid=predicted is not None,
+                candidates=len(mine),
+                repairs=rounds,
+                confidence=result.confidence,
+                # time of this strategy's own candidates (linking shared, spread evenly)
+                seconds=round(per_candidate * len(mine), 3),
+                error=result.error,
+            )
+            outcomes[strategy].append(outcome)
+            if on_item is not None:
+                on_item(outcome)
     for db in dbs.values():
         db.close()
-    return _report(outcomes, strategy, model, large, gold_failed)
+    return [_report(outcomes[s], s, model, large, gold_failed) for s in strategies]
 
 
 def same_result(gold: list[tuple[Any, ...]], pred: list[tuple[Any, ...]], ordered: bool) -> bool:

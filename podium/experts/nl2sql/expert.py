@@ -123,6 +123,14 @@ class NL2SQLExpert(Expert):
 
     def answer(self, db: Database, question: str, ctx: ExpertContext) -> ExpertResult:
         """Link, draft, run, vote and (per the strategy) repair; the whole expert, any DB."""
+        linked, candidates, repairs = self.candidates(db, question, ctx)
+        return self.decide(db, candidates, linked, repairs)
+
+    def candidates(
+        self, db: Database, question: str, ctx: ExpertContext
+    ) -> tuple[LinkedSchema, list[dict[str, Any]], int]:
+        """The linked schema, every executed candidate (drafts, then repairs) and the number
+        of repair rounds. Draft 0 is greedy, so the first candidate is the ``single`` answer."""
         if ctx.models is None:
             raise ConfigError("nl2sql needs a model provider")
         linked = self.linker(ctx).link(db, question)
@@ -133,12 +141,11 @@ class NL2SQLExpert(Expert):
         repairs = 0
         if self.strategy == "vote+repair":
             for _ in range(self.repair_rounds):
-                reason = _repair_reason(candidates)
-                if reason is None:
+                if _repair_reason(candidates) is None:
                     break
                 repairs += 1
                 candidates.append(self._repair(db, linked, messages, question, candidates, ctx))
-        return self._decide(db, candidates, linked, repairs)
+        return linked, candidates, repairs
 
     def linker(self, ctx: ExpertContext) -> SchemaLinker:
         assert ctx.models is not None
@@ -259,13 +266,14 @@ class NL2SQLExpert(Expert):
 
     # -- deciding -------------------------------------------------------------------------
 
-    def _decide(
+    def decide(
         self,
         db: Database,
         candidates: list[dict[str, Any]],
         linked: LinkedSchema,
-        repairs: int,
+        repairs: int = 0,
     ) -> ExpertResult:
+        """Group executed candidates by result set and pick the winner (see module doc)."""
         groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
         for c in candidates:
             if c["status"] == "ok":
