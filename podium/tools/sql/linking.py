@@ -175,7 +175,11 @@ class SchemaLinker:
         for i, t in enumerate(schema.tables):
             mine = sorted((column_scores[f"{t.name}.{c.name}"] for c in t.columns), reverse=True)
             table_scores[t.name] = max(float(tab_sim[i].max()), float(np.mean(mine[:2])))
-        ranked = sorted(table_scores, key=lambda n: -table_scores[n])
+        # A link table (only keys to other tables) comes in as a bridge, never on its name.
+        ranked = sorted(
+            (t.name for t in schema.tables if not _is_link_table(t)),
+            key=lambda n: -table_scores[n],
+        ) or [t.name for t in schema.tables]
         best = table_scores[ranked[0]]
         chosen = [
             n
@@ -219,6 +223,10 @@ def _pick_columns(
             break
         keep.add(c.name)
     return [c.name for c in table.columns if c.name in keep]
+
+
+def _is_link_table(table: TableInfo) -> bool:
+    return len(table.columns) >= 2 and all(c.foreign_key for c in table.columns)
 
 
 def _add_bridges(schema: SchemaInfo, chosen: list[str]) -> list[str]:
