@@ -110,9 +110,10 @@ def test_hostile_questions_with_an_obedient_model_execute_nothing(question, spid
 def test_hostile_questions_with_the_embedded_model_only_ever_read(spider_db):
     db, path = spider_db("concert_singer")
     before = digest(path)
-    log = StatementLog(db)
     expert = NL2SQLExpert(strategy="single")  # one draft each: what it writes is the point
     ctx = ExpertContext(models=ModelProvider())
+    expert.linker(ctx).index(db)  # introspection (SQLAlchemy's own PRAGMA table_info) first
+    log = StatementLog(db)
 
     for question in HOSTILE_QUESTIONS:
         result = expert.answer(db, question, ctx)
