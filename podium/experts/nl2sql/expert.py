@@ -1,12 +1,21 @@
-"""The NL2SQL expert: small-model drafts under a schema grammar, execution decides.
+"""The NL2SQL expert: small-model drafts over a linked sub-schema, execution decides.
 
-1. The question's nearest synthetic examples (built from the schema itself) go into the prompt.
-2. ``k`` drafts are decoded — greedy first, then samples — under a grammar that only admits
-   SELECTs over real tables and columns (local models) or parsed from text (remote models).
-3. Each draft passes the read-only guard and runs with a row cap and a timeout.
-4. Drafts are grouped by result set and the largest group wins (execution-guided
-   self-consistency). Confidence is the winning group's share of the drafts, halved when
-   the result is empty or all NULL — an honest agreement score, not a calibrated probability.
+1. **Link.** The question is linked to the schema (:mod:`podium.tools.sql.linking`): the
+   tables and columns it is about, by embedding similarity and by values found in the data.
+   Only that part of the schema goes into the prompt and the grammar, so large schemas fit.
+2. **Draft.** ``k`` drafts — greedy first, then samples with different seeds and few-shot
+   sets — decoded under a grammar that only admits SELECTs over the linked tables (local
+   models), or parsed from text (remote models). Few-shot examples are synthesised from the
+   schema itself and the nearest ones to the question are shown.
+3. **Check and run.** Each draft passes the sqlglot read-only guard and runs read-only with a
+   row cap and a timeout.
+4. **Vote.** Drafts are grouped by result set; the largest non-empty group wins
+   (execution-guided self-consistency). Confidence is the winning group's share of the votes,
+   halved when the result is empty — an honest agreement score, not a calibrated probability.
+5. **Repair** (strategy ``vote+repair``). When no draft ran, the best result is empty, or the
+   drafts disagree, the errors and results are fed back for another round — to the large
+   model when one is configured (any URI, e.g. ``openai-compatible:...``), else to the small
+   model under the grammar. A large-model repair counts ``large_weight`` votes.
 """
 
 from __future__ import annotations
@@ -14,21 +23,31 @@ from __future__ import annotations
 import re
 import threading
 from collections import defaultdict
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+import sqlglot
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
 from podium.errors import ConfigError, SQLRefused
-from podium.experts.base import Cost, Evidence, Expert, ExpertContext, ExpertResult
+from podium.experts.base import Evidence, Expert, ExpertContext, ExpertResult
 from podium.models.local_llama import ChatLlamaCpp
+from podium.models.provider import ChatModelLike, is_local
 from podium.tools.sql import Database, QueryFailed, QueryResult, open_database
+from podium.tools.sql.linking import LinkedSchema, SchemaLinker
 
 from .examples import Example, schema_examples
 from .grammar import sql_grammar
 
+Strategy = Literal["single", "vote", "vote+repair"]
+STRATEGIES: tuple[str, ...] = ("single", "vote", "vote+repair")
+
 SYSTEM = "You write one {dialect} query that answers the question.\n\n{schema}"
+REPAIR = (
+    "Those queries did not answer the question well:\n{report}\n\n"
+    "Write one corrected {dialect} query for: {question}\nReply with the SQL only."
+)
 _FENCE = re.compile(r"```(?:sql)?\s*(.*?)```", re.S | re.I)
 
 
@@ -51,11 +70,34 @@ class NL2SQLExpert(Expert):
         "What is the average price of the products in each category?",
     )
 
-    def __init__(self, model: str | None = None, drafts: int = 3, shots: int = 4) -> None:
+    def __init__(
+        self,
+        model: str | None = None,
+        drafts: int = 3,
+        shots: int = 4,
+        *,
+        strategy: Strategy = "vote+repair",
+        large: ChatModelLike | None = None,
+        repair_rounds: int = 1,
+        large_weight: int = 2,
+        max_tables: int = 4,
+    ) -> None:
+        if strategy not in STRATEGIES:
+            raise ConfigError(
+                f"unknown nl2sql strategy {strategy!r}", hint=f"use one of {STRATEGIES}"
+            )
+        if drafts < 1:
+            raise ConfigError("nl2sql needs at least one draft", hint="drafts=3 is a good start")
         self.model = model
         self.drafts = drafts
         self.shots = shots
-        self._cache: dict[str, tuple[list[Example], np.ndarray, str]] = {}
+        self.strategy = strategy
+        self.large = large
+        self.repair_rounds = repair_rounds
+        self.large_weight = large_weight
+        self.max_tables = max_tables
+        self._cache: dict[str, tuple[list[Example], list[set[str]], np.ndarray]] = {}
+        self._linkers: dict[int, SchemaLinker] = {}
         self._lock = threading.Lock()
 
     def routing_hints(self, workspace: Any) -> list[str]:
@@ -77,58 +119,141 @@ class NL2SQLExpert(Expert):
         if ctx.workspace is None:
             raise ConfigError("nl2sql needs a workspace with a database")
         db = open_database(ctx.workspace.database_url(request.database))
+        return self.answer(db, request.question, ctx)
+
+    def answer(self, db: Database, question: str, ctx: ExpertContext) -> ExpertResult:
+        """Link, draft, run, vote and (per the strategy) repair; the whole expert, any DB."""
+        linked, candidates, repairs = self.candidates(db, question, ctx)
+        return self.decide(db, candidates, linked, repairs)
+
+    def candidates(
+        self, db: Database, question: str, ctx: ExpertContext
+    ) -> tuple[LinkedSchema, list[dict[str, Any]], int]:
+        """The linked schema, every executed candidate (drafts, then repairs) and the number
+        of repair rounds. Draft 0 is greedy, so the first candidate is the ``single`` answer."""
         if ctx.models is None:
             raise ConfigError("nl2sql needs a model provider")
-        messages = self._prompt(db, request.question, ctx)
-        base = ctx.models.base_chat(self.model, role="small")
-        candidates: list[dict[str, Any]] = []
-        for i in range(self.drafts):
-            options: dict[str, Any] = {"temperature": 0.0 if i == 0 else 0.4, "seed": i}
-            if isinstance(base, ChatLlamaCpp):
-                options["grammar"] = self._grammar(db)
-                options["max_tokens"] = 160
-            model = ctx.models.tagged(base.bind(**options), self.model, "small")
-            reply = model.invoke(messages)
-            candidates.append(self._try(db, _extract_sql(str(reply.content))))
-            ctx.emit(
-                {
-                    "kind": "sql_candidate",
-                    **{k: v for k, v in candidates[-1].items() if k != "result"},
-                }
-            )
-        return self._decide(db, candidates)
+        linked = self.linker(ctx).link(db, question)
+        ctx.emit({"kind": "schema_linked", **linked.as_dict()})
+        messages = self._prompt(db, linked, question, ctx)
+        k = 1 if self.strategy == "single" else self.drafts
+        candidates = [self._draft(db, linked, messages, i, ctx) for i in range(k)]
+        repairs = 0
+        if self.strategy == "vote+repair":
+            for _ in range(self.repair_rounds):
+                if _repair_reason(candidates) is None:
+                    break
+                repairs += 1
+                candidates.append(self._repair(db, linked, messages, question, candidates, ctx))
+        return linked, candidates, repairs
 
-    # -- pieces ---------------------------------------------------------------------------
+    def linker(self, ctx: ExpertContext) -> SchemaLinker:
+        assert ctx.models is not None
+        encoder = ctx.models.embedder()
+        with self._lock:
+            if id(encoder) not in self._linkers:
+                self._linkers[id(encoder)] = SchemaLinker(encoder, max_tables=self.max_tables)
+            return self._linkers[id(encoder)]
 
-    def _prompt(self, db: Database, question: str, ctx: ExpertContext) -> list[BaseMessage]:
-        examples, vectors, schema_text = self._examples(db, ctx)
+    # -- drafting -------------------------------------------------------------------------
+
+    def _prompt(
+        self, db: Database, linked: LinkedSchema, question: str, ctx: ExpertContext
+    ) -> list[BaseMessage]:
+        dialect = db.dialect.upper() if db.dialect else "SQL"
         messages: list[BaseMessage] = [
-            SystemMessage(
-                SYSTEM.format(
-                    dialect=db.dialect.upper() if db.dialect else "SQL", schema=schema_text
-                )
-            )
+            SystemMessage(SYSTEM.format(dialect=dialect, schema=linked.ddl(db.schema())))
         ]
-        if examples and ctx.models is not None:
+        examples, tables, vectors = self._examples(db, ctx)
+        usable = [
+            i for i, ts in enumerate(tables) if ts and ts <= {t.lower() for t in linked.tables}
+        ]
+        if usable and ctx.models is not None:
             q = ctx.models.embedder().encode([question])[0]
-            order = np.argsort(-(vectors @ q))[: self.shots][::-1]
+            sims = vectors[usable] @ q
+            order = [usable[j] for j in np.argsort(-sims)[: self.shots]][::-1]
             for i in order:
                 messages += [HumanMessage(examples[i].question), AIMessage(examples[i].sql)]
         messages.append(HumanMessage(question))
         return messages
 
-    def _examples(self, db: Database, ctx: ExpertContext) -> tuple[list[Example], np.ndarray, str]:
+    def _examples(
+        self, db: Database, ctx: ExpertContext
+    ) -> tuple[list[Example], list[set[str]], np.ndarray]:
         with self._lock:
             if db.url not in self._cache:
-                schema = db.schema()
-                examples = schema_examples(schema)
+                examples = schema_examples(db.schema())
                 assert ctx.models is not None
                 vectors = ctx.models.embedder().encode([e.question for e in examples])
-                self._cache[db.url] = (examples, vectors, schema.ddl())
+                tables = [_tables_of(e.sql, db.dialect) for e in examples]
+                self._cache[db.url] = (examples, tables, vectors)
             return self._cache[db.url]
 
-    def _grammar(self, db: Database) -> str:
-        return sql_grammar(db.schema())
+    def _draft(
+        self,
+        db: Database,
+        linked: LinkedSchema,
+        messages: list[BaseMessage],
+        i: int,
+        ctx: ExpertContext,
+    ) -> dict[str, Any]:
+        assert ctx.models is not None
+        base = ctx.models.base_chat(self.model, role="small")
+        options: dict[str, Any] = {"temperature": 0.0 if i == 0 else 0.7, "seed": i}
+        if isinstance(base, ChatLlamaCpp):
+            options["grammar"] = sql_grammar(db.schema(), linked.tables, linked.columns)
+            options["max_tokens"] = 160
+        if i > 0 and len(messages) > 4:
+            # Vary the prompt too: drop one few-shot pair per extra draft.
+            drop = 1 + 2 * ((i - 1) % ((len(messages) - 2) // 2))
+            messages = messages[:drop] + messages[drop + 2 :]
+        model = ctx.models.tagged(base.bind(**options), self.model, "small")
+        reply = model.invoke(messages)
+        candidate = self._try(db, _extract_sql(str(reply.content)))
+        candidate.update(origin=f"draft-{i}", weight=1)
+        _emit_candidate(ctx, candidate)
+        return candidate
+
+    def _repair(
+        self,
+        db: Database,
+        linked: LinkedSchema,
+        messages: list[BaseMessage],
+        question: str,
+        candidates: list[dict[str, Any]],
+        ctx: ExpertContext,
+    ) -> dict[str, Any]:
+        assert ctx.models is not None
+        large = self._large_model(ctx)
+        dialect = db.dialect.upper() if db.dialect else "SQL"
+        report = "\n".join(_describe(c) for c in _distinct(candidates))
+        feedback = REPAIR.format(report=report, dialect=dialect, question=question)
+        if large is not None:
+            model = ctx.models.tagged(ctx.models.base_chat(large, role="large"), large, "large")
+            reply = model.invoke([messages[0], HumanMessage(feedback)])
+            origin, weight = "repair-large", self.large_weight
+        else:
+            base = ctx.models.base_chat(self.model, role="small")
+            options: dict[str, Any] = {"temperature": 0.3, "seed": 100 + len(candidates)}
+            if isinstance(base, ChatLlamaCpp):
+                options["grammar"] = sql_grammar(db.schema(), linked.tables, linked.columns)
+                options["max_tokens"] = 160
+            model = ctx.models.tagged(base.bind(**options), self.model, "small")
+            reply = model.invoke([*messages[:-1], HumanMessage(feedback)])
+            origin, weight = "repair-small", 1
+        candidate = self._try(db, _extract_sql(str(reply.content)))
+        candidate.update(origin=origin, weight=weight)
+        _emit_candidate(ctx, candidate)
+        return candidate
+
+    def _large_model(self, ctx: ExpertContext) -> ChatModelLike | None:
+        """The configured large model, unless it is the embedded one (then repair stays small
+        and grammar-constrained: unconstrained, a 135M model rarely writes SQL)."""
+        assert ctx.models is not None
+        target = self.large or ctx.models.roles.get("large")
+        if target is None:
+            return None
+        return None if is_local(target) else target
 
     def _try(self, db: Database, sql: str) -> dict[str, Any]:
         try:
@@ -139,27 +264,45 @@ class NL2SQLExpert(Expert):
             return {"sql": sql, "status": "error", "error": str(exc)}
         return {"sql": sql, "status": "ok", "result": result, "row_count": result.row_count}
 
-    def _decide(self, db: Database, candidates: list[dict[str, Any]]) -> ExpertResult:
+    # -- deciding -------------------------------------------------------------------------
+
+    def decide(
+        self,
+        db: Database,
+        candidates: list[dict[str, Any]],
+        linked: LinkedSchema,
+        repairs: int = 0,
+    ) -> ExpertResult:
+        """Group executed candidates by result set and pick the winner (see module doc)."""
         groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
         for c in candidates:
             if c["status"] == "ok":
                 groups[_result_key(c["result"])].append(c)
-        alternatives = [{k: v for k, v in c.items() if k != "result"} for c in candidates]
+        alternatives = [_public(c) for c in candidates]
+        details: dict[str, Any] = {
+            "strategy": self.strategy,
+            "candidates": alternatives,
+            "linked_schema": linked.as_dict(),
+            "repairs": repairs,
+        }
         if not groups:
             reasons = "; ".join(f"{c['sql'][:80]!r}: {c['error']}" for c in candidates)
-            return ExpertResult(
-                error=f"no draft query ran: {reasons}",
-                details={"candidates": alternatives},
-                cost=Cost(),
-            )
+            return ExpertResult(error=f"no draft query ran: {reasons}", details=details)
+        total = sum(c["weight"] for c in candidates)
         ranked = sorted(
-            groups.values(), key=lambda g: (len(g), not _is_empty(g[0]["result"])), reverse=True
+            groups.values(),
+            key=lambda g: (not _is_empty(g[0]["result"]), sum(c["weight"] for c in g)),
+            reverse=True,
         )
         winner = ranked[0]
         result: QueryResult = winner[0]["result"]
-        confidence = len(winner) / len(candidates)
-        if _is_empty(result):
-            confidence *= 0.5
+        agreement = sum(c["weight"] for c in winner) / total
+        confidence = agreement * (0.5 if _is_empty(result) else 1.0)
+        vote = [
+            {"sql": g[0]["sql"], "votes": sum(c["weight"] for c in g), "rows": g[0]["row_count"]}
+            for g in ranked
+        ]
+        details.update(votes=[v["votes"] for v in vote], vote=vote, agreement=round(agreement, 3))
         return ExpertResult(
             output=result.as_dict(),
             summary=summarize(result),
@@ -173,12 +316,53 @@ class NL2SQLExpert(Expert):
                     metadata={"row_count": result.row_count},
                 ),
             ],
-            details={
-                "candidates": alternatives,
-                "votes": [len(g) for g in ranked],
-                "agreement": len(winner) / len(candidates),
-            },
+            details=details,
         )
+
+
+def _repair_reason(candidates: list[dict[str, Any]]) -> str | None:
+    ok = [c for c in candidates if c["status"] == "ok"]
+    if not ok:
+        return "no draft ran"
+    if all(_is_empty(c["result"]) for c in ok):
+        return "every result is empty"
+    keys = [_result_key(c["result"]) for c in ok]
+    top = max(keys.count(k) for k in set(keys))
+    if len(candidates) > 1 and top * 2 <= len(candidates):
+        return "the drafts disagree"
+    return None
+
+
+def _describe(c: dict[str, Any]) -> str:
+    if c["status"] != "ok":
+        return f"- {c['sql']}\n  failed: {c['error']}"
+    result: QueryResult = c["result"]
+    if _is_empty(result):
+        return f"- {c['sql']}\n  returned no rows (or only NULL)"
+    return f"- {c['sql']}\n  returned {result.row_count} rows, e.g. {summarize(result, 3)}"
+
+
+def _distinct(candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: dict[str, dict[str, Any]] = {}
+    for c in candidates:
+        seen.setdefault(c["sql"], c)
+    return list(seen.values())[:5]
+
+
+def _public(c: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in c.items() if k != "result"}
+
+
+def _emit_candidate(ctx: ExpertContext, candidate: dict[str, Any]) -> None:
+    ctx.emit({"kind": "sql_candidate", **_public(candidate)})
+
+
+def _tables_of(sql: str, dialect: str | None) -> set[str]:
+    try:
+        tree = sqlglot.parse_one(sql, read=dialect)
+    except sqlglot.errors.SqlglotError:
+        return set()
+    return {t.name.lower() for t in tree.find_all(sqlglot.exp.Table)}
 
 
 def _extract_sql(text: str) -> str:

@@ -8,9 +8,10 @@ analytic questions: aggregates, joins on declared keys, filters, grouping, order
 
 from __future__ import annotations
 
+import itertools
 import json
 
-from podium.tools.sql import SchemaInfo
+from podium.tools.sql import SchemaInfo, TableInfo
 
 
 def _lit(text: str) -> str:
@@ -21,15 +22,21 @@ def _alt(options: list[str]) -> str:
     return " | ".join(_lit(o) for o in sorted(set(options), key=lambda o: (-len(o), o)))
 
 
-def sql_grammar(schema: SchemaInfo, tables: list[str] | None = None) -> str:
+def sql_grammar(
+    schema: SchemaInfo,
+    tables: list[str] | None = None,
+    columns: dict[str, list[str]] | None = None,
+) -> str:
     """GBNF for SELECT queries over ``tables`` (default: all) of ``schema``.
 
     Each query shape is spelled out per table (and per declared foreign-key join), so a
     column can only come from a table the query actually reads: "no such column" errors
-    cannot be generated.
+    cannot be generated. ``columns`` (table -> names, e.g. from schema linking) narrows the
+    columns a wide table offers.
     """
     chosen = [t for t in schema.tables if tables is None or t.name in tables] or schema.tables
-    by_name = {t.name: t for t in chosen}
+    by_name = {t.name: _narrow(t, columns) for t in chosen}
+    chosen = list(by_name.values())
     variants: list[tuple[str, list[str], str]] = []  # (rule id, tables, FROM clause)
     for t in chosen:
         variants.append((_rule_id(t.name), [t.name], f"FROM {t.name}"))
@@ -48,6 +55,24 @@ def sql_grammar(schema: SchemaInfo, tables: list[str] | None = None) -> str:
                     f"FROM {t.name} JOIN {ref_table} ON {on}",
                 )
             )
+    for t in chosen:  # a link table joins the two tables it points at
+        refs = [
+            (c, *c.foreign_key.partition("(")[::2])
+            for c in t.columns
+            if c.foreign_key and c.foreign_key.partition("(")[0] in by_name
+        ]
+        refs = [r for r in refs if r[1] != t.name]
+        for (ca, ta, ka), (cb, tb, kb) in itertools.pairwise(refs):
+            if ta == tb:
+                continue
+            variants.append(
+                (
+                    _rule_id(f"{t.name}_{ta}_{tb}"),
+                    [t.name, ta, tb],
+                    f"FROM {t.name} JOIN {ta} ON {t.name}.{ca.name} = {ta}.{ka.rstrip(')')}"
+                    f" JOIN {tb} ON {t.name}.{cb.name} = {tb}.{kb.rstrip(')')}",
+                )
+            )
     lines = [f"root ::= {' | '.join('q-' + rid for rid, _, _ in variants)}"]
     for rid, names, from_clause in variants:
         cols = [f"{n}.{c.name}" for n in names for c in by_name[n].columns]
@@ -55,8 +80,8 @@ def sql_grammar(schema: SchemaInfo, tables: list[str] | None = None) -> str:
             f"{n}.{c.name}" for n in names for c in by_name[n].columns if _is_numeric(c.type)
         ] or cols
         lines += [
-            f'q-{rid} ::= "SELECT " sel-{rid} {_lit(" " + from_clause)} where-{rid}? '
-            f"group-{rid}? order-{rid}? limit?",
+            f'q-{rid} ::= "SELECT " "DISTINCT "? sel-{rid} {_lit(" " + from_clause)} where-{rid}? '
+            f"group-{rid}? having? order-{rid}? limit?",
             f'sel-{rid} ::= item-{rid} (", " item-{rid}){{0,3}}',
             f'item-{rid} ::= agg "(" num-{rid} ")" | "COUNT(*)" | "COUNT(DISTINCT " col-{rid} ")"'
             f" | col-{rid}",
@@ -71,6 +96,7 @@ def sql_grammar(schema: SchemaInfo, tables: list[str] | None = None) -> str:
             f' (" DESC" | " ASC")?',
         ]
     lines += [
+        'having ::= " HAVING COUNT(*) " op " " number',
         'agg ::= "SUM" | "AVG" | "MIN" | "MAX" | "COUNT"',
         'op ::= "=" | "!=" | ">=" | "<=" | ">" | "<"',
         "value ::= number | string",
@@ -81,6 +107,13 @@ def sql_grammar(schema: SchemaInfo, tables: list[str] | None = None) -> str:
         'limit ::= " LIMIT " [1-9] [0-9]?',
     ]
     return "\n".join(lines) + "\n"
+
+
+def _narrow(table: TableInfo, columns: dict[str, list[str]] | None) -> TableInfo:
+    if columns is None or table.name not in columns:
+        return table
+    keep = set(columns[table.name])
+    return TableInfo(table.name, [c for c in table.columns if c.name in keep], table.row_count)
 
 
 def _rule_id(name: str) -> str:

@@ -1,0 +1,80 @@
+"""`podium eval nl2sql` and `podium sql` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from podium.experts.nl2sql.evaluate import load_questions, same_result
+
+
+def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "podium.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=600,
+    )
+
+
+def test_results_compare_as_multisets_unless_the_gold_orders_them():
+    assert same_result([(1,), (2,), (2,)], [(2,), (1,), (2,)], ordered=False)
+    assert not same_result([(1,), (2,), (2,)], [(2,), (1,)], ordered=False)
+    assert not same_result([(1,), (2,)], [(2,), (1,)], ordered=True)
+    assert same_result([(0.333333333,)], [(1 / 3,)], ordered=False)
+    assert same_result([(3,)], [(3.0,)], ordered=False)
+
+
+def test_limit_takes_an_even_sample_over_every_database(spider):
+    items = load_questions(spider, limit=50)
+    assert len(items) == 50
+    assert len({i["db_id"] for i in items}) == 10
+
+
+def test_a_folder_without_dev_json_is_a_clear_error(tmp_path):
+    proc = _cli("eval", "nl2sql", "--data", str(tmp_path))
+    assert proc.returncode == 2
+    assert "dev.json" in proc.stderr and "Spider-format" in proc.stderr
+
+
+def test_an_unknown_strategy_is_a_clear_error(spider):
+    proc = _cli("eval", "nl2sql", "--data", str(spider), "--strategy", "magic")
+    assert proc.returncode == 2 and "single, vote, vote+repair" in proc.stderr
+
+
+@pytest.mark.slow
+def test_eval_reports_execution_accuracy_as_json(spider, tmp_path):
+    data = tmp_path / "mini"
+    (data / "database" / "singer").mkdir(parents=True)
+    shutil.copyfile(
+        spider / "database/singer/singer.sqlite", data / "database/singer/singer.sqlite"
+    )
+    items = [i for i in json.loads((spider / "dev.json").read_text()) if i["db_id"] == "singer"]
+    (data / "dev.json").write_text(json.dumps(items[:2]))
+
+    proc = _cli(
+        "eval", "nl2sql", "--data", str(data), "--strategy", "vote", "--drafts", "2", "--json"
+    )
+
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["n"] == 2
+    assert 0 <= report["execution_accuracy"] <= report["valid_sql_rate"] <= 1
+    assert report["strategy"] == "vote" and report["mean_candidates"] == 2
+    assert "items" not in report
+
+
+def test_podium_sql_runs_a_select_and_refuses_a_write(demo):
+    ok = _cli("sql", "SELECT COUNT(*) AS n FROM orders", "-w", str(demo.root), "--json")
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["rows"][0][0] > 0
+
+    refused = _cli("sql", "SELECT 1; DROP TABLE orders", "-w", str(demo.root))
+    assert refused.returncode == 2
+    assert "refused" in refused.stderr and "2 statements" in refused.stderr
