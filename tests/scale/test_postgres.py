@@ -135,3 +135,46 @@ def test_an_unreachable_postgresql_gives_an_error_that_says_so(workspace):
     workspace.save()
     with pytest.raises(StoreUnavailable, match="cannot reach the checkpoint database"):
         _podium(Workspace.load(workspace.root)).run("tides and moons")
+
+
+HOSTILE_SQL = [
+    "DROP TABLE orders",
+    "DELETE FROM orders",
+    "UPDATE orders SET total = 0",
+    "INSERT INTO orders VALUES (99, 1.0)",
+    "SELECT 1; DROP TABLE orders",
+    "SELECT 1 /* ; DELETE FROM orders */; DELETE FROM orders",
+    "WITH gone AS (DELETE FROM orders RETURNING *) SELECT * FROM gone",
+    "SELECT * INTO stolen FROM orders",
+    "COPY orders TO '/tmp/orders.csv'",
+]
+
+
+def test_nl2sql_databases_on_postgresql_read_and_refuse_every_write(pg_url):
+    """The NL2SQL expert's database layer on a real PostgreSQL server: the schema is read,
+    a SELECT runs, and no write gets through (the AST guard refuses it; the connection itself
+    is read-only underneath)."""
+    from podium.errors import SQLRefused
+    from podium.tools.sql import Database
+
+    admin = sa.create_engine(pg_url)
+    with admin.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE orders (id integer primary key, total numeric)"))
+        conn.execute(sa.text("INSERT INTO orders VALUES (1, 10.5), (2, 20.0)"))
+
+    db = Database(pg_url)
+    assert db.dialect == "postgres"
+    assert db.execute("SELECT COUNT(*) AS n FROM orders").rows == [(2,)]
+    assert "orders" in {t.name for t in db.schema().tables}
+    for sql in HOSTILE_SQL:
+        with pytest.raises(SQLRefused):
+            db.execute(sql)
+    with db.engine.connect() as conn, pytest.raises(sa.exc.DBAPIError, match="read-only"):
+        conn.execute(sa.text("DELETE FROM orders"))  # below the guard: the session refuses
+
+    with admin.connect() as conn:
+        assert conn.execute(sa.text("SELECT id, total FROM orders ORDER BY id")).all() == [
+            (1, 10.5),
+            (2, 20.0),
+        ]
+    admin.dispose()
