@@ -26,24 +26,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from scripted import RuleChatModel, plan_json
+from scripted import RuleChatModel, echo, echo_twice
 
-from podium import Podium, expert
+from podium import Podium
 from podium.workspace import Workspace
-
-
-@expert
-async def echo(text: str) -> str:
-    """Echoes its input after yielding to other runs."""
-    await asyncio.sleep(0.01)
-    return f"echo {text}"
-
-
-def _rule(messages):
-    if str(messages[0].content).startswith("You are the planner"):
-        task = next(str(m.content) for m in reversed(messages) if m.type == "human")
-        return plan_json(("s1", "echo", task), ("s2", "echo", f"{task} again"))
-    return "Results: " + str(messages[-1].content).split("Results:", 1)[-1].strip()
 
 
 def _rss_mb() -> float:
@@ -77,7 +63,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ws = Workspace.init(Path(tmp) / "ws")
         podium = Podium(
-            planner=RuleChatModel(rule=_rule),
+            planner=RuleChatModel(rule=echo_twice),
             experts=[echo],
             workspace=ws,
             builtins=False,

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from podium.cli_options import JsonOpt, WorkspaceOpt, err, out
 from podium.errors import ConfigError, InputRejected, ModelUnavailable, PodiumError
 
 app = typer.Typer(
@@ -47,14 +47,7 @@ COMMAND_MODULES = (
     "podium.executors.commands",
 )
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True)
 
-WorkspaceOpt = Annotated[
-    Path | None,
-    typer.Option("--workspace", "-w", help="Workspace folder (default: the shipped demo)."),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 WorkflowOpt = Annotated[
     str | None, typer.Option(help="A graph to run instead of the planner: module:object.")
 ]

@@ -8,16 +8,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from podium.cli_options import err, out
 from podium.orchestrator.collaboration.calibration import Calibrator
 
 from .core import ALL_STRATEGIES, BenchReport
-
-err = Console(stderr=True)
-out = Console(soft_wrap=True)
 
 DEFAULT_N = {"fact_check": 40, "schema_match": 79, "nl2sql": 6}
 

@@ -32,17 +32,7 @@ from podium.orchestrator.collaboration import (
 )
 from podium.orchestrator.collaboration.hints import hint_from_result
 
-from .tasks.base import BenchTask, Counted
-
-ALL_STRATEGIES = (
-    "small_only",
-    "large_only",
-    "cascade",
-    "vote",
-    "verify",
-    "hints",
-    "draft_finalise",
-)
+from .tasks.base import ALL_STRATEGIES, BenchTask, Counted
 
 
 class StrategyScore(BaseModel):

@@ -11,16 +11,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True)
+from podium.cli_options import JsonOpt, WorkspaceOpt, err, out
 
-WorkspaceOpt = Annotated[
-    Path | None,
-    typer.Option("--workspace", "-w", help="Workspace folder (default: the shipped demo)."),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 DataOpt = Annotated[
     Path, typer.Option("--data", help="A BEIR folder: corpus.jsonl, queries.jsonl, qrels/test.tsv.")
 ]

@@ -4,27 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from podium import Podium, expert
-from tests.scripted import RuleChatModel, plan_json
-
-
-@expert
-async def echo(text: str) -> str:
-    """Echoes its input after yielding to other runs."""
-    await asyncio.sleep(0.01)
-    return f"echo {text}"
-
-
-def _rule(messages):
-    if str(messages[0].content).startswith("You are the planner"):
-        task = next(str(m.content) for m in reversed(messages) if m.type == "human")
-        return plan_json(("s1", "echo", task), ("s2", "echo", f"{task} again"))
-    return "Results: " + str(messages[-1].content).split("Results:", 1)[-1].strip()
+from podium import Podium
+from tests.scripted import RuleChatModel, echo, echo_twice
 
 
 def test_forty_concurrent_runs_do_not_cross_talk(workspace):
     podium = Podium(
-        planner=RuleChatModel(rule=_rule),
+        planner=RuleChatModel(rule=echo_twice),
         experts=[echo],
         workspace=workspace,
         builtins=False,

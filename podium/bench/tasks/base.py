@@ -11,6 +11,17 @@ from podium.experts.base import Expert, ExpertContext, ExpertResult
 from podium.orchestrator.collaboration.agreement import Agreement, same_output
 from podium.orchestrator.collaboration.vote import VoteMode
 
+# Every strategy `podium bench` knows, in the order its table shows them.
+ALL_STRATEGIES = (
+    "small_only",
+    "large_only",
+    "cascade",
+    "vote",
+    "verify",
+    "hints",
+    "draft_finalise",
+)
+
 
 class Counted(Expert):
     """Wraps an expert and counts its calls (``large=True``: these are large-model calls)."""
@@ -31,14 +42,8 @@ class BenchTask:
     """One benchmark: examples, the small and large experts, and how to score an answer."""
 
     name: ClassVar[str] = ""
-    strategies: ClassVar[tuple[str, ...]] = (
-        "small_only",
-        "large_only",
-        "cascade",
-        "vote",
-        "verify",
-        "hints",
-    )
+    # Every strategy but draft_finalise, which needs a task that can check and repair a draft.
+    strategies: ClassVar[tuple[str, ...]] = ALL_STRATEGIES[:-1]
     vote_mode: VoteMode = "weighted"
     agree: Agreement = staticmethod(same_output)  # type: ignore[assignment]
     notes: list[str]

@@ -29,7 +29,7 @@ from podium.orchestrator.collaboration.agreement import same_rows
 from podium.orchestrator.collaboration.sql import RepairingNL2SQL, sql_feedback
 from podium.workspace import DatabaseSpec, Workspace, WorkspaceConfig
 
-from .base import BenchTask
+from .base import ALL_STRATEGIES, BenchTask
 
 
 def _rows(path: Path, sql: str) -> tuple[str, ...] | None:
@@ -47,15 +47,7 @@ def _rows(path: Path, sql: str) -> tuple[str, ...] | None:
 
 class NL2SQLTask(BenchTask):
     name = "nl2sql"
-    strategies = (
-        "small_only",
-        "large_only",
-        "cascade",
-        "vote",
-        "verify",
-        "hints",
-        "draft_finalise",
-    )
+    strategies = ALL_STRATEGIES  # SQL drafts can be executed and repaired
     vote_mode = "majority"
     agree = staticmethod(same_rows)
 

@@ -7,13 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from podium.cli_options import err, out
 from podium.errors import ConfigError, InputRejected, ModelUnavailable, PodiumError
-
-err = Console(stderr=True)
-out = Console(soft_wrap=True)
 
 DataOpt = Annotated[
     Path, typer.Option("--data", help="Folder with pairs.jsonl (and claims.jsonl).")

@@ -7,16 +7,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from podium.cli_options import JsonOpt, err, out
 from podium.errors import PodiumError
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True)
-
 DataOpt = Annotated[Path, typer.Option("--data", help="Folder with labelled prompts.jsonl.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 def _fail(exc: PodiumError) -> typer.Exit:

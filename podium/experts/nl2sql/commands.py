@@ -8,15 +8,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from podium.cli_options import err, out
 from podium.errors import PodiumError
 
 from .expert import STRATEGIES
-
-out = Console(soft_wrap=True)
-err = Console(stderr=True)
 
 
 def register(app: typer.Typer, eval_app: typer.Typer, train_app: typer.Typer) -> None:

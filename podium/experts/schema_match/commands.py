@@ -8,13 +8,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from podium.cli_options import err, out
 from podium.errors import PodiumError
-
-out = Console(soft_wrap=True)
-err = Console(stderr=True)
 
 RerankOpt = Annotated[
     str | None,
