@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
@@ -31,6 +32,9 @@ def unsure(text: str) -> ExpertResult:
 @expert
 def labeller(text: str) -> str:
     """Labels a claim as SUPPORTS or REFUTES."""
+    # A little slower than `unsure`, so the vote counts all three voters before the second
+    # SUPPORTS reaches a majority and the early exit cancels whoever is still running.
+    time.sleep(0.2)
     return "SUPPORTS"
 
 
