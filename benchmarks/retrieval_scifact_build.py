@@ -47,9 +47,7 @@ def main() -> None:
     csv.field_size_limit(1 << 30)
     with zipfile.ZipFile(args.zip) as zf:
         corpus_rows = list(csv.DictReader(io.TextIOWrapper(zf.open("corpus_train.csv"), "utf-8")))
-        claims = list(
-            csv.DictReader(io.TextIOWrapper(zf.open("claims_validation.csv"), "utf-8"))
-        )
+        claims = list(csv.DictReader(io.TextIOWrapper(zf.open("claims_validation.csv"), "utf-8")))
     rows = [
         ln.rstrip("\r")
         for ln in args.qrels.read_text(encoding="utf-8").splitlines()[1:]
@@ -69,10 +67,8 @@ def main() -> None:
     for c in claims:  # one row per evidence: the claim repeats
         if c["id"] in judged:
             seen.setdefault(c["id"], c["claim"])
-    (args.out / "queries.jsonl").write_text(
-        "".join(json.dumps({"_id": q, "text": t}, ensure_ascii=False) + "\n" for q, t in seen.items()),
-        encoding="utf-8",
-    )
+    lines = [json.dumps({"_id": q, "text": t}, ensure_ascii=False) for q, t in seen.items()]
+    (args.out / "queries.jsonl").write_text("".join(f"{ln}\n" for ln in lines), encoding="utf-8")
     (args.out / "qrels" / "test.tsv").write_text(
         "query-id\tcorpus-id\tscore\n" + "".join("\t".join(r) + "\n" for r in qrels),
         encoding="utf-8",
