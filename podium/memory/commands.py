@@ -42,7 +42,13 @@ def ingest(
 ) -> None:
     """Add documents to the workspace's store and index (changed files are updated, unchanged
     ones skipped)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     from podium.errors import PodiumError
 
@@ -52,15 +58,19 @@ def ingest(
             TextColumn("ingest"),
             BarColumn(),
             MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
             TextColumn("{task.description}"),
             console=err,
             transient=True,
             disable=as_json,
         ) as bar:
-            task = bar.add_task("", total=None)
+            task = bar.add_task("", total=None, rate="")
 
             def progress(source: str, n: int, total: int) -> None:
-                bar.update(task, completed=n, total=total, description=Path(source).name)
+                speed = bar.tasks[0].speed  # files/s over rich's recent window
+                rate = f"{speed:.1f} files/s" if speed else ""
+                bar.update(task, completed=n, total=total, description=Path(source).name, rate=rate)
 
             report = store.ingest(paths, prune=prune, progress=progress)
         store.close()
