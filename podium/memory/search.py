@@ -39,6 +39,8 @@ CHUNKS_PER_DOCUMENT = 4
 # sum of its best AGGREGATE_TOP chunks, so a document matching in several places rises).
 # Chosen by nDCG@10 on SciFact (benchmarks/retrieval_aggregate.py; see BENCHMARKS.md).
 AGGREGATE = "max"
+# Query vectors kept by the store (repeated questions skip the encoder).
+QUERY_CACHE = 2048
 AGGREGATE_TOP = 3
 AGGREGATE_K = 60
 
@@ -133,7 +135,7 @@ class SearchMixin:
             rankings: dict[str, list[int]] = {}
             scores: dict[str, dict[int, float]] = {}
             if mode in ("dense", "hybrid"):
-                vec = self.embedder.encode([query])
+                vec = self._query_vector(query)
                 s_arr, i_arr = self._vector_index().search(vec, depth, allowed)
                 pairs = [
                     (int(i), float(s)) for s, i in zip(s_arr[0], i_arr[0], strict=True) if i >= 0
@@ -156,6 +158,36 @@ class SearchMixin:
         if self.reranker is None or not hits:
             return hits[:k]
         return self._rerank(query, hits[: max(k, RERANK_DEPTH)])[:k]
+
+    def encode_queries(self, queries: list[str]) -> None:
+        """Encode ``queries`` in one batch and keep their vectors for the next searches (an
+        evaluation, or a caller that knows its questions ahead): one encoder call instead of
+        one per query and per method. At most ``QUERY_CACHE`` vectors are kept."""
+        fresh = [q for q in dict.fromkeys(queries) if q not in self._query_cache()]
+        for start in range(0, len(fresh), 256):
+            part = fresh[start : start + 256]
+            for q, v in zip(part, self.embedder.encode(part), strict=True):
+                self._remember(q, v[None, :])
+
+    def _query_vector(self, query: str) -> np.ndarray:
+        cache = self._query_cache()
+        if query in cache:
+            cache[query] = cache.pop(query)  # most recently used last
+            return cache[query]
+        vec = np.asarray(self.embedder.encode([query]))
+        self._remember(query, vec)
+        return vec
+
+    def _query_cache(self) -> dict[str, np.ndarray]:
+        if not hasattr(self, "_query_vectors"):
+            self._query_vectors: dict[str, np.ndarray] = {}
+        return self._query_vectors
+
+    def _remember(self, query: str, vec: np.ndarray) -> None:
+        cache = self._query_cache()
+        cache[query] = vec
+        while len(cache) > QUERY_CACHE:
+            del cache[next(iter(cache))]  # least recently used
 
     def _rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
         """Rescore the candidates with the configured cross-encoder, best first; each hit keeps

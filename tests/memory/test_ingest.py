@@ -155,3 +155,20 @@ def test_a_document_cut_into_chunks_is_ranked_once_under_its_best_passage(
     assert manual_hit.matched_chunks >= 2
     best_passage = next(h for h in passages if h.source == "boiler-manual")
     assert manual_hit.chunk_id == best_passage.chunk_id
+
+
+def test_queries_encoded_in_one_batch_are_searched_without_the_encoder_again(
+    store: DocumentStore, docs: Path
+) -> None:
+    store.ingest([docs])
+    questions = ["how long is the warranty?", "when does delivery arrive?"]
+    calls: list[int] = []
+    encode = store.embedder.encode
+    store.embedder.encode = lambda texts, **kw: calls.append(len(texts)) or encode(texts, **kw)
+    store.encode_queries(questions)
+    assert calls == [2]
+    for mode in ("dense", "hybrid"):
+        assert store.search(questions[0], k=1, mode=mode)[0].source.endswith("warranty.md")
+    assert calls == [2]
+    store.search("something else entirely", k=1, mode="dense")
+    assert calls == [2, 1]
