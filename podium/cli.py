@@ -38,6 +38,7 @@ app.add_typer(train_app, name="train")
 # A module that does not exist (yet) is skipped; one that exists but fails to import raises.
 COMMAND_MODULES = (
     "podium.memory.commands",
+    "podium.models.commands",
     "podium.experts.nl2sql.commands",
     "podium.experts.schema_match.commands",
     "podium.experts.fact_check.commands",
