@@ -80,7 +80,8 @@ def run(
     task: Annotated[str, typer.Argument(help="What to do, in words ('-' reads stdin).")],
     workspace: WorkspaceOpt = None,
     planner: Annotated[
-        str | None, typer.Option(help="Planner model URI, e.g. local:smollm2, openai:gpt-4o-mini.")
+        str | None,
+        typer.Option(help="Planner model URI, e.g. local:qwen2.5-coder-1.5b, openai:gpt-4o."),
     ] = None,
     workflow: WorkflowOpt = None,
     as_json: JsonOpt = False,
