@@ -342,7 +342,7 @@ def runs_show(run_id: str, workspace: WorkspaceOpt = None, as_json: JsonOpt = Fa
     from podium.memory.store import RunStore
 
     try:
-        run = RunStore(_workspace(workspace).store_url).get_run(run_id)
+        run = RunStore(_workspace(workspace).store_url).get_run(run_id, prefix=True)
     except PodiumError as exc:
         raise _fail(exc) from None
     if as_json:
