@@ -137,6 +137,9 @@ class Workspace:
                 DatabaseSpec(name=_db_name(url, i), url=url) for i, url in enumerate(databases)
             ],
             documents=[DocumentsSpec(path=str(Path(p).expanduser())) for p in documents],
+            # Safe by default: a new workspace screens tasks and retrieved documents for
+            # injected instructions (turn off with [guardians] enabled = false).
+            guardians=GuardPolicy(enabled=True),
         )
         if planner:
             config.models.planner = planner
