@@ -43,10 +43,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
 def workspace(tmp_path: Path) -> Workspace:
     """An empty workspace in a temporary folder, guardians off (``podium init`` turns them on;
     tests that screen use the ``guarded`` fixture, the rest stay fast and model-free)."""
-    ws = Workspace.init(tmp_path / "ws")
-    ws.config.guardians.enabled = False
-    ws.save()
-    return ws
+    return Workspace.init(tmp_path / "ws", guardians=False)
 
 
 @pytest.fixture

@@ -149,7 +149,7 @@ async def upload_document(file: UploadFile, request: Request) -> dict[str, Any]:
     if not any(p == folder.resolve() for p in ws.document_paths()):
         ws.config.documents.append(DocumentsSpec(path=UPLOAD_DIR))
         try:
-            ws.save()
+            await asyncio.to_thread(ws.save)
         except OSError as exc:
             raise ConfigError(f"could not update {ws.root / 'podium.toml'}: {exc}") from exc
     return {"name": name, "bytes": len(data), "folder": UPLOAD_DIR}
