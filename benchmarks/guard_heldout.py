@@ -1,6 +1,7 @@
-"""Injected-document detection on held-out BIPIA documents (the test split, never trained on).
+"""Injection detection on sets the shipped heads were never trained on.
 
     python benchmarks/guard_heldout.py BIPIA_CHECKOUT [--out DIR] [--seed 19] [--json]
+    python benchmarks/guard_heldout.py TENSOR_TRUST_CHECKOUT --set tensor-trust [--json]
 
 The shared slice (``../shared/data/injection``) is built from BIPIA's *train* contexts and
 train attacks, and the shipped document head is trained on it, so its figures are
@@ -9,6 +10,11 @@ table contexts from ``benchmark/{email,table}/test.jsonl``, each once clean and 
 of ``benchmark/text_attack_test.json``'s instructions inserted at the start, middle or end
 (as a line of its own) — and scores it with the shipped detector through ``podium eval``'s
 code. BIPIA: microsoft/BIPIA (MIT); give the path of a checkout.
+
+``--set tensor-trust`` measures *direct* injection on a public set of another origin:
+the Tensor Trust hijacking benchmark (HumanCompatibleAI/tensor-trust-data,
+``benchmarks/hijacking-robustness/v1``): people's attacks on a guarded assistant (``attack``)
+against the legitimate inputs of the same game (``access_code``), scored as user prompts.
 """
 
 from __future__ import annotations
@@ -48,6 +54,20 @@ def build(bipia: Path, seed: int) -> list[dict[str, Any]]:
     return rows
 
 
+def build_tensor_trust(checkout: Path) -> list[dict[str, Any]]:
+    path = checkout / "benchmarks" / "hijacking-robustness" / "v1"
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for line in (path / "hijacking_robustness_dataset.jsonl").read_text().splitlines():
+        item = json.loads(line)
+        for field, label in (("attack", "attack"), ("access_code", "benign")):
+            text = (item.get(field) or "").strip()
+            if text and text not in seen:
+                seen.add(text)
+                rows.append({"text": text, "label": label, "source": "tensor-trust-hijacking"})
+    return rows
+
+
 def _insert(context: str, attack: str, position: str) -> str:
     if position == "start":
         return f"{attack}\n{context}"
@@ -62,14 +82,18 @@ def _insert(context: str, attack: str, position: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("bipia", type=Path, help="a checkout of microsoft/BIPIA")
+    parser.add_argument("checkout", type=Path, help="a checkout of microsoft/BIPIA (or TT)")
+    parser.add_argument("--set", choices=["bipia", "tensor-trust"], default="bipia")
     parser.add_argument("--out", type=Path, default=None, help="keep the built JSONL here")
     parser.add_argument("--seed", type=int, default=19)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     from podium.experts.guardians.evaluate import evaluate
 
-    rows = build(args.bipia, args.seed)
+    if args.set == "bipia":
+        rows = build(args.checkout, args.seed)
+    else:
+        rows = build_tensor_trust(args.checkout)
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.out or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)

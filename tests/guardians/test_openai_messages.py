@@ -26,7 +26,7 @@ def lookup(text: str) -> str:
 def _rule(messages):
     if str(messages[0].content).startswith("You are the planner"):
         return plan_json(("s1", "lookup", "the sea"))
-    return "The sea is salty."
+    return "The sea is salty: fact about the sea."
 
 
 @pytest.fixture
@@ -69,5 +69,8 @@ def test_a_clean_conversation_passes(v1):
     ]
     res = v1.post("/v1/chat/completions", json={"model": "podium", "messages": messages})
     assert res.status_code == 200, res.text
-    assert res.json()["choices"][0]["finish_reason"] == "stop"
-    assert "salty" in res.json()["choices"][0]["message"]["content"]
+    body = res.json()
+    assert body["choices"][0]["finish_reason"] == "stop"
+    assert "fact about the sea" in body["choices"][0]["message"]["content"]
+    verdicts = body["podium"]["verdicts"]
+    assert verdicts and not [v for v in verdicts if v["action"] == "block"]
