@@ -264,6 +264,9 @@ def init(
         list[Path] | None, typer.Option("--docs", help="Documents folder (repeatable).")
     ] = None,
     planner: Annotated[str | None, typer.Option(help="Planner model URI.")] = None,
+    guardians: Annotated[
+        bool, typer.Option(help="Screen tasks and documents for injections (on by default).")
+    ] = True,
 ) -> None:
     """Create a workspace: a folder with a podium.toml."""
     from podium.models.uri import parse_model_uri
@@ -276,7 +279,11 @@ def init(
             if not path.exists():
                 raise ConfigError(f"documents path {path} does not exist")
         ws = Workspace.init(
-            directory, databases=db or [], documents=[str(p) for p in docs or []], planner=planner
+            directory,
+            databases=db or [],
+            documents=[str(p) for p in docs or []],
+            planner=planner,
+            guardians=guardians,
         )
     except PodiumError as exc:
         raise _fail(exc) from None

@@ -21,3 +21,9 @@ def test_podium_init_turns_the_guardians_on(tmp_path):
 
 def test_the_demo_runs_with_its_guardians_on(demo):
     assert demo.config.guardians.enabled
+
+
+def test_podium_init_can_leave_the_guardians_off_when_asked(tmp_path):
+    result = CliRunner().invoke(app, ["init", str(tmp_path / "bare"), "--no-guardians"])
+    assert result.exit_code == 0, result.output
+    assert not Workspace.load(tmp_path / "bare").config.guardians.enabled
