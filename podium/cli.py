@@ -390,7 +390,21 @@ _register_commands()
 
 
 def main() -> None:
-    app()
+    """The ``podium`` command. Bad input is a ``PodiumError`` with a hint (exit 2 or 3); any
+    other exception is a bug, shown as one line asking for a report — never a traceback,
+    unless ``PODIUM_DEBUG=1``."""
+    import os
+
+    try:
+        app()
+    except Exception as exc:
+        if os.environ.get("PODIUM_DEBUG"):
+            raise
+        err.print(
+            f"[red]internal error:[/] {type(exc).__name__}: {exc}\n"
+            "  → this is a bug in Podium; please report it (PODIUM_DEBUG=1 shows the traceback)"
+        )
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":
