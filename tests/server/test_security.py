@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from podium import Podium
+from podium.errors import RunNotFound
 from podium.server import create_app
 from podium.server.background import serve_in_thread
 from podium.server.commands import allowed_hosts
@@ -293,3 +294,14 @@ def test_a_client_that_never_finishes_its_headers_is_cut_off(quick: httpx.Client
         assert slow.recv(1024) == b""  # the server closed the connection
         assert time.monotonic() - start < 5
     assert quick.get("/api/info").status_code == 200
+
+
+def test_the_cli_prefix_lookup_matches_literally(podium: Podium) -> None:
+    run_id = podium.run("owls").run_id
+    store = podium.store
+    assert store.get_run(run_id[:6], prefix=True)["id"] == run_id  # `podium runs show abc123`
+    for wildcard in ["%", "_", run_id[:3] + "%", "_" * 6]:
+        with pytest.raises(RunNotFound):
+            store.get_run(wildcard, prefix=True)
+    with pytest.raises(RunNotFound):
+        store.get_run(run_id[:6])  # exact by default: the server's lookups
