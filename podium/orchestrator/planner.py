@@ -23,6 +23,7 @@ from .state import RunState, ledger_entry
 
 SYSTEM_PROMPT = """You are the planner of Podium. Break the user's task into the fewest steps.
 Each step gives ONE expert ONE request, written in plain words taken from the task.
+For each request pick the expert whose description fits it; use only the experts the task needs.
 Use depends_on only when a step needs the result of an earlier step, and then write {{s1}}
 in its input where that result belongs. Independent steps must not depend on each other.
 
@@ -30,6 +31,11 @@ Experts:
 {experts}
 
 Reply with the plan as JSON."""
+
+# One single-step example per expert (up to this many experts), then one compound example:
+# a planner that has seen each expert used once routes to all of them, not only to the two
+# in the compound example (measured with benchmarks/planning.py).
+MAX_SINGLE_SHOTS = 6
 
 
 def planner_messages(
@@ -50,16 +56,17 @@ def planner_messages(
 
 
 def few_shot_examples(registry: ExpertRegistry) -> list[tuple[str, dict[str, Any]]]:
-    """One single-step and one two-expert example, from the registered experts' examples."""
+    """One single-step example per expert that has examples, then one two-expert example.
+
+    The examples are the experts' own, so a registered expert teaches the planner itself."""
     with_examples = [e for e in registry if e.examples]
-    shots: list[tuple[str, dict[str, Any]]] = []
-    if with_examples:
-        first = with_examples[0]
-        shots.append((first.examples[0], _plan([(first.name, first.examples[0])])))
+    shots: list[tuple[str, dict[str, Any]]] = [
+        (e.examples[0], _plan([(e.name, e.examples[0])])) for e in with_examples[:MAX_SINGLE_SHOTS]
+    ]
     if len(with_examples) >= 2:
         a, b = with_examples[0], with_examples[1]
         qa = a.examples[1 % len(a.examples)]
-        qb = b.examples[0]
+        qb = b.examples[1 % len(b.examples)]
         task = f"{qa.rstrip('?. ')}, and {qb[0].lower()}{qb[1:]}"
         shots.append((task, _plan([(a.name, qa), (b.name, qb)])))
     return shots
@@ -106,7 +113,7 @@ async def plan_node(state: RunState, runtime: Runtime[PodiumContext]) -> dict[st
         if proposed is not None:
             plan = Plan(steps=[Step.model_validate(s.model_dump()) for s in proposed.steps])
             if ctx.semantic_check:
-                plan = ctx.router.check(plan, task)
+                plan = ctx.router.review(plan, task)
             problems = validate_plan(plan, names, max_steps=ctx.limits.max_steps)
             if not problems:
                 emit(
