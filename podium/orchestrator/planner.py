@@ -3,6 +3,7 @@ router check it, and a bad plan is re-asked with its problems before failing cle
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -132,7 +133,8 @@ async def plan_node(state: RunState, runtime: Runtime[PodiumContext]) -> dict[st
         if proposed is not None:
             plan = Plan(steps=[Step.model_validate(s.model_dump()) for s in proposed.steps])
             if ctx.semantic_check:
-                plan = ctx.router.review(plan, task)
+                # Embedding is CPU work: off the event loop, so a server keeps answering.
+                plan = await asyncio.to_thread(_review, ctx, plan, task)
             problems = validate_plan(plan, names, max_steps=ctx.limits.max_steps)
             if not problems:
                 emit(
@@ -167,3 +169,9 @@ async def plan_node(state: RunState, runtime: Runtime[PodiumContext]) -> dict[st
 
 def _where(error: Any) -> str:
     return ".".join(str(p) for p in error.get("loc", ())) or "plan"
+
+
+def _review(ctx: PodiumContext, plan: Plan, task: str) -> Plan:
+    """The semantic router's review (building the router on first use embeds every expert's
+    description), run in a worker thread by :func:`plan_node`."""
+    return ctx.router.review(plan, task)
