@@ -35,8 +35,10 @@ SHARED = ROOT.parent / "shared" / "data"
 DEFAULT_MODELS = "local:smollm2,local:qwen2.5-coder-0.5b,local:qwen2.5-coder-1.5b"
 
 
-def load_tasks(limit: int | None = None) -> list[dict[str, Any]]:
+def load_tasks(limit: int | None = None, ids: str = "") -> list[dict[str, Any]]:
     rows = [json.loads(line) for line in DEV_SET.read_text().splitlines() if line.strip()]
+    if ids:
+        rows = [r for r in rows if r["id"] in ids.split(",")]
     return rows[:limit] if limit else rows
 
 
@@ -56,12 +58,15 @@ async def plan_once(ctx: Any, task: str) -> tuple[Any, list[str], float]:
     from podium.orchestrator.plan import Plan, Step, plan_schema, validate_plan
     from podium.orchestrator.planner import planner_messages
 
-    names = ctx.registry.names()
+    names = ctx.planning_registry.names()
     schema = plan_schema(names, max_steps=ctx.limits.max_steps)
     start = time.perf_counter()
     try:
         proposed = await astructured(
-            ctx.models, schema, planner_messages(task, ctx.registry), role="planner"
+            ctx.models,
+            schema,
+            planner_messages(task, ctx.planning_registry, sources=ctx.sources),
+            role="planner",
         )
     except (ValidationError, ValueError) as exc:
         return None, [str(exc)[:200]], time.perf_counter() - start
@@ -129,9 +134,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", default=DEFAULT_MODELS)
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--ids", default="", help="Only these task ids (comma-separated).")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    tasks = load_tasks(args.limit)
+    tasks = load_tasks(args.limit, args.ids)
     with tempfile.TemporaryDirectory() as tmp:
         workspaces = _workspaces(Path(tmp))
         results = [run_model(uri, tasks, workspaces) for uri in args.models.split(",")]

@@ -208,14 +208,22 @@ class SemanticRouter:
         # 4. Merge duplicates (same expert, same request).
         steps = self._dedupe(steps, notes)
 
-        # 5. Cover: every clause with a plausible owner has a step of that expert.
-        sims = self._sim(clauses, [st.input for st in steps]) if steps else None
+        # 5. Cover: every clause with a plausible owner has a step of that expert. ``sims``
+        #    covers the steps before this loop only; the steps it adds are compared by text
+        #    (indexing them into ``sims`` was an IndexError on hostile multi-clause tasks).
+        planned = list(steps)
+        sims = self._sim(clauses, [st.input for st in planned]) if planned else None
         for k, (clause, route) in enumerate(zip(clauses, clause_routes, strict=True)):
             if route.score < s.min_route_score:
                 continue
-            covered = sims is not None and any(
-                st.expert == route.expert and sims[k, j] >= s.cover_similarity
-                for j, st in enumerate(steps)
+            covered = (
+                sims is not None
+                and any(
+                    st.expert == route.expert and sims[k, j] >= s.cover_similarity
+                    for j, st in enumerate(planned)
+                )
+            ) or any(
+                st.expert == route.expert and st.input == clause for st in steps[len(planned) :]
             )
             if not covered:
                 new_id = _next_id(steps)
