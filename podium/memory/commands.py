@@ -42,13 +42,9 @@ def ingest(
 ) -> None:
     """Add documents to the workspace's store and index (changed files are updated, unchanged
     ones skipped)."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from podium.errors import PodiumError
 
@@ -59,17 +55,20 @@ def ingest(
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[rate]}"),
-            TimeRemainingColumn(),
             TextColumn("{task.description}"),
             console=err,
             transient=True,
             disable=as_json,
         ) as bar:
             task = bar.add_task("", total=None, rate="")
+            started = time.monotonic()
 
             def progress(source: str, n: int, total: int) -> None:
-                speed = bar.tasks[0].speed  # files/s over rich's recent window
-                rate = f"{speed:.1f} files/s" if speed else ""
+                # Files arrive in bursts (one per written batch), so rate and time left are
+                # taken over the whole run, not rich's short window (which a burst inflates).
+                speed = n / max(time.monotonic() - started, 1e-9)
+                left = time.strftime("%H:%M:%S", time.gmtime((total - n) / speed))
+                rate = f"{speed:.1f} files/s, {left} left"
                 bar.update(task, completed=n, total=total, description=Path(source).name, rate=rate)
 
             report = store.ingest(paths, prune=prune, progress=progress)
