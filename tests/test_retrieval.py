@@ -47,6 +47,36 @@ def test_the_expert_sees_documents_added_with_podium_ingest(tmp_path: Path) -> N
     assert check.exit_code == 0 and json.loads(check.stdout)["ok"]
 
 
+def test_the_expert_returns_the_best_passage_of_different_documents_unless_asked_for_passages(
+    tmp_path: Path,
+) -> None:
+    ws = Workspace.init(tmp_path / "ws")
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    filler = " The heat pump is a Daikin Altherma installed in 2021." * 12
+    sections = [
+        "## Service\nThe heat pump is serviced every spring by Acme." + filler,
+        "## Defrost\nIn frost the heat pump defrosts itself for a few minutes." + filler,
+        "## Noise\nA humming heat pump at night is normal in low-noise mode." + filler,
+    ]
+    (notes / "heat-pump.md").write_text("# Heat pump\n" + "\n\n".join(sections))
+    (notes / "boiler.md").write_text("# Boiler\nThe backup boiler heats water if the pump fails.")
+    (notes / "solar.md").write_text("# Solar\nThe solar panels feed the heat pump on sunny days.")
+    result = CliRunner().invoke(app, ["ingest", str(notes), "-w", str(ws.root), "--json"])
+    assert result.exit_code == 0, result.output
+    question = "what should I know about the heat pump?"
+
+    documents = RetrievalExpert().run(RetrievalRequest(query=question, k=5), _ctx(ws))
+    sources = [p["source"] for p in documents.output]
+    assert len(sources) == len(set(sources)) == 3  # three documents, each once
+    at = next(i for i, s in enumerate(sources) if s.endswith("heat-pump.md"))
+    assert documents.details["matched_chunks"][at] >= 2  # found in several chunks, listed once
+
+    passages = RetrievalExpert().run(RetrievalRequest(query=question, k=5, per="chunk"), _ctx(ws))
+    assert len(passages.output) == 5
+    assert sum(p["source"].endswith("heat-pump.md") for p in passages.output) >= 3
+
+
 def test_ingest_rejects_bad_files_with_exit_code_2(tmp_path: Path) -> None:
     ws = Workspace.init(tmp_path / "ws")
     (tmp_path / "empty.txt").write_text("")

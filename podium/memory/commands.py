@@ -42,6 +42,8 @@ def ingest(
 ) -> None:
     """Add documents to the workspace's store and index (changed files are updated, unchanged
     ones skipped)."""
+    import time
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from podium.errors import PodiumError
@@ -52,15 +54,22 @@ def ingest(
             TextColumn("ingest"),
             BarColumn(),
             MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
             TextColumn("{task.description}"),
             console=err,
             transient=True,
             disable=as_json,
         ) as bar:
-            task = bar.add_task("", total=None)
+            task = bar.add_task("", total=None, rate="")
+            started = time.monotonic()
 
             def progress(source: str, n: int, total: int) -> None:
-                bar.update(task, completed=n, total=total, description=Path(source).name)
+                # Files arrive in bursts (one per written batch), so rate and time left are
+                # taken over the whole run, not rich's short window (which a burst inflates).
+                speed = n / max(time.monotonic() - started, 1e-9)
+                left = time.strftime("%H:%M:%S", time.gmtime((total - n) / speed))
+                rate = f"{speed:.1f} files/s, {left} left"
+                bar.update(task, completed=n, total=total, description=Path(source).name, rate=rate)
 
             report = store.ingest(paths, prune=prune, progress=progress)
         store.close()

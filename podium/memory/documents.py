@@ -5,10 +5,12 @@
     hits = store.search("how long is the warranty?", k=5, where={"source": "*.md"})
 
 Documents and chunks live in the SQL store (any SQLAlchemy URL); vectors live in a FAISS file
-beside it (``index_dir``, default ``<store>.index/`` for SQLite). Each document is written in one
-transaction (its row and all its chunks, or nothing), and the index is compared with the
-database id by id whenever the store sees the database change, so a crash mid-ingest costs at
-most the re-embedding of the chunks the index had not saved yet.
+beside it (``index_dir``, default ``<store>.index/`` for SQLite). Ingestion runs at the
+encoder's speed: documents are gathered into batches of ~``BATCH_CHUNKS`` chunks, each batch is
+encoded in one call, written in one transaction (every document with all its chunks, or none of
+them) and added to the index in one step. The index is compared with the database id by id
+whenever the store sees the database change, so a crash mid-ingest costs at most the batch in
+flight and the re-embedding of the chunks the index had not saved yet.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -45,6 +46,9 @@ from .tables import ChunkRow, DocumentRow
 __all__ = ["Consistency", "DocumentStore", "Hit", "IngestReport", "for_workspace"]
 
 Progress = Callable[[str, int, int], None]
+# Chunks encoded, written and indexed together: large enough that the encoder's own batches
+# stay full and the per-transaction cost vanishes, small enough that a crash loses little.
+BATCH_CHUNKS = 512
 
 
 @dataclass
@@ -83,6 +87,48 @@ class _Prepared:
     size: int
     mtime_ns: int
     meta: dict[str, Any]
+
+
+class _Batch:
+    """Documents waiting to be written together; progress is reported as each is written."""
+
+    def __init__(
+        self,
+        store: DocumentStore,
+        report: IngestReport,
+        progress: Progress | None,
+        total: int,
+        max_chunks: int,
+    ) -> None:
+        self.store, self.report, self.progress = store, report, progress
+        self.total, self.max_chunks = total, max(1, max_chunks)
+        self.items: list[_Prepared] = []
+        self.done: list[tuple[str, int]] = []  # (source, position) to report on flush
+        self.hashes: dict[str, str] = {}
+        self.chunks = 0
+
+    def add(self, prepared: _Prepared | None, source: str, n: int) -> None:
+        if prepared is not None and any(p.doc.source == prepared.doc.source for p in self.items):
+            self.flush()  # the same source twice: the later version must win, so write in order
+        if prepared is not None:
+            twin = self.hashes.get(prepared.doc.content_hash)
+            if twin is not None and twin != prepared.doc.source:  # a duplicate in this batch
+                self.report.duplicates[prepared.doc.source] = twin
+            else:
+                self.hashes[prepared.doc.content_hash] = prepared.doc.source
+                self.items.append(prepared)
+                self.chunks += len(prepared.chunks)
+        self.done.append((source, n))
+        if self.chunks >= self.max_chunks:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.items:
+            self.store._write_batch(self.items, self.report)
+        if self.progress:
+            for source, n in self.done:
+                self.progress(source, n, self.total)
+        self.items, self.done, self.hashes, self.chunks = [], [], {}, 0
 
 
 @dataclass
@@ -145,6 +191,7 @@ class DocumentStore(SearchMixin):
         self._lexical_at: tuple[int, int, int] | None = None
         self._embedder: Any = None
         self._last_save = 0.0
+        self._save_seconds = 0.0
         self._dirty = False
 
     # -- models and indexes ---------------------------------------------------------------
@@ -267,9 +314,14 @@ class DocumentStore(SearchMixin):
     def _save(self, force: bool = False) -> None:
         if self._vectors is None:
             return
-        if force or (self._dirty and time.monotonic() - self._last_save > 2.0):
+        # Between forced saves, wait at least 10x the last save's duration: a crash costs only
+        # re-embedding (sync), while saving a large index after every batch would dominate.
+        waited = time.monotonic() - self._last_save
+        if force or (self._dirty and waited > max(2.0, 10 * self._save_seconds)):
+            t0 = time.monotonic()
             self._vectors.save(self.index_path, {"model": self.embeddings})
             self._last_save = time.monotonic()
+            self._save_seconds = self._last_save - t0
             self._dirty = False
 
     def stats(self) -> dict[str, Any]:
@@ -294,24 +346,28 @@ class DocumentStore(SearchMixin):
         *,
         prune: bool = False,
         progress: Progress | None = None,
+        batch_chunks: int = BATCH_CHUNKS,
     ) -> IngestReport:
         """Add new files, update changed ones, skip unchanged ones (by size and mtime, then
         content hash); with ``prune``, delete documents under ``paths`` whose files are gone.
-        A bad file is reported in ``errors`` and does not stop the others."""
+        A bad file is reported in ``errors`` and does not stop the others. Files are written
+        in batches of about ``batch_chunks`` chunks (see :meth:`_write_batch`)."""
         started = time.perf_counter()
         roots = [Path(p).expanduser().resolve() for p in paths]
         files = iter_documents(roots)
         report = IngestReport()
         with self._lock:
             self.sync()
+            batch = _Batch(self, report, progress, len(files), batch_chunks)
             for n, path in enumerate(files, start=1):
                 source = str(path)
                 try:
-                    self._ingest_file(path, source, report)
+                    prepared = self._read_file(path, source, report)
                 except DocumentRejected as exc:
                     report.errors[source] = exc.message
-                if progress:
-                    progress(source, n, len(files))
+                    prepared = None
+                batch.add(prepared, source, n)
+            batch.flush()
             if prune:
                 seen = {str(f) for f in files}
                 for source in self.sources():
@@ -325,50 +381,40 @@ class DocumentStore(SearchMixin):
         report.seconds = time.perf_counter() - started
         return report
 
-    def _ingest_file(self, path: Path, source: str, report: IngestReport) -> None:
+    def _read_file(self, path: Path, source: str, report: IngestReport) -> _Prepared | None:
         stat = path.stat()
         with Session(self.engine) as s:
             existing = s.scalar(self._doc_query(source))
             if existing and (existing.size, existing.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
                 report.unchanged.append(source)
-                return
+                return None
         doc = parse_file(path, source=source)
-        self._store_document(doc, report, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+        return self._prepare(doc, report, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
 
     def add_texts(
         self,
         records: Iterable[dict[str, Any]],
         *,
         progress: Progress | None = None,
-        batch_chunks: int = 256,
+        batch_chunks: int = BATCH_CHUNKS,
     ) -> IngestReport:
         """Ingest documents given as ``{"source", "text", "title"?, "meta"?}`` dicts (no file);
-        a record whose text is unchanged is skipped. Chunks of many records are embedded
-        together (``batch_chunks`` at a time), each record still in its own transaction."""
+        a record whose text is unchanged is skipped. Records are written in batches of about
+        ``batch_chunks`` chunks: one encoder call, one transaction, one index update each."""
         from podium.tools.documents import parse_markdown, text_hash
 
         started = time.perf_counter()
         report = IngestReport()
         items = list(records)
-        pending: list[tuple[_Prepared, int]] = []
-
-        def flush() -> None:
-            texts = [self._passage(c.title, c.text) for p, _ in pending for c in p.chunks]
-            vectors = self.embedder.encode(texts)
-            at = 0
-            for prepared, n in pending:
-                self._write_document(prepared, vectors[at : at + len(prepared.chunks)], report)
-                at += len(prepared.chunks)
-                if progress:
-                    progress(prepared.doc.source, n, len(items))
-            pending.clear()
-
         with self._lock:
             self.sync()
+            batch = _Batch(self, report, progress, len(items), batch_chunks)
             for n, rec in enumerate(items, start=1):
+                source = str(rec.get("source"))
                 text = str(rec.get("text") or "")
                 if not text.strip():
-                    report.errors[str(rec.get("source"))] = "empty text"
+                    report.errors[source] = "empty text"
+                    batch.add(None, source, n)
                     continue
                 title = str(rec.get("title") or "")
                 doc = ParsedDocument(
@@ -381,13 +427,8 @@ class DocumentStore(SearchMixin):
                     content_hash=text_hash(f"{title}\0{text}"),
                     kind="record",
                 )
-                prepared = self._prepare(doc, report, meta=rec.get("meta") or {})
-                if prepared is not None:
-                    pending.append((prepared, n))
-                    if sum(len(p.chunks) for p, _ in pending) >= batch_chunks:
-                        flush()
-            if pending:
-                flush()
+                batch.add(self._prepare(doc, report, meta=rec.get("meta") or {}), source, n)
+            batch.flush()
             self._save(force=True)
         report.seconds = time.perf_counter() - started
         return report
@@ -396,20 +437,6 @@ class DocumentStore(SearchMixin):
         return sa.select(DocumentRow).where(
             DocumentRow.collection == self.collection, DocumentRow.source == source
         )
-
-    def _store_document(
-        self,
-        doc: ParsedDocument,
-        report: IngestReport,
-        *,
-        size: int = 0,
-        mtime_ns: int = 0,
-        meta: dict[str, Any] | None = None,
-    ) -> None:
-        prepared = self._prepare(doc, report, size=size, mtime_ns=mtime_ns, meta=meta)
-        if prepared is not None:
-            texts = [self._passage(c.title, c.text) for c in prepared.chunks]
-            self._write_document(prepared, self.embedder.encode(texts), report)
 
     def _prepare(
         self,
@@ -441,40 +468,57 @@ class DocumentStore(SearchMixin):
         chunks = chunk_document(doc, max_chars=self.max_chars, overlap=self.overlap)
         return _Prepared(doc, chunks, size, mtime_ns, meta or {})
 
-    def _write_document(
-        self, prepared: _Prepared, vectors: np.ndarray, report: IngestReport
-    ) -> None:
-        doc, chunks = prepared.doc, prepared.chunks
+    def _write_batch(self, batch: list[_Prepared], report: IngestReport) -> None:
+        """Encode the chunks of ``batch`` in one call, write every document of it in one
+        transaction (all of them with all their chunks, or nothing), then update the vector
+        index once. A crash before the commit loses the batch, never part of a document; a
+        crash after it loses at most vectors, which ``sync`` re-embeds on the next open."""
+        texts = [self._passage(c.title, c.text) for p in batch for c in p.chunks]
+        vectors = self.embedder.encode(texts)
         now = time.time()
-        # One transaction per document: its row and all its chunks, or nothing.
+        old_ids: list[int] = []
+        new_ids: list[int] = []
         with Session(self.engine) as s, s.begin():
-            row = s.scalar(self._doc_query(doc.source))
-            old_ids: list[int] = []
-            if row is None:
-                row = DocumentRow(collection=self.collection, source=doc.source, created_at=now)
-                s.add(row)
-                report.added.append(doc.source)
-            else:
+            rows = {
+                r.source: r
+                for r in s.scalars(
+                    sa.select(DocumentRow).where(
+                        DocumentRow.collection == self.collection,
+                        DocumentRow.source.in_([p.doc.source for p in batch]),
+                    )
+                )
+            }
+            if rows:
+                ids = [r.id for r in rows.values()]
                 old_ids = list(
-                    s.scalars(sa.select(ChunkRow.id).where(ChunkRow.document_id == row.id))
+                    s.scalars(sa.select(ChunkRow.id).where(ChunkRow.document_id.in_(ids)))
                 )
-                s.execute(sa.delete(ChunkRow).where(ChunkRow.document_id == row.id))
-                report.updated.append(doc.source)
-            row.title, row.kind, row.content_hash = doc.title[:500], doc.kind, doc.content_hash
-            row.size, row.mtime_ns, row.n_chunks = prepared.size, prepared.mtime_ns, len(chunks)
-            row.meta, row.updated_at = prepared.meta, now
-            s.flush()
-            chunk_rows = [
-                ChunkRow(
-                    document_id=row.id,
-                    ordinal=i,
-                    text=c.text,
-                    title=c.title[:1000],
-                    page=c.page,
-                    content_hash=c.content_hash,
+                s.execute(sa.delete(ChunkRow).where(ChunkRow.document_id.in_(ids)))
+            chunk_rows: list[ChunkRow] = []
+            for prepared in batch:
+                doc, chunks = prepared.doc, prepared.chunks
+                row = rows.get(doc.source)
+                if row is None:
+                    row = DocumentRow(collection=self.collection, source=doc.source, created_at=now)
+                    s.add(row)
+                    report.added.append(doc.source)
+                else:
+                    report.updated.append(doc.source)
+                row.title, row.kind, row.content_hash = doc.title[:500], doc.kind, doc.content_hash
+                row.size, row.mtime_ns, row.n_chunks = prepared.size, prepared.mtime_ns, len(chunks)
+                row.meta, row.updated_at = prepared.meta, now
+                s.flush()
+                chunk_rows.extend(
+                    ChunkRow(
+                        document_id=row.id,
+                        ordinal=i,
+                        text=c.text,
+                        title=c.title[:1000],
+                        page=c.page,
+                        content_hash=c.content_hash,
+                    )
+                    for i, c in enumerate(chunks)
                 )
-                for i, c in enumerate(chunks)
-            ]
             s.add_all(chunk_rows)
             s.flush()
             new_ids = [c.id for c in chunk_rows]
@@ -483,7 +527,7 @@ class DocumentStore(SearchMixin):
         index.add(new_ids, vectors)
         with Session(self.engine) as s:
             self._synced = self._fingerprint(s)
-        report.chunks += len(chunks)
+        report.chunks += len(new_ids)
         self._dirty = True
         self._save()
 

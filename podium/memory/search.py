@@ -1,11 +1,18 @@
 """Search over a :class:`~podium.memory.documents.DocumentStore`: dense, BM25 and hybrid, with
-metadata filters. A mixin so the store stays one object for its users."""
+metadata filters. A mixin so the store stays one object for its users.
+
+Ranking is by **document** unless a caller asks for passages: the chunks found are grouped by
+the document they come from and each document is ranked once, under its best passage. A user
+asking "which sources say X" wants different sources, and every document-level metric (BEIR's
+qrels judge documents) counts a document once — ranking chunks let a document cut in three
+fill three places of a top 10 and earn its gain three times.
+"""
 
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 import numpy as np
 import sqlalchemy as sa
@@ -25,6 +32,17 @@ HYBRID_K = 5
 CANDIDATES = 100
 # With a cross-encoder configured, this many fused candidates are rescored and reordered.
 RERANK_DEPTH = 30
+# Ranking by document reads this many times more chunks than the documents it returns, so a
+# top k of documents is still full when the best documents each match with several chunks.
+CHUNKS_PER_DOCUMENT = 4
+# How a document's chunks make its score: "max" (its best chunk's) or "rrf" (reciprocal-rank
+# sum of its best AGGREGATE_TOP chunks, so a document matching in several places rises).
+# Chosen by nDCG@10 on SciFact (benchmarks/retrieval_aggregate.py; see BENCHMARKS.md).
+AGGREGATE = "max"
+# Query vectors kept by the store (repeated questions skip the encoder).
+QUERY_CACHE = 2048
+AGGREGATE_TOP = 3
+AGGREGATE_K = 60
 
 
 @dataclass
@@ -38,6 +56,40 @@ class Hit:
     document_title: str = ""
     scores: dict[str, float] = field(default_factory=dict)
     ranks: dict[str, int] = field(default_factory=dict)
+    # With per-document ranking: how many of the document's chunks were among the candidates.
+    matched_chunks: int = 1
+
+
+def rank_documents(
+    hits: list[Hit], how: str = AGGREGATE, top: int = AGGREGATE_TOP, k: int = AGGREGATE_K
+) -> list[Hit]:
+    """One hit per document, best first, from chunk hits ranked best first. Each document is
+    represented by its best passage (its first chunk in ``hits``); its score is that passage's
+    (``max``) or the reciprocal-rank sum ``Σ 1/(k + rank)`` over its best ``top`` chunks
+    (``rrf``), in which case the order is re-sorted by that sum (ties: the better best chunk)."""
+    if how not in ("max", "rrf"):
+        raise InputRejected(f"unknown aggregation {how!r}", hint="use 'max' or 'rrf'")
+    best: dict[str, Hit] = {}
+    fused: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for rank, hit in enumerate(hits, start=1):
+        counts[hit.source] = counts.get(hit.source, 0) + 1
+        if hit.source not in best:
+            best[hit.source] = hit
+        if counts[hit.source] <= top:
+            fused[hit.source] = fused.get(hit.source, 0.0) + 1.0 / (k + rank)
+    order = list(best)  # first appearance = best chunk first
+    if how == "rrf":
+        position = {source: i for i, source in enumerate(order)}
+        order.sort(key=lambda src: (-fused[src], position[src]))
+    out = []
+    for source in order:
+        hit = replace(best[source], matched_chunks=counts[source])
+        if how == "rrf":
+            hit.scores = {**hit.scores, "document": fused[source]}
+            hit.score = fused[source]
+        out.append(hit)
+    return out
 
 
 class SearchMixin:
@@ -60,12 +112,18 @@ class SearchMixin:
         where: dict[str, Any] | None = None,
         candidates: int = CANDIDATES,
         weights: dict[str, float] | None = None,
+        per: Literal["document", "chunk"] = "document",
+        aggregate: str = AGGREGATE,
     ) -> list[Hit]:
-        """The ``k`` best chunks for ``query``. ``mode``: hybrid (RRF of dense and BM25),
-        dense or bm25. ``where`` filters on ``source`` (glob), ``title`` (substring),
-        ``page``, ``kind``, ``collection`` and keys of the document's ``meta``."""
+        """The ``k`` best documents for ``query``, each as its best passage (``per="chunk"``:
+        the ``k`` best passages, several may come from one document). ``mode``: hybrid (RRF of
+        dense and BM25), dense or bm25. ``where`` filters on ``source`` (glob), ``title``
+        (substring), ``page``, ``kind``, ``collection`` and keys of the document's ``meta``.
+        ``aggregate``: how a document's chunks score it (see :func:`rank_documents`)."""
         if mode not in SEARCH_MODES:
             raise InputRejected(f"unknown search mode {mode!r}", hint=f"use one of {SEARCH_MODES}")
+        if per not in ("document", "chunk"):
+            raise InputRejected(f"unknown ranking unit {per!r}", hint="use 'document' or 'chunk'")
         if not query.strip():
             raise InputRejected("the search query is empty", hint="ask something")
         with self._lock:
@@ -73,11 +131,11 @@ class SearchMixin:
             allowed = self._allowed(where) if where else None
             if allowed is not None and len(allowed) == 0:
                 return []
-            depth = max(k, candidates)
+            depth = max(k, candidates) * (CHUNKS_PER_DOCUMENT if per == "document" else 1)
             rankings: dict[str, list[int]] = {}
             scores: dict[str, dict[int, float]] = {}
             if mode in ("dense", "hybrid"):
-                vec = self.embedder.encode([query])
+                vec = self._query_vector(query)
                 s_arr, i_arr = self._vector_index().search(vec, depth, allowed)
                 pairs = [
                     (int(i), float(s)) for s, i in zip(s_arr[0], i_arr[0], strict=True) if i >= 0
@@ -88,16 +146,48 @@ class SearchMixin:
                 s_arr, i_arr = self._lexical_index().search(query, depth, allowed)
                 rankings["bm25"] = [int(i) for i in i_arr]
                 scores["bm25"] = {int(i): float(s) for s, i in zip(s_arr, i_arr, strict=True)}
-        depth = max(k, RERANK_DEPTH) if self.reranker is not None else k
         if mode == "hybrid":
-            fused = reciprocal_rank_fusion(rankings, weights or HYBRID_WEIGHTS, k=HYBRID_K)
-            ranked = fused[:depth]
+            ranked = reciprocal_rank_fusion(rankings, weights or HYBRID_WEIGHTS, k=HYBRID_K)
         else:
-            ranked = [(i, scores[mode][i]) for i in rankings[mode][:depth]]
+            ranked = [(i, scores[mode][i]) for i in rankings[mode]]
+        if per == "chunk":
+            ranked = ranked[: max(k, RERANK_DEPTH) if self.reranker is not None else k]
         hits = self._hits(ranked, rankings, scores)
+        if per == "document":
+            hits = rank_documents(hits, aggregate)
         if self.reranker is None or not hits:
-            return hits
-        return self._rerank(query, hits)[:k]
+            return hits[:k]
+        return self._rerank(query, hits[: max(k, RERANK_DEPTH)])[:k]
+
+    def encode_queries(self, queries: list[str]) -> None:
+        """Encode ``queries`` in one batch and keep their vectors for the next searches (an
+        evaluation, or a caller that knows its questions ahead): one encoder call instead of
+        one per query and per method. At most ``QUERY_CACHE`` vectors are kept."""
+        fresh = [q for q in dict.fromkeys(queries) if q not in self._query_cache()]
+        for start in range(0, len(fresh), 256):
+            part = fresh[start : start + 256]
+            for q, v in zip(part, self.embedder.encode(part), strict=True):
+                self._remember(q, v[None, :])
+
+    def _query_vector(self, query: str) -> np.ndarray:
+        cache = self._query_cache()
+        if query in cache:
+            cache[query] = cache.pop(query)  # most recently used last
+            return cache[query]
+        vec = np.asarray(self.embedder.encode([query]))
+        self._remember(query, vec)
+        return vec
+
+    def _query_cache(self) -> dict[str, np.ndarray]:
+        if not hasattr(self, "_query_vectors"):
+            self._query_vectors: dict[str, np.ndarray] = {}
+        return self._query_vectors
+
+    def _remember(self, query: str, vec: np.ndarray) -> None:
+        cache = self._query_cache()
+        cache[query] = vec
+        while len(cache) > QUERY_CACHE:
+            del cache[next(iter(cache))]  # least recently used
 
     def _rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
         """Rescore the candidates with the configured cross-encoder, best first; each hit keeps

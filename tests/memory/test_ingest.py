@@ -118,3 +118,57 @@ def test_bad_files_are_reported_and_the_rest_ingested(store: DocumentStore, docs
     assert len(report.added) == 3
     assert "is empty" in report.errors[str(docs / "empty.md")]
     assert "looks binary" in report.errors[str(docs / "blob.txt")]
+
+
+def test_a_document_cut_into_chunks_is_ranked_once_under_its_best_passage(
+    store: DocumentStore,
+) -> None:
+    parts = [
+        "The boiler is serviced every October by Acme Heating; the engineer checks the burner, "
+        "cleans the heat exchanger and tests the flue gas.",
+        "Boiler pressure should read between 1 and 1.5 bar when cold; top it up with the filling "
+        "loop under the boiler if it drops below 1 bar.",
+        "If the boiler shows fault E119 the pressure is too low; after refilling, reset the "
+        "boiler with the reset button and wait two minutes.",
+        "The boiler's warranty runs for seven years provided the annual service is done by an "
+        "approved engineer and recorded in the logbook.",
+    ]
+    manual = "# Boiler manual\n" + "\n\n".join(p + " " + "Keep this manual. " * 25 for p in parts)
+    store.add_texts(
+        [
+            {"source": "boiler-manual", "text": manual},
+            {"source": "radiators", "text": "Bleed the radiators each autumn to let air out."},
+            {"source": "annex", "text": "The boiler in the annex is serviced by the landlord."},
+            {"source": "garden", "text": "The garden tap is turned off in winter."},
+        ]
+    )
+    assert len(store.chunks("boiler-manual")) >= 4
+    query = "how do I look after the boiler?"
+
+    passages = store.search(query, k=5, per="chunk")
+    assert sum(h.source == "boiler-manual" for h in passages) >= 2
+
+    documents = store.search(query, k=5)
+    sources = [h.source for h in documents]
+    assert len(sources) == len(set(sources)) == 4
+    manual_hit = documents[sources.index("boiler-manual")]
+    assert manual_hit.matched_chunks >= 2
+    best_passage = next(h for h in passages if h.source == "boiler-manual")
+    assert manual_hit.chunk_id == best_passage.chunk_id
+
+
+def test_queries_encoded_in_one_batch_are_searched_without_the_encoder_again(
+    store: DocumentStore, docs: Path
+) -> None:
+    store.ingest([docs])
+    questions = ["how long is the warranty?", "when does delivery arrive?"]
+    calls: list[int] = []
+    encode = store.embedder.encode
+    store.embedder.encode = lambda texts, **kw: calls.append(len(texts)) or encode(texts, **kw)
+    store.encode_queries(questions)
+    assert calls == [2]
+    for mode in ("dense", "hybrid"):
+        assert store.search(questions[0], k=1, mode=mode)[0].source.endswith("warranty.md")
+    assert calls == [2]
+    store.search("something else entirely", k=1, mode="dense")
+    assert calls == [2, 1]

@@ -5,6 +5,10 @@ the workspace's document store (:mod:`podium.memory.documents`): the documents c
 ``podium.toml`` are ingested incrementally before each search (unchanged files cost one
 ``stat``), and anything added with ``podium ingest`` is searched too.
 
+Results are ranked by document: the answer lists the best passage of each of the top documents,
+so a long document cut into many chunks does not crowd out the other sources. ``per="chunk"``
+asks for the top passages instead (several may come from one document).
+
 Confidence is calibrated: the probability that the top passage is relevant, from a logistic
 regression over the search's scores fitted on the dev half of the Climate-FEVER retrieval
 slice (``podium train retrieval``; see :mod:`podium.memory.calibration` and BENCHMARKS.md).
@@ -13,7 +17,7 @@ slice (``podium train retrieval``; see :mod:`podium.memory.calibration` and BENC
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -27,6 +31,11 @@ class RetrievalRequest(BaseModel):
     k: int = Field(default=3, ge=1, le=50, description="How many passages to return.")
     source: str | None = Field(
         default=None, description="Only documents whose source matches this glob, e.g. *.pdf."
+    )
+    per: Literal["document", "chunk"] = Field(
+        default="document",
+        description="document: the best passage of each of the top documents (different "
+        "sources); chunk: the top passages, several may come from the same document.",
     )
 
 
@@ -77,7 +86,9 @@ class RetrievalExpert(Expert):
         store = self.store(ctx.workspace, ctx.models)
         where = {"source": request.source} if request.source else None
         # The calibrator reads the top 10 (e.g. the top hit's margin over the others).
-        ranked = store.search(request.query, k=max(request.k, 10), mode=self.mode, where=where)
+        ranked = store.search(
+            request.query, k=max(request.k, 10), mode=self.mode, where=where, per=request.per
+        )
         hits = ranked[: request.k]
         if not hits:
             if not store.sources():
@@ -119,7 +130,12 @@ class RetrievalExpert(Expert):
                 )
                 for h in hits
             ],
-            details={"mode": self.mode, "ranks": [h.ranks for h in hits]},
+            details={
+                "mode": self.mode,
+                "per": request.per,
+                "ranks": [h.ranks for h in hits],
+                "matched_chunks": [h.matched_chunks for h in hits],
+            },
         )
 
     def _confidence(self, ranked: list[Any]) -> float:
