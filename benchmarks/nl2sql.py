@@ -18,9 +18,17 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections import Counter
+from dataclasses import asdict
 from pathlib import Path
 
-from podium.experts.nl2sql.evaluate import EVAL_STRATEGIES, ItemOutcome, evaluate
+from podium.experts.nl2sql.evaluate import (
+    EVAL_STRATEGIES,
+    EvalReport,
+    ItemOutcome,
+    evaluate,
+    report,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,12 +36,16 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/spider")
-    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--limit", type=int, default=None, help="stratified sample size")
     parser.add_argument("--strategies", default="small_zero_shot,zero_shot,few_shot,vote,full")
     parser.add_argument("--small", default=None, help="URI for the small role (drafts)")
     parser.add_argument("--large", default=None, help="URI for the large role")
-    parser.add_argument("--out", type=Path, default=None, help="write every item as JSON")
+    parser.add_argument("--out", type=Path, default=None, help="append every item as JSON lines")
+    parser.add_argument("--summarise", type=Path, default=None, help="table of a --out file")
     args = parser.parse_args()
+    if args.summarise:
+        print_tables(summarise(args.summarise))
+        return
     strategies = tuple(args.strategies.split(","))
     bad = sorted(set(strategies) - set(EVAL_STRATEGIES))
     if bad:
@@ -42,6 +54,9 @@ def main() -> None:
     def progress(o: ItemOutcome) -> None:
         mark = "ok " if o.correct else "bad"
         print(f"  {o.strategy:<16} {o.db_id:<22} {mark} {o.seconds:6.1f}s {o.decision}", flush=True)
+        if args.out:
+            with args.out.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(asdict(o)) + "\n")
 
     reports = evaluate(
         args.data,
@@ -51,10 +66,29 @@ def main() -> None:
         limit=args.limit,
         on_item=progress,
     )
-    if args.out:
-        args.out.write_text(
-            json.dumps([r.as_dict(items=True) for r in reports], indent=1, default=str)
+    print_tables(reports)
+
+
+def summarise(path: Path) -> list[EvalReport]:
+    """Reports from the items a (possibly interrupted) run appended to ``--out``: only the
+    questions every strategy finished are counted, so all rows cover the same questions."""
+    items = [ItemOutcome(**json.loads(line)) for line in path.read_text().splitlines() if line]
+    strategies = list(dict.fromkeys(o.strategy for o in items))
+    done = Counter((o.db_id, o.question) for o in items)
+    complete = {k for k, n in done.items() if n == len(strategies)}
+    return [
+        report(
+            [o for o in items if o.strategy == s and (o.db_id, o.question) in complete],
+            s,
+            "see run",
+            "see run",
+            0,
         )
+        for s in strategies
+    ]
+
+
+def print_tables(reports: list[EvalReport]) -> None:
     base = next((r for r in reports if r.strategy == "zero_shot"), reports[0])
     print(f"\nsmall = {reports[0].small}; large = {reports[0].large}; n = {reports[0].n}")
     print(

@@ -4,7 +4,8 @@ The folder holds ``dev.json`` (a list of ``{db_id, question, query}``) and
 ``database/<db_id>/<db_id>.sqlite``. A prediction is correct when its result set equals the
 gold query's: compared as multisets of rows, or as sequences when the gold query orders its
 result (top-level ``ORDER BY``). Floats are compared to 4 decimals. ``limit=N`` takes a sample
-stratified by database (every database is seen, in proportion to its questions).
+stratified by database (every database is seen, in proportion to its questions; the
+databases take turns, so a run stopped early has seen each of them).
 
 Few-shot examples come from the shipped generic examples and the folder's questions of the
 *other* databases (leave-one-database-out). Several strategies are scored from one pass: each
@@ -125,12 +126,15 @@ def _stratified(items: list[dict[str, str]], limit: int) -> list[dict[str, str]]
         quota[max(quota, key=lambda d: quota[d])] -= 1
     while sum(quota.values()) < limit:
         quota[max(by_db, key=lambda d: len(by_db[d]) - quota[d])] += 1
+    picked = {
+        db: [qs[int(j * len(qs) / quota[db])] for j in range(quota[db])]
+        for db, qs in by_db.items()
+        if quota[db] > 0  # fewer questions asked for than there are databases
+    }
+    # Round-robin over the databases, so a run stopped early has still seen every one.
     out = []
-    for db, qs in by_db.items():
-        if quota[db] <= 0:  # fewer questions asked for than there are databases
-            continue
-        step = len(qs) / quota[db]
-        out += [qs[int(j * step)] for j in range(quota[db])]
+    for j in range(max(quota.values())):
+        out += [qs[j] for qs in picked.values() if j < len(qs)]
     return out
 
 
@@ -200,7 +204,7 @@ def evaluate(
     for db in dbs.values():
         db.close()
     labels = (models.label(role="small"), models.label(role="large"))
-    return [_report(outcomes[s], s, *labels, gold_failed) for s in strategies]
+    return [report(outcomes[s], s, *labels, gold_failed) for s in strategies]
 
 
 Answer = tuple[Attempt | None, int, float, str, float]
@@ -274,7 +278,7 @@ def _is_ordered(sql: str) -> bool:
     return tree.args.get("order") is not None if isinstance(tree, exp.Query) else False
 
 
-def _report(
+def report(
     outcomes: list[ItemOutcome], strategy: str, small: str, large: str, gold_failed: int
 ) -> EvalReport:
     n = len(outcomes)
