@@ -12,7 +12,7 @@ from podium.experts.nl2sql import NL2SQLExpert
 from podium.experts.nl2sql.intent import write_request
 from podium.models.provider import ModelProvider
 
-from ..scripted import RuleChatModel
+from ..scripted import RuleChatModel, plan_json
 from .conftest import StatementLog, digest
 
 WRITE_REQUESTS = [
@@ -88,3 +88,18 @@ def test_a_write_request_is_answered_read_only_with_no_model_call_and_nothing_ru
     ]
     assert calls == [] and log.statements == []
     assert digest(path) == before
+
+
+def test_in_a_run_the_answer_says_nothing_was_changed_and_the_ledger_records_why(make_podium):
+    plan = plan_json(("s1", "nl2sql", "Delete every customer who lives in Germany."))
+    answer = "Podium only reads this database, so nothing was changed."
+    podium = make_podium(plan, answer, answer, answer, experts=[NL2SQLExpert()])
+
+    result = podium.run("Delete every customer who lives in Germany.")
+
+    step = result.steps[0]
+    assert step["status"] == "ok" and step["output"]["refused"] == "write"
+    assert "nothing was changed" in step["summary"]
+    assert [e.get("decision") for e in result.ledger if e["node"] == "step"] == [
+        "refused_write: delete data"
+    ]

@@ -111,6 +111,9 @@ class NL2SQLExpert(Expert):
 
     def run(self, request: BaseModel, ctx: ExpertContext) -> ExpertResult:
         assert isinstance(request, NL2SQLRequest)
+        action = write_request(request.question)
+        if action is not None:  # before the database is even opened
+            return self._read_only(action, ctx)
         if ctx.workspace is None:
             raise ConfigError("nl2sql needs a workspace with a database")
         db = open_database(ctx.workspace.database_url(request.database))
@@ -133,7 +136,7 @@ class NL2SQLExpert(Expert):
         database in the example pool, whose own examples are then never shown."""
         action = write_request(question)
         if action is not None:
-            return self._read_only(question, action, ctx)
+            return self._read_only(action, ctx)
         if ctx.models is None:
             raise ConfigError("nl2sql needs a model provider")
         run = _Run(self, db, question, ctx, source)
@@ -143,7 +146,7 @@ class NL2SQLExpert(Expert):
             run.cascade(escalate=self.strategy != "vote", always=self.strategy == "draft_finalise")
         return run.result()
 
-    def _read_only(self, question: str, action: str, ctx: ExpertContext) -> ExpertResult:
+    def _read_only(self, action: str, ctx: ExpertContext) -> ExpertResult:
         message = read_only_answer(action)
         decision = {"action": "refused_write", "reason": f"the request asks to {action}"}
         ctx.emit({"kind": "nl2sql_decision", **decision})
