@@ -61,7 +61,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        ws = Workspace.init(Path(tmp) / "ws")
+        ws = Workspace.init(Path(tmp) / "ws", guardians=False)
         podium = Podium(
             planner=RuleChatModel(rule=echo_twice),
             experts=[echo],

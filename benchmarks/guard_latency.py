@@ -7,6 +7,8 @@ with the workspace's guardians off and on, interleaved, in one process (machines
 noisy, so the figure that travels is the ratio). Reported per run: the guardians' own time
 (each stage's slowest guardian, as they run in parallel) and the run's wall time. Tasks vary
 in length and some carry personal data, so Presidio and the classifier see realistic input.
+Also reported: the guardians' start-up (loading their models, once per process: what
+``podium serve`` and a first ``podium run`` pay now that ``podium init`` turns them on).
 """
 
 from __future__ import annotations
@@ -91,7 +93,9 @@ def main() -> None:
         torch.set_num_threads(args.torch_threads)
     with tempfile.TemporaryDirectory() as tmp:
         plain, guarded = _podium(Path(tmp) / "plain", False), _podium(Path(tmp) / "guarded", True)
+        start = time.perf_counter()
         guarded.guards.warm()
+        startup_ms = (time.perf_counter() - start) * 1000
         for p in (plain, guarded):  # warm both paths (graph compile, store, models)
             p.run(TASKS[0])
         wall = {"off": [], "on": []}
@@ -106,6 +110,7 @@ def main() -> None:
                     guard.append(_guard_ms(result.events))
     out = {
         "runs": args.runs,
+        "startup_ms": round(startup_ms, 1),
         "guard_ms_p50": round(statistics.median(guard), 1),
         "guard_ms_p95": round(_p(guard, 0.95), 1),
         "run_ms_p50_off": round(statistics.median(wall["off"]), 1),

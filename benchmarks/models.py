@@ -82,8 +82,42 @@ def measure_stack() -> dict[str, float]:
     }
 
 
+def measure_concurrency(uri: str = "local:qwen2.5-coder-0.5b", n: int = 4) -> dict[str, float]:
+    """``n`` questions from ``n`` threads on the one shared copy vs the same questions one
+    after another: the lock serialises them, so the ratio says what sharing costs (or saves)
+    against a single caller, with one copy of the weights in memory."""
+    import resource
+    from concurrent.futures import ThreadPoolExecutor
+
+    from langchain_core.messages import HumanMessage
+
+    from podium.models.provider import ModelProvider
+
+    model = ModelProvider().base_chat(uri)
+    questions = [
+        [HumanMessage(f"Name {k + 2} European capitals, comma-separated.")] for k in range(n)
+    ]
+    model.invoke(questions[0], max_tokens=8)  # load and warm up
+    t0 = time.perf_counter()
+    for q in questions:
+        model.invoke(q, max_tokens=32)
+    sequential = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(n) as pool:
+        list(pool.map(lambda q: model.invoke(q, max_tokens=32), questions))
+    concurrent = time.perf_counter() - t0
+    return {
+        "sequential_s": sequential,
+        "concurrent_s": concurrent,
+        "ratio": concurrent / sequential,
+        "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
+    }
+
+
 def _child(what: str) -> dict[str, float]:
-    call = "m.measure_stack()" if what == "stack" else f"m.measure_model({what!r})"
+    call = {"stack": "m.measure_stack()", "concurrency": "m.measure_concurrency()"}.get(
+        what, f"m.measure_model({what!r})"
+    )
     code = (
         "import json, sys; sys.path.insert(0, 'benchmarks'); import models as m; "
         f"print(json.dumps({call}))"
@@ -100,9 +134,10 @@ def main() -> None:
     args = parser.parse_args()
     rows = {uri: _child(uri) for uri in MODELS}
     stack = _child("stack")
+    shared = _child("concurrency")
     base = rows["local:smollm2"]
     if args.json:
-        print(json.dumps({"models": rows, "stack": stack}, indent=1))
+        print(json.dumps({"models": rows, "stack": stack, "concurrency": shared}, indent=1))
         return
     print("| model | load s | prompt tok/s | decode tok/s | decode ÷ SmolLM2 | peak RSS GB |")
     print("|---|---|---|---|---|---|")
@@ -114,6 +149,10 @@ def main() -> None:
     print(
         f"\nstack ({stack['roles']}): cold start {stack['cold_start_s']:.1f} s, "
         f"peak RSS {stack['peak_rss_gb']:.2f} GB"
+    )
+    print(
+        f"4 questions on the one shared 0.5B copy: sequential {shared['sequential_s']:.1f} s, "
+        f"from 4 threads {shared['concurrent_s']:.1f} s (ratio {shared['ratio']:.2f})"
     )
 
 

@@ -222,7 +222,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        ws = Workspace.init(Path(tmp) / "ws")
+        ws = Workspace.init(Path(tmp) / "ws", guardians=False)
         figures = {
             "per_step": per_step_overhead(ws),
             "fan_out_200ms": fan_out(ws),

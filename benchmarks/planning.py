@@ -11,7 +11,10 @@ node asks it (same prompt, same few-shot examples). Reported per model:
 - valid: the first reply is a plan that validates (known experts, no cycles, within limits);
 - routing (model): the set of experts in the model's plan equals the needed set;
 - routing (+router): the same after the semantic router's check (what a run uses);
-- overruled: plans the router changed; p50/p95 seconds per plan (after one warm-up call).
+- overruled: plans the router changed (or, in advisory mode, disagreed with);
+- routing (run): what a run uses — the model's plan for planners that plan reliably (the
+  router is advisory for them), the corrected plan otherwise;
+- p50/p95 seconds per plan (after one warm-up call).
 """
 
 from __future__ import annotations
@@ -32,8 +35,10 @@ SHARED = ROOT.parent / "shared" / "data"
 DEFAULT_MODELS = "local:smollm2,local:qwen2.5-coder-0.5b,local:qwen2.5-coder-1.5b"
 
 
-def load_tasks(limit: int | None = None) -> list[dict[str, Any]]:
+def load_tasks(limit: int | None = None, ids: str = "") -> list[dict[str, Any]]:
     rows = [json.loads(line) for line in DEV_SET.read_text().splitlines() if line.strip()]
+    if ids:
+        rows = [r for r in rows if r["id"] in ids.split(",")]
     return rows[:limit] if limit else rows
 
 
@@ -53,12 +58,15 @@ async def plan_once(ctx: Any, task: str) -> tuple[Any, list[str], float]:
     from podium.orchestrator.plan import Plan, Step, plan_schema, validate_plan
     from podium.orchestrator.planner import planner_messages
 
-    names = ctx.registry.names()
+    names = ctx.planning_registry.names()
     schema = plan_schema(names, max_steps=ctx.limits.max_steps)
     start = time.perf_counter()
     try:
         proposed = await astructured(
-            ctx.models, schema, planner_messages(task, ctx.registry), role="planner"
+            ctx.models,
+            schema,
+            planner_messages(task, ctx.planning_registry, sources=ctx.sources),
+            role="planner",
         )
     except (ValidationError, ValueError) as exc:
         return None, [str(exc)[:200]], time.perf_counter() - start
@@ -103,8 +111,11 @@ def run_model(uri: str, tasks: list[dict[str, Any]], workspaces: dict[str, Any])
         )
     for p in podiums.values():
         p.close()
+    from podium.models.catalog import plans_reliably
+
     secs = sorted(r["seconds"] for r in rows)
     n = len(rows)
+    used = "routed" if plans_reliably(uri) else "routed_router"
     return {
         "model": uri,
         "tasks": n,
@@ -112,6 +123,7 @@ def run_model(uri: str, tasks: list[dict[str, Any]], workspaces: dict[str, Any])
         "routing_model": sum(r["routed"] for r in rows) / n,
         "routing_router": sum(r["routed_router"] for r in rows) / n,
         "overruled": sum(r["overruled"] for r in rows) / n,
+        "routing_run": sum(r[used] for r in rows) / n,
         "p50_s": statistics.median(secs),
         "p95_s": secs[min(n - 1, round(0.95 * (n - 1)))],
         "rows": rows,
@@ -122,9 +134,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", default=DEFAULT_MODELS)
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--ids", default="", help="Only these task ids (comma-separated).")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    tasks = load_tasks(args.limit)
+    tasks = load_tasks(args.limit, args.ids)
     with tempfile.TemporaryDirectory() as tmp:
         workspaces = _workspaces(Path(tmp))
         results = [run_model(uri, tasks, workspaces) for uri in args.models.split(",")]
@@ -133,13 +146,14 @@ def main() -> None:
         return
     print(
         "| planner | tasks | valid plan | routing (model) | routing (+ router) | router changed "
-        "| p50 s | p95 s |"
+        "| routing (run) | p50 s | p95 s |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
         print(
             f"| {r['model']} | {r['tasks']} | {r['valid']:.2f} | {r['routing_model']:.2f} | "
-            f"{r['routing_router']:.2f} | {r['overruled']:.2f} | {r['p50_s']:.1f} | "
+            f"{r['routing_router']:.2f} | {r['overruled']:.2f} | {r['routing_run']:.2f} | "
+            f"{r['p50_s']:.1f} | "
             f"{r['p95_s']:.1f} |"
         )
 

@@ -174,7 +174,7 @@ def main() -> None:
     from podium.workspace import Workspace
 
     with tempfile.TemporaryDirectory() as tmp:
-        ws = Workspace.init(Path(tmp) / "ws")
+        ws = Workspace.init(Path(tmp) / "ws", guardians=False)
         port = free_port()
         env = {**os.environ, "PODIUM_HOME": str(Path(tmp) / "home")}
         server = subprocess.Popen(

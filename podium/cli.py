@@ -266,6 +266,9 @@ def init(
         list[Path] | None, typer.Option("--docs", help="Documents folder (repeatable).")
     ] = None,
     planner: Annotated[str | None, typer.Option(help="Planner model URI.")] = None,
+    guardians: Annotated[
+        bool, typer.Option(help="Screen tasks and documents for injections (on by default).")
+    ] = True,
 ) -> None:
     """Create a workspace: a folder with a podium.toml."""
     from podium.models.uri import parse_model_uri
@@ -278,7 +281,11 @@ def init(
             if not path.exists():
                 raise ConfigError(f"documents path {path} does not exist")
         ws = Workspace.init(
-            directory, databases=db or [], documents=[str(p) for p in docs or []], planner=planner
+            directory,
+            databases=db or [],
+            documents=[str(p) for p in docs or []],
+            planner=planner,
+            guardians=guardians,
         )
     except PodiumError as exc:
         raise _fail(exc) from None
@@ -344,7 +351,7 @@ def runs_show(run_id: str, workspace: WorkspaceOpt = None, as_json: JsonOpt = Fa
     from podium.memory.store import RunStore
 
     try:
-        run = RunStore(_workspace(workspace).store_url).get_run(run_id)
+        run = RunStore(_workspace(workspace).store_url).get_run(run_id, prefix=True)
     except PodiumError as exc:
         raise _fail(exc) from None
     if as_json:
@@ -385,7 +392,21 @@ _register_commands()
 
 
 def main() -> None:
-    app()
+    """The ``podium`` command. Bad input is a ``PodiumError`` with a hint (exit 2 or 3); any
+    other exception is a bug, shown as one line asking for a report — never a traceback,
+    unless ``PODIUM_DEBUG=1``."""
+    import os
+
+    try:
+        app()
+    except Exception as exc:
+        if os.environ.get("PODIUM_DEBUG"):
+            raise
+        err.print(
+            f"[red]internal error:[/] {type(exc).__name__}: {exc}\n"
+            "  → this is a bug in Podium; please report it (PODIUM_DEBUG=1 shows the traceback)"
+        )
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -36,10 +36,12 @@ from podium.graphs.default import build_orchestrate_graph
 from podium.memory.checkpointer import open_checkpointer, prepare
 from podium.memory.conversations import ConversationStore
 from podium.memory.store import RunStore
+from podium.models.catalog import plans_reliably
 from podium.models.provider import ChatModelLike, ModelProvider, model_label
 from podium.models.roles import default_roles
 from podium.orchestrator.context import PodiumContext
 from podium.orchestrator.events import RunFinished, RunPaused, RunStarted
+from podium.orchestrator.semantic_router import RouterSettings
 from podium.orchestrator.state import RunState, total_cost
 from podium.workspace import LimitsSpec, Workspace, demo_workspace
 
@@ -222,6 +224,9 @@ class Podium:
                     limits=self.limits,
                     guardians=list(self.guardians),
                     semantic_check=self.semantic_check,
+                    router_settings=RouterSettings(
+                        advisory=plans_reliably(self.models.roles["planner"])
+                    ),
                     executor=self.executor,
                     guards=self.guards if self.guards.policy.enabled else None,
                 )

@@ -133,8 +133,13 @@ class Workspace:
         documents: list[str] = (),  # type: ignore[assignment]
         name: str | None = None,
         planner: str | None = None,
+        guardians: bool = True,
     ) -> Workspace:
-        """Create a workspace folder with a ``podium.toml``; refuses to overwrite one."""
+        """Create a workspace folder with a ``podium.toml``; refuses to overwrite one.
+
+        Guardians are on unless ``guardians=False`` (safe by default: tasks and retrieved
+        documents are screened for injected instructions; ``[guardians] enabled`` in the file).
+        """
         root = Path(root).expanduser().resolve()
         if (root / CONFIG_NAME).exists():
             raise ConfigError(f"{root / CONFIG_NAME} already exists", hint="edit it instead")
@@ -144,6 +149,7 @@ class Workspace:
                 DatabaseSpec(name=_db_name(url, i), url=url) for i, url in enumerate(databases)
             ],
             documents=[DocumentsSpec(path=str(Path(p).expanduser())) for p in documents],
+            guardians=GuardPolicy(enabled=guardians),
         )
         if planner:
             config.models.planner = planner

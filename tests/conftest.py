@@ -41,8 +41,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Workspace:
-    """An empty workspace in a temporary folder."""
-    return Workspace.init(tmp_path / "ws")
+    """An empty workspace in a temporary folder, guardians off (``podium init`` turns them on;
+    tests that screen use the ``guarded`` fixture, the rest stay fast and model-free)."""
+    return Workspace.init(tmp_path / "ws", guardians=False)
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ def podium(*args: str, home: Path, stdin: bytes | None = None, timeout: int = 30
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Workspace:
-    return Workspace.init(tmp_path / "ws")
+    return Workspace.init(tmp_path / "ws", guardians=False)
 
 
 def _no_runs(ws: Workspace) -> bool:

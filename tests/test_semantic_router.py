@@ -78,3 +78,34 @@ def test_a_good_plan_passes_unchanged(router):
 def test_routing_prefers_the_expert_whose_domain_matches(router):
     assert router.route("Which customers spent the most money?").expert == "nl2sql"
     assert router.route("How long does express delivery take?").expert == "retrieval"
+
+
+def test_in_advisory_mode_a_strong_planners_plan_stands_and_disagreements_are_noted(demo):
+    from podium.experts.fact_check import FactCheckExpert
+    from podium.orchestrator.semantic_router import RouterSettings
+
+    registry = ExpertRegistry([NL2SQLExpert(), RetrievalExpert(), FactCheckExpert()])
+    hints = {e.name: routing_hints(e, demo) for e in registry}
+    task = "Is it true that every product carries a three-year warranty?"
+    # What the ladder's 1.5B planner proposed; full correction sends it to retrieval.
+    proposed = Plan(steps=[Step(id="s1", expert="fact_check", input=task)])
+    strict = SemanticRouter(load_embedder(), registry, hints)
+    advisory = SemanticRouter(load_embedder(), registry, hints, RouterSettings(advisory=True))
+
+    corrected = strict.review(proposed, task)
+    kept = advisory.review(proposed, task)
+
+    assert [s.expert for s in corrected.steps] != ["fact_check"]
+    assert [(s.expert, s.input) for s in kept.steps] == [("fact_check", task)]
+    assert kept.notes and all(n.startswith("router disagrees (not applied)") for n in kept.notes)
+
+
+def test_only_planners_measured_or_known_to_be_strong_skip_the_corrections():
+    from podium.models.catalog import plans_reliably
+
+    assert plans_reliably("local:qwen2.5-coder-1.5b")
+    assert plans_reliably("openai-compatible:http://127.0.0.1:8000/v1#qwen2.5-72b")
+    assert not plans_reliably("local:qwen2.5-coder-0.5b")
+    assert not plans_reliably("local:smollm2")
+    assert not plans_reliably("local:/models/unknown.gguf")
+    assert not plans_reliably(object())  # a scripted or custom model object

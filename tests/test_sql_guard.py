@@ -86,3 +86,46 @@ def test_row_cap_and_timeout(tmp_path):
     assert (result.row_count, result.truncated) == (100, True)
     with pytest.raises(SQLRefused, match="longer than"):
         db.execute("SELECT COUNT(*) FROM n a, n b, n c")
+
+
+# PostgreSQL functions that passed the old deny-list (red-team pass): side effects, other
+# connections, files, locks, signals. The guard now allows only listed read-only functions.
+PG_SIDE_EFFECTS = {
+    "dblink_connect": "SELECT dblink_connect('host=10.0.0.1 dbname=x')",
+    "dblink_send_query": "SELECT dblink_send_query('c', 'DELETE FROM orders')",
+    "query_to_xml_and_xmlschema": "SELECT query_to_xml_and_xmlschema('SELECT 1', true, true, '')",
+    "lo_from_bytea": "SELECT lo_from_bytea(0, 'x')",
+    "pg_file_write": "SELECT pg_file_write('/tmp/x', 'data', false)",
+    "pg_try_advisory_lock": "SELECT pg_try_advisory_lock(42)",
+    "pg_advisory_lock_shared": "SELECT pg_advisory_lock_shared(42)",
+    "pg_notify": "SELECT pg_notify('channel', 'payload')",
+    "pg_promote": "SELECT pg_promote()",
+    "current_setting": "SELECT current_setting('data_directory')",
+    "qualified pg_sleep": "SELECT pg_catalog.pg_sleep(100)",
+    "in a subquery": "SELECT * FROM orders WHERE id IN (SELECT pg_notify('c', 'x'))",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PG_SIDE_EFFECTS))
+def test_postgres_functions_off_the_allow_list_are_refused(name):
+    with pytest.raises(SQLRefused, match=r"not on the list|not allowed"):
+        check_read_only(PG_SIDE_EFFECTS[name], "postgres")
+
+
+def test_everyday_postgres_questions_pass_the_function_allow_list():
+    for sql in [
+        "SELECT to_char(invoice_date, 'YYYY'), date_part('year', invoice_date), "
+        "EXTRACT(MONTH FROM invoice_date), now(), string_agg(name, ', '), COUNT(*), "
+        "ROUND(AVG(total)::numeric, 2), COALESCE(city, '?'), CAST(total AS INT), "
+        "UPPER(name), LENGTH(name), date_trunc('month', invoice_date) FROM invoice GROUP BY 1",
+        "SELECT CASE WHEN total > 10 THEN 'big' ELSE 'small' END, total BETWEEN 1 AND 2, "
+        "name LIKE 'A%', SUBSTRING(name FROM 1 FOR 2), EXISTS (SELECT 1) FROM invoice",
+        "SELECT replace(name, 'a', 'b'), split_part(email, '@', 2) FROM customer",
+    ]:
+        check_read_only(sql, "postgres")
+
+
+def test_the_replace_string_function_is_not_mistaken_for_a_write():
+    check_read_only("SELECT replace(name, 'a', 'b') FROM products", "sqlite")
+    with pytest.raises(SQLRefused):
+        check_read_only("REPLACE INTO products (id) VALUES (1)", "sqlite")

@@ -275,14 +275,22 @@ class RunStore:
             rows = s.scalars(sa.select(RunRow).order_by(RunRow.created_at.desc()).limit(limit))
             return [_run_dict(r) for r in rows]
 
-    def get_run(self, run_id: str) -> dict[str, Any]:
+    def get_run(self, run_id: str, *, prefix: bool = False) -> dict[str, Any]:
+        """The run with exactly this id; ``prefix=True`` (the CLI's ``runs show``) also takes
+        a unique prefix, matched literally (``%`` and ``_`` are not wildcards)."""
         self.flush()
         with Session(self.engine) as s:
             run = s.get(RunRow, run_id)
             if run is None:
-                matches = s.scalars(
-                    sa.select(RunRow).where(RunRow.id.startswith(run_id)).limit(2)
-                ).all()
+                matches = (
+                    s.scalars(
+                        sa.select(RunRow)
+                        .where(RunRow.id.startswith(run_id, autoescape=True))
+                        .limit(2)
+                    ).all()
+                    if prefix and run_id
+                    else []
+                )
                 if len(matches) != 1:
                     raise RunNotFound(
                         f"no run {run_id!r} in {self.safe_url}",

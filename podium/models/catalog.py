@@ -103,6 +103,8 @@ class ModelCard:
     sha256: str | None = None
     default_roles: tuple[str, ...] = ()
     extra: str = ""  # the pyproject extra that installs it
+    # Routes a plan well without the semantic router's corrections (benchmarks/planning.py).
+    plans_reliably: bool = False
     notes: str = field(default="", compare=False)
 
     @property
@@ -146,6 +148,7 @@ QWEN_15B = ModelCard(
     sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
     default_roles=("planner", "synthesizer", "large"),
     extra="ladder",
+    plans_reliably=True,
 )
 SMOLLM2 = ModelCard(
     name="smollm2",
@@ -181,6 +184,18 @@ def card(name: str) -> ModelCard:
             f"unknown local model {name!r}",
             hint=f"use one of {known}, or local:/path/to/model.gguf",
         ) from None
+
+
+def plans_reliably(model: object) -> bool:
+    """Whether a planner's plans stand without the router's corrections: catalogue models by
+    measurement, remote models by assumption (they are far larger); any other object, a local
+    file or a scripted model, is checked as a small model would be."""
+    if not isinstance(model, str):
+        return False
+    entry = card_for_uri(model)
+    if entry is not None:
+        return entry.plans_reliably
+    return model.split(":", 1)[0] in ("openai", "ollama", "openai-compatible")
 
 
 def card_for_uri(uri: str) -> ModelCard | None:

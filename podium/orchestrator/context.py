@@ -40,9 +40,25 @@ class PodiumContext:
             self.guardians.insert(0, InputLimits(self.limits.max_task_chars))
 
     @cached_property
+    def planning_registry(self) -> ExpertRegistry:
+        """The experts offered to the planner and the router: those this workspace can
+        serve (no retrieval without documents, no nl2sql without a database)."""
+        from .sources import offered_experts
+
+        return offered_experts(self.registry, self.workspace)
+
+    @cached_property
     def router(self) -> SemanticRouter:
-        hints = {exp.name: routing_hints(exp, self.workspace) for exp in self.registry}
-        return SemanticRouter(self.models.embedder(), self.registry, hints, self.router_settings)
+        registry = self.planning_registry
+        hints = {exp.name: routing_hints(exp, self.workspace) for exp in registry}
+        return SemanticRouter(self.models.embedder(), registry, hints, self.router_settings)
+
+    @cached_property
+    def sources(self) -> str:
+        """The workspace's databases and document folders, as the planner reads them."""
+        from .sources import describe_sources
+
+        return describe_sources(self.workspace)
 
     def guardians_for(self, stage: str) -> list[Guardian]:
         return [g for g in self.guardians if stage in g.stages]

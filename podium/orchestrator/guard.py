@@ -84,13 +84,50 @@ def _record(verdicts: list[Verdict], stage: Stage) -> list[dict[str, Any]]:
     return [{**v.model_dump(mode="json"), "stage": stage} for v in verdicts]
 
 
+def earlier_messages(state: RunState) -> list[str]:
+    """The texts of every message before the task (a ``/v1`` request's system, developer,
+    user, assistant and tool messages, or a conversation's history): all of them reach the
+    planner and the synthesizer, so all of them can carry an instruction."""
+    texts: list[str] = []
+    for message in (state.get("messages") or [])[:-1]:
+        content = getattr(message, "content", "")
+        if isinstance(content, list):
+            content = " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+        text = str(content or "")
+        if text.strip() and text not in texts:
+            texts.append(text)
+    return texts
+
+
+async def _screen_earlier(
+    guardians: list[Guardian], state: RunState
+) -> tuple[list[Verdict], Verdict | None]:
+    """The entry guardians on each earlier message; only a block counts (a message already
+    sent cannot be rewritten), and it blocks the run like a blocked task."""
+    verdicts: list[Verdict] = []
+    for n, text in enumerate(earlier_messages(state), 1):
+        item = GuardInput(text=text, stage="in", task=state["task"])
+        found = await run_guardians(guardians, item, state["run_id"])
+        verdicts += found
+        blocking = next((v for v in found if v.action == "block"), None)
+        if blocking is not None:
+            return verdicts, blocking.model_copy(
+                update={"reason": f"earlier message {n}: {blocking.reason}"}
+            )
+    return verdicts, None
+
+
 async def guard_in_node(state: RunState, runtime: Runtime[PodiumContext]) -> dict[str, Any]:
     ctx = runtime.context
+    guardians = ctx.guardians_for("in")
     item = GuardInput(text=state["task"], stage="in", task=state["task"])
-    verdicts = await run_guardians(ctx.guardians_for("in"), item, state["run_id"])
+    verdicts = await run_guardians(guardians, item, state["run_id"])
+    text, blocking = _apply(state["task"], verdicts)
+    if blocking is None and guardians:
+        earlier, blocking = await _screen_earlier(guardians, state)
+        verdicts += earlier
     if ctx.guards is not None:
         ctx.guards.record(state["run_id"], "in", verdicts)
-    text, blocking = _apply(state["task"], verdicts)
     update: dict[str, Any] = {"verdicts": _record(verdicts, "in")}
     if blocking is not None:
         update.update(

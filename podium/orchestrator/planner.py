@@ -3,6 +3,7 @@ router check it, and a bad plan is re-asked with its problems before failing cle
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -23,22 +24,37 @@ from .state import RunState, ledger_entry
 
 SYSTEM_PROMPT = """You are the planner of Podium. Break the user's task into the fewest steps.
 Each step gives ONE expert ONE request, written in plain words taken from the task.
+For each request pick the expert whose description fits it; use only the experts the task needs.
 Use depends_on only when a step needs the result of an earlier step, and then write {{s1}}
 in its input where that result belongs. Independent steps must not depend on each other.
 
 Experts:
 {experts}
-
+{sources}
 Reply with the plan as JSON."""
+
+# One single-step example per expert (up to this many experts), then one compound example:
+# a planner that has seen each expert used once routes to all of them, not only to the two
+# in the compound example (measured with benchmarks/planning.py).
+MAX_SINGLE_SHOTS = 6
 
 
 def planner_messages(
-    task: str, registry: ExpertRegistry, history: list[BaseMessage] | None = None
+    task: str,
+    registry: ExpertRegistry,
+    history: list[BaseMessage] | None = None,
+    sources: str = "",
 ) -> list[BaseMessage]:
-    """System prompt with the expert cards, few-shot examples built from the experts' own
-    examples, earlier conversation turns, then the task."""
+    """System prompt with the expert cards and the workspace's sources, few-shot examples
+    built from the experts' own examples, earlier conversation turns, then the task.
+
+    Everything before the task is the same for every task of a workspace, so llama.cpp
+    reuses its evaluated prefix from one plan to the next."""
     cards = "\n".join(f"- {e.name}: {e.description}" for e in registry)
-    messages: list[BaseMessage] = [SystemMessage(SYSTEM_PROMPT.format(experts=cards))]
+    where = f"\nThis workspace has:\n{sources}\n" if sources else ""
+    messages: list[BaseMessage] = [
+        SystemMessage(SYSTEM_PROMPT.format(experts=cards, sources=where))
+    ]
     for shot_task, shot_plan in few_shot_examples(registry):
         messages.append(HumanMessage(shot_task))
         messages.append(AIMessage(json.dumps(shot_plan)))
@@ -50,19 +66,29 @@ def planner_messages(
 
 
 def few_shot_examples(registry: ExpertRegistry) -> list[tuple[str, dict[str, Any]]]:
-    """One single-step and one two-expert example, from the registered experts' examples."""
+    """One single-step example per expert that has examples, then one two-expert example.
+
+    The examples are the experts' own, so a registered expert teaches the planner itself."""
     with_examples = [e for e in registry if e.examples]
-    shots: list[tuple[str, dict[str, Any]]] = []
-    if with_examples:
-        first = with_examples[0]
-        shots.append((first.examples[0], _plan([(first.name, first.examples[0])])))
+    shots: list[tuple[str, dict[str, Any]]] = [
+        (e.examples[0], _plan([(e.name, e.examples[0])])) for e in with_examples[:MAX_SINGLE_SHOTS]
+    ]
     if len(with_examples) >= 2:
         a, b = with_examples[0], with_examples[1]
         qa = a.examples[1 % len(a.examples)]
-        qb = b.examples[0]
-        task = f"{qa.rstrip('?. ')}, and {qb[0].lower()}{qb[1:]}"
-        shots.append((task, _plan([(a.name, qa), (b.name, qb)])))
+        qb = b.examples[1 % len(b.examples)]
+        shots.append((_joined(qa, qb), _plan([(a.name, qa), (b.name, qb)])))
+    # Two requests for the same expert are two steps of that expert, not a second expert
+    # (without this example the 1.5B planner added retrieval or schema_match to such tasks).
+    same = next((e for e in with_examples if len(e.examples) >= 3), None)
+    if same is not None:
+        q1, q2 = same.examples[1], same.examples[2]
+        shots.append((_joined(q1, q2), _plan([(same.name, q1), (same.name, q2)])))
     return shots
+
+
+def _joined(first: str, second: str) -> str:
+    return f"{first.rstrip('?. ')}, and {second[0].lower()}{second[1:]}"
 
 
 def _plan(steps: list[tuple[str, str]]) -> dict[str, Any]:
@@ -77,12 +103,13 @@ def _plan(steps: list[tuple[str, str]]) -> dict[str, Any]:
 async def plan_node(state: RunState, runtime: Runtime[PodiumContext]) -> dict[str, Any]:
     ctx = runtime.context
     run_id, task = state["run_id"], state["task"]
-    names = ctx.registry.names()
+    offered = ctx.planning_registry
+    names = offered.names()
     if not names:
         raise PlanError("no experts are registered", hint="register one (podium experts list)")
     schema = plan_schema(names, max_steps=ctx.limits.max_steps)
     history = list(state.get("messages", [])[:-1])
-    messages = planner_messages(task, ctx.registry, history)
+    messages = planner_messages(task, offered, history, ctx.sources)
     problems: list[str] = []
     cost = Cost()
     for attempt in range(1, ctx.limits.plan_attempts + 1):
@@ -106,7 +133,8 @@ async def plan_node(state: RunState, runtime: Runtime[PodiumContext]) -> dict[st
         if proposed is not None:
             plan = Plan(steps=[Step.model_validate(s.model_dump()) for s in proposed.steps])
             if ctx.semantic_check:
-                plan = ctx.router.check(plan, task)
+                # Embedding is CPU work: off the event loop, so a server keeps answering.
+                plan = await asyncio.to_thread(_review, ctx, plan, task)
             problems = validate_plan(plan, names, max_steps=ctx.limits.max_steps)
             if not problems:
                 emit(
@@ -141,3 +169,9 @@ async def plan_node(state: RunState, runtime: Runtime[PodiumContext]) -> dict[st
 
 def _where(error: Any) -> str:
     return ".".join(str(p) for p in error.get("loc", ())) or "plan"
+
+
+def _review(ctx: PodiumContext, plan: Plan, task: str) -> Plan:
+    """The semantic router's review (building the router on first use embeds every expert's
+    description), run in a worker thread by :func:`plan_node`."""
+    return ctx.router.review(plan, task)

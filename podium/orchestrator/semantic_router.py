@@ -67,6 +67,10 @@ class RouterSettings:
     anchor_similarity: float = 0.45  # a step input this far from every clause is noise
     cover_similarity: float = 0.6  # a clause counts as covered by a step this similar
     duplicate_similarity: float = 0.92
+    # With a planner that routes well on its own (the ladder's 1.5B, remote models), the check
+    # only records where it disagrees: on the planning dev set its corrections turned right
+    # 1.5B plans wrong (fact checks sent to retrieval), while they rescue a 135M planner.
+    advisory: bool = False
 
 
 class SemanticRouter:
@@ -117,6 +121,16 @@ class SemanticRouter:
         return result
 
     # -- the plan check -----------------------------------------------------------------------
+
+    def review(self, plan: Plan, task: str) -> Plan:
+        """The plan a run uses: corrected (``check``), or in advisory mode the planner's own
+        plan with the router's disagreements recorded in its notes."""
+        checked = self.check(plan, task)
+        if not self.settings.advisory:
+            return checked
+        changes = checked.notes[len(plan.notes) :]
+        notes = [*plan.notes, *(f"router disagrees (not applied): {n}" for n in changes)]
+        return plan.model_copy(update={"notes": notes})
 
     def check(self, plan: Plan, task: str) -> Plan:
         """Return a corrected copy of ``plan`` with the reasons in ``notes``."""
@@ -194,14 +208,22 @@ class SemanticRouter:
         # 4. Merge duplicates (same expert, same request).
         steps = self._dedupe(steps, notes)
 
-        # 5. Cover: every clause with a plausible owner has a step of that expert.
-        sims = self._sim(clauses, [st.input for st in steps]) if steps else None
+        # 5. Cover: every clause with a plausible owner has a step of that expert. ``sims``
+        #    covers the steps before this loop only; the steps it adds are compared by text
+        #    (indexing them into ``sims`` was an IndexError on hostile multi-clause tasks).
+        planned = list(steps)
+        sims = self._sim(clauses, [st.input for st in planned]) if planned else None
         for k, (clause, route) in enumerate(zip(clauses, clause_routes, strict=True)):
             if route.score < s.min_route_score:
                 continue
-            covered = sims is not None and any(
-                st.expert == route.expert and sims[k, j] >= s.cover_similarity
-                for j, st in enumerate(steps)
+            covered = (
+                sims is not None
+                and any(
+                    st.expert == route.expert and sims[k, j] >= s.cover_similarity
+                    for j, st in enumerate(planned)
+                )
+            ) or any(
+                st.expert == route.expert and st.input == clause for st in steps[len(planned) :]
             )
             if not covered:
                 new_id = _next_id(steps)

@@ -6,6 +6,11 @@
 
 Every error is JSON of one shape, ``{"error": {"message", "type", "code", "hint"}}`` (the
 shape OpenAI clients read too), with the status of the Podium error behind it.
+
+What stands between a web page in the user's browser and this server (see SECURITY.md): the
+Host check (no DNS rebinding), the token when one is set, the same-origin check on every
+state-changing request (no cross-site form posts), and CSP plus ``X-Frame-Options`` on every
+response (no framing of the Approve button, no third-party scripts).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from podium.errors import PodiumError
 from podium.runner import Podium
 
 from . import openai_api, routes, workspace_api
+from .databases import DatabasePolicy
 from .runs import RunHub
 
 STATIC = Path(__file__).parent / "static"
@@ -43,6 +49,21 @@ class ServerLimits:
 
     max_body_bytes: int = 1_000_000
     max_upload_bytes: int = 5_000_000
+    header_timeout_s: float = 10.0  # a connection must finish its request head within this
+
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
 
 
 def create_app(
@@ -51,13 +72,18 @@ def create_app(
     token: str | None = None,
     limits: ServerLimits | None = None,
     allowed_hosts: list[str] | None = None,
+    databases: DatabasePolicy | None = None,
+    docs: bool = False,
 ) -> FastAPI:
     """The app for one Podium.
 
     ``token``: when set, ``/api`` and ``/v1`` need ``Authorization: Bearer <token>`` (the chat
     page asks for it once). ``allowed_hosts``: the Host names requests may carry (``podium
     serve`` on loopback allows only loopback names, so a web page cannot reach the server
-    through DNS rebinding); ``None`` allows any.
+    through DNS rebinding); ``None`` allows any. ``databases``: what the page may connect
+    (loopback PostgreSQL and SQLite files inside the workspace by default). ``docs``: serve
+    the interactive API docs at ``/docs`` (off by default: they load scripts from a CDN
+    on the server's origin); ``/openapi.json`` is always there.
     """
     limits = limits or ServerLimits()
     hub = RunHub(podium)
@@ -74,14 +100,20 @@ def create_app(
         title="Podium",
         summary="A large model plans, a team of small expert models does the work.",
         lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url=None,
     )
     app.state.hub = hub
     app.state.limits = limits
     app.state.started = time.time()
     app.state.token_required = bool(token)
+    app.state.db_policy = databases or DatabasePolicy()
+    # Starlette runs the last added middleware first: hosts, headers, origin, token, body.
     app.add_middleware(_BodyLimit, limits=limits)
     if token:
         app.add_middleware(_TokenAuth, token=token)
+    app.add_middleware(_SameOrigin)
+    app.add_middleware(_SecurityHeaders, docs=docs)
     if allowed_hosts:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
     _error_handlers(app)
@@ -217,7 +249,8 @@ class _TokenAuth:
         path = scope.get("path", "")
         if scope["type"] == "http" and path.startswith(("/api", "/v1")) and path != "/api/info":
             headers = dict(scope.get("headers") or [])
-            given = headers.get(b"authorization", b"").removeprefix(b"Bearer ").strip()
+            scheme, _, given = headers.get(b"authorization", b"").strip().partition(b" ")
+            given = given.strip() if scheme.lower() == b"bearer" else b""
             if not hmac.compare_digest(given, self.token):
                 body = error_body(
                     401,
@@ -228,6 +261,87 @@ class _TokenAuth:
                 await _send_json(send, 401, body, {"www-authenticate": "Bearer"})
                 return
         await self.app(scope, receive, send)
+
+
+class _SecurityHeaders:
+    """CSP, ``X-Frame-Options: DENY`` and friends on every HTTP response (the page, its
+    files, the APIs and the errors alike). ``/docs``, when switched on, loads its scripts from
+    a CDN, so it alone gets a CSP that allows them."""
+
+    def __init__(self, app: ASGIApp, docs: bool = False) -> None:
+        self.app, self.docs = app, docs
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        relaxed = self.docs and scope.get("path") == "/docs"
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                extra = [
+                    h for h in SECURITY_HEADERS if not (relaxed and h[0].startswith(b"content-sec"))
+                ]
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+class _SameOrigin:
+    """State-changing requests must not come from another site (CSRF).
+
+    A browser marks cross-site requests (``Sec-Fetch-Site``, ``Origin``); those are refused.
+    A request a cross-site form could send — a simple content type (form, multipart, text)
+    with neither mark — needs the custom header ``X-Podium-Client`` or ``Authorization``
+    (a cross-site page cannot add either without a CORS preflight, which this server never
+    grants). JSON clients (``curl``, the ``openai`` client) are not browsers and pass.
+    """
+
+    SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+    SIMPLE_TYPES = (b"application/x-www-form-urlencoded", b"multipart/form-data", b"text/plain")
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method", "GET") in self.SAFE:
+            await self.app(scope, receive, send)
+            return
+        reason = self.refusal(scope)
+        if reason:
+            body = error_body(
+                403,
+                "CrossSiteRequest",
+                f"refused a cross-site request: {reason}",
+                "send requests from the server's own page, or add the header "
+                "X-Podium-Client: 1 (or the API token) from a program",
+            )
+            await _send_json(send, 403, body)
+            return
+        await self.app(scope, receive, send)
+
+    def refusal(self, scope: Scope) -> str | None:
+        headers = dict(scope.get("headers") or [])
+        site = headers.get(b"sec-fetch-site", b"").lower()
+        origin = headers.get(b"origin")
+        if site and site not in (b"same-origin", b"none"):
+            return f"Sec-Fetch-Site is {site.decode('latin-1')}"
+        if origin is not None and not _same_origin(origin, headers.get(b"host", b""), scope):
+            return f"Origin {origin.decode('latin-1')[:100]} is not this server"
+        if site or origin is not None:
+            return None
+        if b"x-podium-client" in headers or b"authorization" in headers:
+            return None
+        kind = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        if kind in self.SIMPLE_TYPES:
+            return "a form-like request without an Origin needs the X-Podium-Client header"
+        return None
+
+
+def _same_origin(origin: bytes, host: bytes, scope: Scope) -> bool:
+    scheme = scope.get("scheme", "http")
+    return bool(host) and origin.strip().lower() == f"{scheme}://".encode() + host.lower()
 
 
 async def _send_json(

@@ -11,11 +11,23 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
 from podium.errors import PodiumError
+
+from .protocol import protocol_with_header_timeout
+
+
+def uvicorn_config(app: FastAPI, host: str, port: int, **options: Any) -> uvicorn.Config:
+    """uvicorn's config for a Podium app: its header deadline from the app's limits."""
+    limits = getattr(app.state, "limits", None)
+    seconds = getattr(limits, "header_timeout_s", 10.0)
+    return uvicorn.Config(
+        app, host=host, port=port, http=protocol_with_header_timeout(seconds), **options
+    )
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -30,7 +42,7 @@ def serve_in_thread(
 ) -> Iterator[str]:
     """Start uvicorn on ``host:port`` (a free port by default), yield its base URL, stop it."""
     port = port or free_port(host)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn_config(app, host, port, log_level="warning"))
     thread = threading.Thread(target=server.run, name=f"podium-server-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout_s

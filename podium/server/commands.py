@@ -30,6 +30,24 @@ def serve(
             help="Require 'Authorization: Bearer TOKEN' on /api and /v1 (env PODIUM_TOKEN).",
         ),
     ] = None,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            help="A Host name clients may use besides loopback and this machine's name "
+            "(repeatable; needed with --host 0.0.0.0 to reach the server by IP).",
+        ),
+    ] = None,
+    db_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--db-host",
+            help="A PostgreSQL host the page may connect besides loopback (repeatable).",
+        ),
+    ] = None,
+    docs: Annotated[
+        bool, typer.Option(help="Serve the interactive API docs at /docs (loads CDN scripts).")
+    ] = False,
 ) -> None:
     """Serve the chat page, the run API and the OpenAI-compatible API (/v1)."""
     import uvicorn
@@ -38,7 +56,9 @@ def serve(
     from podium.errors import PodiumError
     from podium.runner import Podium
 
-    from .app import LOOPBACK_HOSTS, create_app
+    from .app import create_app
+    from .background import uvicorn_config
+    from .databases import LOOPBACK_DB_HOSTS, DatabasePolicy
 
     try:
         if planner:
@@ -54,9 +74,31 @@ def serve(
             f"[yellow]warning:[/] serving on {host} without --token: anyone who can reach "
             "this port can run tasks"
         )
+    hosts = allowed_hosts(host, allow_host or [])
+    if not loopback:
+        err.print(f"Host names accepted: {', '.join(hosts)} (add more with --allow-host)")
     err.print(f"podium · workspace {podium.workspace.name} · http://{_shown(host)}:{port}/")
-    app = create_app(podium, token=token, allowed_hosts=LOOPBACK_HOSTS if loopback else None)
-    uvicorn.run(app, host=host, port=port, log_level=_log_level())
+    policy = DatabasePolicy(hosts=(*LOOPBACK_DB_HOSTS, *(h.lower() for h in db_host or [])))
+    app = create_app(podium, token=token, allowed_hosts=hosts, databases=policy, docs=docs)
+    uvicorn.Server(uvicorn_config(app, host, port, log_level=_log_level())).run()
+
+
+def allowed_hosts(bind: str, extra: list[str]) -> list[str]:
+    """The Host names the server answers on every bind, so a web page cannot reach it by
+    DNS rebinding: loopback names, and off loopback the bound address, this machine's name
+    and whatever ``--allow-host`` adds."""
+    import socket
+
+    from .app import LOOPBACK_HOSTS
+
+    hosts = list(LOOPBACK_HOSTS)
+    if bind not in ("127.0.0.1", "localhost", "::1"):
+        wildcard = bind in ("0.0.0.0", "::", "")
+        names = [] if wildcard else [_shown(bind)]
+        names += [socket.gethostname(), socket.getfqdn()]
+        hosts += [n.lower() for n in names if n]
+    hosts += [h.lower() for h in extra]
+    return list(dict.fromkeys(hosts))
 
 
 def _shown(host: str) -> str:

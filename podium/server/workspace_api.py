@@ -5,6 +5,8 @@ No secret leaves the server: database URLs are shown with their passwords hidden
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import re
 import statistics
 from typing import Any
@@ -16,8 +18,10 @@ from sqlalchemy.orm import Session
 from podium.errors import ConfigError, InputRejected, PodiumError
 from podium.memory.store import RunRow, StepRow
 from podium.tools.documents import TEXT_SUFFIXES
+from podium.tools.sql.database import redact_url
 from podium.workspace import DatabaseSpec, DocumentsSpec
 
+from .databases import DatabasePolicy, allow, probe
 from .schemas import DatabaseConnect
 
 router = APIRouter(prefix="/api", tags=["workspace"])
@@ -37,10 +41,7 @@ class Conflict(InputRejected):
 
 
 def safe_url(url: str) -> str:
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return "(invalid URL)"
+    return redact_url(url)
 
 
 @router.get("/experts")
@@ -96,36 +97,22 @@ async def workspace(request: Request) -> dict[str, Any]:
 
 @router.post("/databases", status_code=201)
 async def connect_database(body: DatabaseConnect, request: Request) -> dict[str, Any]:
-    """Check that the database answers, then add it to the workspace's ``podium.toml``."""
+    """Check the URL against the allow-list, probe it read-only off the event loop, then add
+    it to the workspace's ``podium.toml`` (see :mod:`podium.server.databases`)."""
     ws = request.app.state.hub.podium.workspace
     if any(d.name == body.name for d in ws.config.databases):
         raise Conflict(f"the workspace already has a database named {body.name!r}")
-    try:
-        sa.engine.make_url(body.url)
-    except sa.exc.ArgumentError as exc:
-        raise InputRejected(
-            f"not a SQLAlchemy URL: {exc}", hint="e.g. sqlite:///shop.sqlite"
-        ) from exc
-    engine = sa.create_engine(ws.resolve_url(body.url))
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-            tables = sa.inspect(conn).get_table_names()
-    except (sa.exc.SQLAlchemyError, ImportError) as exc:
-        reason = type(exc).__name__
-        raise InputRejected(
-            f"could not connect to {safe_url(body.url)} ({reason})",
-            hint="check the URL, that the server runs, and that its driver is installed",
-        ) from exc
-    finally:
-        engine.dispose()
-    if not tables:
-        raise InputRejected(f"{safe_url(body.url)} has no tables", hint="check the path or URL")
+    policy: DatabasePolicy = request.app.state.db_policy
+    server = request.scope.get("server") or ("", 0)
+    own = {int(server[1] or 0), *(policy.own_ports or ())}
+    policy = dataclasses.replace(policy, own_ports=own)
+    allowed = allow(body.url, ws, policy)
+    tables = await probe(body.url, allowed, policy)
     ws.config.databases.append(
-        DatabaseSpec(name=body.name, url=body.url, description=body.description)
+        DatabaseSpec(name=body.name, url=allowed.saved_url, description=body.description)
     )
-    ws.save()
-    return {"name": body.name, "url": safe_url(body.url), "tables": tables}
+    await asyncio.to_thread(ws.save)
+    return {"name": body.name, "url": safe_url(allowed.saved_url), "tables": tables}
 
 
 @router.post("/documents", status_code=201)
@@ -133,7 +120,7 @@ async def upload_document(file: UploadFile, request: Request) -> dict[str, Any]:
     """Add a text document (Markdown, plain text, reStructuredText) to the workspace."""
     ws = request.app.state.hub.podium.workspace
     limit = request.app.state.limits.max_upload_bytes
-    name = re.sub(r"[^\w.-]", "_", (file.filename or "").rsplit("/", 1)[-1]).lstrip(".")
+    name = _safe_name(file.filename or "")
     suffix = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
     if suffix not in TEXT_SUFFIXES:
         raise UnsupportedMedia(
@@ -152,15 +139,42 @@ async def upload_document(file: UploadFile, request: Request) -> dict[str, Any]:
             f"{name} is not UTF-8 text (byte {exc.start})", hint="save it as UTF-8"
         ) from exc
     folder = ws.root / UPLOAD_DIR
-    folder.mkdir(exist_ok=True)
-    (folder / name).write_bytes(data)
+    try:
+        await asyncio.to_thread(_write_new, folder, name, data)
+    except FileExistsError:
+        raise Conflict(
+            f"{UPLOAD_DIR}/{name} already exists; it was not replaced",
+            hint="rename the file, or delete the old one from the workspace folder first",
+        ) from None
     if not any(p == folder.resolve() for p in ws.document_paths()):
         ws.config.documents.append(DocumentsSpec(path=UPLOAD_DIR))
         try:
-            ws.save()
+            await asyncio.to_thread(ws.save)
         except OSError as exc:
             raise ConfigError(f"could not update {ws.root / 'podium.toml'}: {exc}") from exc
     return {"name": name, "bytes": len(data), "folder": UPLOAD_DIR}
+
+
+MAX_NAME_CHARS = 120
+
+
+def _safe_name(filename: str) -> str:
+    """The file's own name: no folders, no hidden dot, only word characters, ``.`` and ``-``,
+    at most ``MAX_NAME_CHARS`` (a long stem is cut, its suffix kept)."""
+    name = re.sub(r"[^\w.-]", "_", filename.replace("\\", "/").rsplit("/", 1)[-1]).lstrip(".")
+    if len(name) > MAX_NAME_CHARS:
+        stem, dot, suffix = name.rpartition(".")
+        suffix = suffix[:16] if dot else ""
+        stem = stem if dot else name
+        name = stem[: MAX_NAME_CHARS - len(suffix) - 1] + (dot + suffix if dot else "")
+    return name
+
+
+def _write_new(folder: Any, name: str, data: bytes) -> None:
+    """Create the file; never replace one (``x`` mode fails if it exists, atomically)."""
+    folder.mkdir(exist_ok=True)
+    with open(folder / name, "xb") as out:
+        out.write(data)
 
 
 def _count_files(path: Any) -> int:

@@ -223,20 +223,61 @@ def parse_html(html: str) -> tuple[str, list[Section]]:
     return title, sections
 
 
+# A PDF is a program: a few KB can name one page thousands of times, each drawing a stream
+# that inflates to megabytes (a red-team PDF of 9.5 KB ran for minutes). These bound it.
+PDF_MAX_PAGES = 1000
+PDF_MAX_STREAM_BYTES = 5_000_000  # decompressed, per stream
+PDF_MAX_STREAM_OPERATIONS = 300_000  # operands and operators parsed, per content stream
+PDF_MAX_TEXT_CHARS = 5_000_000  # extracted, per document
+PDF_MAX_SECONDS = 20.0
+
+
 def _parse_pdf(path: Path, data: bytes) -> tuple[str, list[Section]]:
     import io
+    import time
 
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf import PdfReader, apply_configuration
+    from pypdf.errors import LimitReachedError, PyPdfError
 
+    limits = {
+        "maximum_declared_stream_length": PDF_MAX_STREAM_BYTES,
+        "array_based_stream_maximum_output_length": PDF_MAX_STREAM_BYTES,
+        "zlib_maximum_output_length": PDF_MAX_STREAM_BYTES,
+        "lzw_maximum_output_length": PDF_MAX_STREAM_BYTES,
+        "run_length_maximum_output_length": PDF_MAX_STREAM_BYTES,
+        "brotli_maximum_output_length": PDF_MAX_STREAM_BYTES,
+        "stream_decoding_work_maximum_length": 4 * PDF_MAX_STREAM_BYTES,
+        "page_tree_maximum_page_entries": 50 * PDF_MAX_PAGES,
+        "stream_parsing_work_maximum_count": PDF_MAX_STREAM_OPERATIONS,
+    }
+
+    def refuse(why: str) -> DocumentRejected:
+        return DocumentRejected(
+            f"{path} is too costly to read as a PDF: {why}",
+            hint="split it, or convert it to text (pdftotext) and add the text file",
+        )
+
+    deadline = time.monotonic() + PDF_MAX_SECONDS
     try:
-        reader = PdfReader(io.BytesIO(data))
-        title = str((reader.metadata or {}).get("/Title") or "")
-        pages = [
-            Section(text=page.extract_text() or "", page=i + 1)
-            for i, page in enumerate(reader.pages)
-        ]
-    except (PdfReadError, ValueError, KeyError, OSError) as exc:
+        with apply_configuration(**limits):
+            reader = PdfReader(io.BytesIO(data))
+            title = str((reader.metadata or {}).get("/Title") or "")
+            if len(reader.pages) > PDF_MAX_PAGES:
+                raise refuse(f"{len(reader.pages):,} pages, over the limit of {PDF_MAX_PAGES:,}")
+            pages, chars = [], 0
+            for i, page in enumerate(reader.pages):
+                text = page.extract_text() or ""
+                chars += len(text)
+                if chars > PDF_MAX_TEXT_CHARS:
+                    raise refuse(f"over {PDF_MAX_TEXT_CHARS:,} characters of text")
+                if time.monotonic() > deadline:
+                    raise refuse(f"still reading page {i + 1} after {PDF_MAX_SECONDS:g} s")
+                pages.append(Section(text=text, page=i + 1))
+    except DocumentRejected:
+        raise
+    except LimitReachedError as exc:
+        raise refuse(str(exc).rstrip("!")) from None
+    except (PyPdfError, ValueError, KeyError, OSError, RecursionError) as exc:
         raise DocumentRejected(
             f"{path} is not a readable PDF: {exc}", hint="re-export it, or convert it to text"
         ) from None

@@ -31,7 +31,7 @@ def _lines(path: Path) -> list[str]:
 
 
 def test_sigkill_mid_fan_out_then_resume_runs_only_what_was_unfinished(tmp_path):
-    ws = Workspace.init(tmp_path / "ws").root
+    ws = Workspace.init(tmp_path / "ws", guardians=False).root
     counter = tmp_path / "calls.txt"
     proc = _start(ws, counter, "crashme", "start")
     deadline = time.time() + 60
@@ -54,7 +54,7 @@ def test_sigkill_mid_fan_out_then_resume_runs_only_what_was_unfinished(tmp_path)
     assert sorted(_lines(counter)) == ["job a 0", "job b 0", "job c 4", "job d 4"]
 
     # The answer is the one an uninterrupted run gives.
-    clean_ws = Workspace.init(tmp_path / "clean").root
+    clean_ws = Workspace.init(tmp_path / "clean", guardians=False).root
     clean = _start(clean_ws, tmp_path / "clean-calls.txt", "clean", "start")
     out, err = clean.communicate(timeout=120)
     assert clean.returncode == 0, err

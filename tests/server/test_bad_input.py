@@ -97,20 +97,22 @@ def test_a_binary_upload_is_refused_and_a_text_one_accepted(
     assert {"path": "uploads", "files": 1} in docs
 
 
-def test_connecting_a_database_never_shows_its_password(http: httpx.Client, tmp_path: Path) -> None:
-    db = tmp_path / "sea.sqlite"
+def test_connecting_a_database_never_shows_its_password(http: httpx.Client, workspace) -> None:
+    db = workspace.root / "sea.sqlite"
     with sqlite3.connect(db) as conn:
         conn.execute("CREATE TABLE tides (day TEXT, height REAL)")
     ok = http.post("/api/databases", json={"name": "sea", "url": f"sqlite:///{db}"})
     assert ok.status_code == 201, ok.text
     assert ok.json()["tables"] == ["tides"]
+    assert ok.json()["url"] == "sqlite:///sea.sqlite"  # saved relative to the workspace
     _error(http.post("/api/databases", json={"name": "sea", "url": f"sqlite:///{db}"}), 409)
     _error(http.post("/api/databases", json={"name": "x", "url": "not a url"}), 422)
 
-    secret = "postgresql+psycopg://sam:hunter2@127.0.0.1:9/nowhere"
+    secret = "postgresql+psycopg://sam:hunter2@127.0.0.1:9/nowhere?sslpassword=swordfish"
     res = http.post("/api/databases", json={"name": "pg", "url": secret})
     err = _error(res, 422)
-    assert "could not connect" in err["message"] and "hunter2" not in res.text
+    assert "cannot connect" in err["message"]
+    assert "hunter2" not in res.text and "swordfish" not in res.text
     listed = http.get("/api/workspace").json()["databases"]
     assert [d["name"] for d in listed] == ["sea"]
 

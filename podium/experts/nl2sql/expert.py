@@ -48,6 +48,7 @@ class NL2SQLRequest(BaseModel):
 
 class NL2SQLExpert(Expert):
     name = "nl2sql"
+    needs = "database"  # the planner is offered this expert only where the workspace has one
     description = (
         "Answers questions about records in the workspace's SQL databases — counts, totals, "
         "averages, rankings, lists of customers, orders, products and other rows — by writing "

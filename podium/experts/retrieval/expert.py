@@ -32,6 +32,7 @@ class RetrievalRequest(BaseModel):
 
 class RetrievalExpert(Expert):
     name = "retrieval"
+    needs = "documents"  # the planner is offered this expert only where the workspace has one
     description = (
         "Finds passages in the workspace's documents (policies, manuals, notes, articles) that "
         "answer a question about what the documents say: rules, procedures, terms, facts."

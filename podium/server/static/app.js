@@ -22,7 +22,8 @@ function el(tag, attrs = {}, ...children) {
 // -- API ------------------------------------------------------------------------------------
 
 async function api(path, options = {}) {
-  const headers = { ...(options.headers || {}) };
+  // X-Podium-Client: a header a cross-site form cannot send (the server's CSRF check).
+  const headers = { "X-Podium-Client": "page", ...(options.headers || {}) };
   if (state.token) headers.Authorization = `Bearer ${state.token}`;
   if (options.json !== undefined) {
     headers["Content-Type"] = "application/json";

@@ -2,13 +2,19 @@
 
 Two locks keep data safe: every query passes :func:`check_read_only` (the AST allow-list), and
 the connection itself is read-only where the dialect allows it — SQLite is opened with
-``mode=ro``, PostgreSQL sessions default to read-only transactions with a statement timeout.
+``mode=ro`` from a ``file:`` URI built by percent-encoding the path (a ``#`` or ``?`` in a
+file name cannot end the URI early and drop the mode) and with ``PRAGMA query_only``;
+PostgreSQL sessions default to read-only transactions with a statement timeout and connect
+with a timeout, so an unanswering host cannot hold a caller for long.
 """
 
 from __future__ import annotations
 
+import re
+import sqlite3
 import threading
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -192,7 +198,7 @@ class Database:
     @property
     def safe_url(self) -> str:
         """The URL without its password, for messages and events."""
-        return make_url(self.url).render_as_string(hide_password=True)
+        return redact_url(self.url)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -214,12 +220,49 @@ def open_database(url: str) -> Database:
         return _DATABASES[url]
 
 
+CONNECT_TIMEOUT_S = 5
+_SECRET_KEY = re.compile(r"pass|secret|token|key|auth|cred", re.I)
+
+
+def redact_url(url: str) -> str:
+    """A URL safe to show: its password and any secret-looking query value hidden.
+
+    ``?password=...`` and ``?sslpassword=...`` carry secrets too; an unparsable URL is shown
+    as a placeholder rather than echoed back.
+    """
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return "(invalid URL)"
+    query = {k: ("***" if _SECRET_KEY.search(k) else v) for k, v in parsed.query.items()}
+    return parsed.set(query=query).render_as_string(hide_password=True)
+
+
+def sqlite_read_only_uri(path: Path) -> str:
+    """``file:`` URI of an existing file with ``mode=ro``; every special character of the
+    path is percent-encoded, so nothing in a file name can change the URI's meaning."""
+    return "file:" + urllib.parse.quote(str(path), safe="/") + "?mode=ro"
+
+
+def sqlite_read_only_engine(path: Path) -> Engine:
+    """An engine that opens ``path`` read-only (``mode=ro`` and ``PRAGMA query_only``); it
+    never creates the file."""
+    uri = sqlite_read_only_uri(path)
+
+    def connect() -> sqlite3.Connection:
+        conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=CONNECT_TIMEOUT_S)
+        conn.execute("PRAGMA query_only = ON")
+        return conn
+
+    return sa.create_engine("sqlite://", creator=connect)
+
+
 def _read_only_engine(url: str, timeout_s: float) -> Engine:
     try:
         parsed = make_url(url)
     except Exception as exc:
         raise ConfigError(
-            f"{url!r} is not a SQLAlchemy URL",
+            f"{redact_url(url)} is not a SQLAlchemy URL",
             hint="e.g. sqlite:///shop.db or postgresql+psycopg://user@host/db",
         ) from exc
     backend = parsed.get_backend_name()
@@ -233,20 +276,20 @@ def _read_only_engine(url: str, timeout_s: float) -> Engine:
                 f"SQLite database {path} does not exist",
                 hint="check the path in podium.toml (relative paths are workspace-relative)",
             )
-        return sa.create_engine(
-            f"sqlite:///file:{path}?mode=ro&uri=true", connect_args={"check_same_thread": False}
-        )
+        return sqlite_read_only_engine(path)
     if backend == "postgresql":
         options = (
             f"-c default_transaction_read_only=on -c statement_timeout={int(timeout_s * 1000)}"
         )
-        return sa.create_engine(parsed, connect_args={"options": options}, pool_pre_ping=True)
+        return sa.create_engine(
+            parsed,
+            connect_args={"options": options, "connect_timeout": CONNECT_TIMEOUT_S},
+            pool_pre_ping=True,
+        )
     try:
         return sa.create_engine(parsed, pool_pre_ping=True)
     except Exception as exc:
-        raise ConfigError(
-            f"cannot open {parsed.render_as_string(hide_password=True)}: {exc}"
-        ) from exc
+        raise ConfigError(f"cannot open {redact_url(url)}: {type(exc).__name__}") from exc
 
 
 def _arm_timeout(conn: sa.Connection, timeout_s: float) -> None:

@@ -1,0 +1,25 @@
+"""A bug in a command reaches the user as one line and exit 1, not a traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+import podium.cli
+
+
+def test_an_unexpected_error_in_a_command_is_one_line_not_a_traceback(monkeypatch, capsys):
+    def broken() -> None:
+        raise IndexError("index 2 is out of bounds for axis 1 with size 1")
+
+    monkeypatch.setattr(podium.cli, "app", broken)
+    monkeypatch.delenv("PODIUM_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as info:
+        podium.cli.main()
+    assert info.value.code == 1
+    shown = capsys.readouterr().err
+    assert "internal error: IndexError: index 2 is out of bounds" in " ".join(shown.split())
+    assert "Traceback" not in shown and "please report it" in shown
+
+    monkeypatch.setenv("PODIUM_DEBUG", "1")  # the developer's way to see it
+    with pytest.raises(IndexError):
+        podium.cli.main()
