@@ -195,9 +195,15 @@ async def step_node(payload: StepTask, runtime: Runtime[PodiumContext]) -> dict[
     outcome, verdicts = await screen_step(outcome, runtime.context, payload["run_id"])
     return {
         "results": {outcome["step_id"]: outcome},
-        "ledger": [ledger_entry("step", cost, step_id=outcome["step_id"])],
+        "ledger": [ledger_entry("step", cost, step_id=outcome["step_id"], **_decision(outcome))],
         **({"verdicts": verdicts} if verdicts else {}),
     }
+
+
+def _decision(outcome: StepOutcome) -> dict[str, str]:
+    """An expert's own decision trail (e.g. nl2sql's ``escalate -> finalised``), for the ledger."""
+    decision = (outcome.get("details") or {}).get("decision")
+    return {"decision": decision} if isinstance(decision, str) else {}
 
 
 async def run_step(payload: StepTask, ctx: PodiumContext) -> tuple[StepOutcome, Cost]:

@@ -1,10 +1,12 @@
-"""The NL2SQL expert on real Spider databases with the real embedded models, and its repair
-loop against an OpenAI-compatible endpoint."""
+"""The NL2SQL expert's cascade end to end on a real Spider database: scripted models to pin
+each path (agreement, escalation with the drafts in context, repair with the error fed back),
+and the real ladder on a few Spider questions to show the decisions are recorded."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
-import sqlglot
 
 from podium.errors import ConfigError
 from podium.experts.base import ExpertContext
@@ -14,91 +16,136 @@ from podium.models.provider import ModelProvider
 from ..reliability.fake_openai import FakeOpenAI
 from ..scripted import RuleChatModel
 
-pytestmark = pytest.mark.slow
-
-
-def test_the_embedded_models_answer_with_a_voted_executed_query(spider_db):
-    """Structure, not luck: whether a 135M model gets a question right is what the eval
-    measures; here the answer must be a real, executed, voted query over the linked table."""
-    db, _ = spider_db("concert_singer")
-    events: list[dict] = []
-    expert = NL2SQLExpert(drafts=3, strategy="vote")
-    ctx = ExpertContext(models=ModelProvider(), emit=events.append)
-
-    result = expert.answer(db, "How many singers do we have?", ctx)
-
-    assert result.ok, result.error
-    sql = result.output["sql"]
-    assert _tables(sql) == {"singer"}  # the link table is not linked on its name alone
-    assert result.output["rows"] == [list(r) for r in db.execute(sql).rows]
-    assert result.details["linked_schema"]["tables"][0]["name"] == "singer"
-    assert len(result.details["candidates"]) == 3
-    assert sum(result.details["votes"]) == 3
-    assert result.details["vote"][0]["sql"] == sql
-    assert result.confidence == pytest.approx(result.details["agreement"])
-    assert [e["kind"] for e in events].count("sql_candidate") == 3
-    assert events[0]["kind"] == "schema_linked"
-
-
-def _tables(sql: str) -> set[str]:
-    return {t.name for t in sqlglot.parse_one(sql, read="sqlite").find_all(sqlglot.exp.Table)}
-
-
-def test_single_strategy_makes_one_greedy_draft(spider_db):
-    db, _ = spider_db("concert_singer")
-    expert = NL2SQLExpert(strategy="single")
-
-    result = expert.answer(
-        db, "What is the average age of singers from France?", ExpertContext(models=ModelProvider())
-    )
-
-    assert [c["origin"] for c in result.details["candidates"]] == ["draft-0"]
-    assert result.ok and result.output["sql"].upper().startswith("SELECT")
-
-
-def test_a_failed_draft_is_repaired_by_the_large_model_with_the_error_fed_back(spider_db):
-    db, _ = spider_db("concert_singer")
-    seen: list[str] = []
-
-    def large_reply(body):
-        seen.append(body["messages"][-1]["content"])
-        return 200, "```sql\nSELECT COUNT(*) FROM singer WHERE Country = 'France'\n```"
-
-    small = RuleChatModel(
-        rule=lambda messages: "SELECT COUNT(*) FROM singer WHERE Nation = 'France'"
-    )
-    with FakeOpenAI(large_reply) as server:
-        expert = NL2SQLExpert(model="small", drafts=2, large=server.uri)
-        ctx = ExpertContext(models=ModelProvider({"small": small}))
-        result = expert.answer(db, "How many singers are from France?", ctx)
-
-    assert len(seen) == 1 and "no such column: Nation" in seen[0]
-    origins = [(c["origin"], c["status"]) for c in result.details["candidates"]]
-    assert origins == [("draft-0", "error"), ("draft-1", "error"), ("repair-large", "ok")]
-    assert result.ok and "Country = 'France'" in result.output["sql"]
-    assert result.output["rows"] == [
-        list(r) for r in db.execute("SELECT COUNT(*) FROM singer WHERE Country = 'France'").rows
-    ]
-    assert result.details["repairs"] == 1
-    assert result.confidence == pytest.approx(2 / 4)  # the large model's 2 votes of 4
-
-
-def test_vote_without_repair_reports_the_failure_with_every_reason(spider_db):
-    db, _ = spider_db("concert_singer")
-    small = RuleChatModel(rule=lambda messages: "SELECT Nme FROM singer")
-    expert = NL2SQLExpert(model="small", drafts=2, strategy="vote")
-
-    result = expert.answer(
-        db, "List the singers.", ExpertContext(models=ModelProvider({"small": small}))
-    )
-
-    assert not result.ok
-    assert "no such column: Nme" in result.error
-    assert result.confidence == 0
-
 
 def test_bad_configuration_is_refused_with_the_fix():
     with pytest.raises(ConfigError, match="unknown nl2sql strategy"):
         NL2SQLExpert(strategy="best")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="at least one draft"):
         NL2SQLExpert(drafts=0)
+    with pytest.raises(ConfigError, match="quorum 4 must be between 1 and drafts"):
+        NL2SQLExpert(drafts=3, quorum=4)
+
+
+def _scripted(*replies: str) -> tuple[RuleChatModel, list[str]]:
+    """A model answering ``replies`` in turn (the last one again when they run out), and the
+    prompts it saw."""
+    seen: list[str] = []
+
+    def rule(messages):
+        seen.append(str(messages[-1].content))
+        return replies[min(len(seen), len(replies)) - 1]
+
+    return RuleChatModel(rule=rule), seen
+
+
+@pytest.mark.slow  # links with the real embedded encoder
+def test_agreeing_drafts_answer_without_the_large_model(spider_db):
+    db, _ = spider_db("concert_singer")
+    small, _ = _scripted("SELECT COUNT(*) FROM singer", "SELECT count(*) FROM singer", "x")
+    large, asked = _scripted("SELECT 0")
+    events: list[dict] = []
+    ctx = ExpertContext(models=ModelProvider({"small": small, "large": large}), emit=events.append)
+
+    result = NL2SQLExpert().answer(db, "How many singers are there?", ctx)
+
+    assert result.ok and result.output["rows"] == [[6]]
+    assert result.details["decision"] == "agreed"
+    assert result.details["large_calls"] == 0 and asked == []
+    assert result.confidence == 0.667  # 2 of 3 drafts
+    assert [a["origin"] for a in result.details["attempts"]] == ["draft-0", "draft-1", "draft-2"]
+    decisions = [e for e in events if e["kind"] == "nl2sql_decision"]
+    assert decisions == [
+        {
+            "kind": "nl2sql_decision",
+            "action": "agreed",
+            "reason": "2 of 3 drafts returned the same rows",
+            "chosen": 0,
+            "agreement": 2,
+            "confidence": 0.667,
+        }
+    ]
+
+
+@pytest.mark.slow
+def test_disagreeing_drafts_go_to_the_large_model_with_their_results_and_errors(spider_db):
+    db, _ = spider_db("concert_singer")
+    small, _ = _scripted(
+        "SELECT COUNT(*) FROM singer",
+        "SELECT COUNT(*) FROM stadium",
+        "SELECT COUNT(*) FROM singr",
+    )
+    large, asked = _scripted("```sql\nSELECT COUNT(*) FROM singer WHERE Age > 0\n```")
+    ctx = ExpertContext(models=ModelProvider({"small": small, "large": large}))
+
+    result = NL2SQLExpert().answer(db, "How many singers are there?", ctx)
+
+    assert len(asked) == 1
+    prompt = asked[0]
+    assert "SELECT COUNT(*) FROM singer\n  -> 6" in prompt
+    assert "SELECT COUNT(*) FROM singr\n  -> error: no such table: singr" in prompt
+    assert "CREATE TABLE singer" in prompt and "Question: How many singers are there?" in prompt
+    assert result.details["decision"] == "escalate -> finalised"
+    assert result.output["sql"] == "SELECT COUNT(*) FROM singer WHERE Age > 0"
+    assert result.details["decisions"][1]["drafts_agreeing_with_final"] == 1
+    assert result.details["large_calls"] == 1
+
+
+@pytest.mark.slow
+def test_a_failed_final_query_is_repaired_by_a_remote_large_model_told_the_error(spider_db):
+    db, _ = spider_db("concert_singer")
+    small, _ = _scripted("SELECT Nme FROM singer")
+    seen: list[list[dict]] = []
+
+    def large_reply(body):
+        seen.append(body["messages"])
+        if len(seen) == 1:
+            return 200, "SELECT COUNT(*) FROM singer WHERE Nation = 'France'"
+        return 200, "```sql\nSELECT COUNT(*) FROM singer WHERE Country = 'France'\n```"
+
+    with FakeOpenAI(large_reply) as server:
+        ctx = ExpertContext(models=ModelProvider({"small": small, "large": server.uri}))
+        result = NL2SQLExpert().answer(db, "How many singers are from France?", ctx)
+
+    assert len(seen) == 2
+    assert "no such column: Nation" in seen[1][-1]["content"]
+    assert seen[1][-2] == {
+        "role": "assistant",
+        "content": "SELECT COUNT(*) FROM singer WHERE Nation = 'France'",
+    }
+    assert result.details["decision"] == "escalate -> repair -> repaired"
+    assert [a["origin"] for a in result.details["attempts"]][-2:] == ["final", "repair-1"]
+    assert result.ok and result.output["rows"] == [
+        list(r) for r in db.execute("SELECT COUNT(*) FROM singer WHERE Country = 'France'").rows
+    ]
+
+
+SPIDER_QUESTIONS = [
+    ("concert_singer", "How many singers do we have?"),
+]
+
+
+@pytest.mark.slow  # the real ladder: the small and large roles as the workspace maps them
+def test_the_ladder_answers_a_spider_question_and_records_every_decision(spider_db, spider):
+    models = ModelProvider()
+    expert = NL2SQLExpert()
+    for db_id, question in SPIDER_QUESTIONS:
+        db, _ = spider_db(db_id)
+        events: list[dict] = []
+
+        result = expert.answer(db, question, ExpertContext(models=models, emit=events.append))
+
+        details = result.details
+        recorded = [e for e in events if e["kind"] == "nl2sql_decision"]
+        assert [e["action"] for e in recorded] == [d["action"] for d in details["decisions"]]
+        assert details["decision"] == " -> ".join(d["action"] for d in details["decisions"])
+        assert recorded[0]["action"] in ("agreed", "escalate")
+        assert recorded[-1]["action"] in ("agreed", "finalised", "repaired", "fallback", "failed")
+        drafts = [a for a in details["attempts"] if a["role"] == "small"]
+        assert [a["origin"] for a in drafts] == ["draft-0", "draft-1", "draft-2"]
+        escalated = recorded[0]["action"] == "escalate"
+        assert details["large_calls"] == (len(details["attempts"]) - 3 if escalated else 0)
+        if result.ok:
+            assert result.output["rows"] == [
+                list(r) for r in db.execute(result.output["sql"]).rows[:20]
+            ]
+        json.dumps(details, default=str)  # what the step stores is plain data

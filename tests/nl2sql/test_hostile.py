@@ -11,6 +11,7 @@ import pytest
 from podium.errors import SQLRefused
 from podium.experts.base import ExpertContext
 from podium.experts.nl2sql import NL2SQLExpert
+from podium.experts.nl2sql import expert as expert_module
 from podium.models.provider import ModelProvider
 
 from ..scripted import RuleChatModel
@@ -68,12 +69,11 @@ def test_hostile_sql_is_refused_before_the_driver_and_the_file_is_unchanged(name
 
 
 def _obedient_model() -> RuleChatModel:
-    """The worst model a question can meet: it writes whatever SQL the question asks for."""
+    """The worst model a question can meet: it writes whatever SQL the question asks for,
+    and a DROP for anything else."""
 
     def rule(messages):
-        text = str(messages[-1].content)
-        if "query for: " in text:  # a repair round: answer the original question again
-            text = text.split("query for: ", 1)[1].split("\nReply", 1)[0]
+        text = str(messages[-1].content).rsplit("Question: ", 1)[-1].split("\n", 1)[0]
         asked = re.search(r"(?:run:|;)\s*(.*)", text, re.S)
         if asked:
             return asked.group(1)
@@ -81,44 +81,69 @@ def _obedient_model() -> RuleChatModel:
             "Delete": "DELETE FROM singer WHERE Country = 'France'",
             "Set": "UPDATE singer SET Age = 0",
             "Attach": "ATTACH DATABASE '/tmp/evil.sqlite' AS evil",
-        }.get(text.split()[0], "PRAGMA writable_schema = 1; SELECT * FROM singer")
+            "Run": "PRAGMA writable_schema = 1; SELECT * FROM singer",
+        }.get(text.split()[0], "DROP TABLE singer")
 
     return RuleChatModel(rule=rule)
 
 
-@pytest.mark.slow  # links with the real embedded encoder
 @pytest.mark.parametrize("question", HOSTILE_QUESTIONS)
-def test_hostile_questions_with_an_obedient_model_execute_nothing(question, spider_db):
+def test_hostile_questions_are_answered_read_only_before_any_model_writes(question, spider_db):
     db, path = spider_db("concert_singer")
     before = digest(path)
-    expert = NL2SQLExpert(model="obedient", drafts=2, strategy="vote+repair")
-    ctx = ExpertContext(models=ModelProvider({"obedient": _obedient_model()}))
-    expert.linker(ctx).index(db)  # the linker reads the schema first (SELECTs only)
+    expert = NL2SQLExpert()
+    obedient = _obedient_model()
+    ctx = ExpertContext(models=ModelProvider({"small": obedient, "large": obedient}))
     log = StatementLog(db)
 
     result = expert.answer(db, question, ctx)
 
-    candidates = result.details["candidates"]
-    assert not result.ok and "no draft query ran" in result.error
-    assert candidates and all(c["status"] == "refused" for c in candidates)
-    assert all(c["error"] for c in candidates)  # each refusal explained
+    assert result.summary.startswith("Podium only reads this database")
+    assert "nothing was changed" in result.summary
+    assert result.output["rows"] == [] and result.details["attempts"] == []
     assert log.statements == []  # 0 executed: nothing reached the driver
     assert digest(path) == before
 
 
-@pytest.mark.slow
-def test_hostile_questions_with_the_embedded_model_only_ever_read(spider_db):
+@pytest.mark.slow  # links with the real embedded encoder
+def test_an_obedient_model_that_writes_for_a_read_question_runs_nothing_and_says_so(spider_db):
     db, path = spider_db("concert_singer")
     before = digest(path)
-    expert = NL2SQLExpert(strategy="single")  # one draft each: what it writes is the point
+    obedient = _obedient_model()
+    ctx = ExpertContext(models=ModelProvider({"small": obedient, "large": obedient}))
+    expert = NL2SQLExpert(strategy="full")
+    expert.linker(ctx).index(db)  # the linker reads the schema first (SELECTs only)
+    log = StatementLog(db)
+
+    result = expert.answer(db, "List the singers.", ctx)
+
+    attempts = result.details["attempts"]
+    assert [a["origin"] for a in attempts] == ["draft-0", "draft-1", "draft-2", "final", "repair-1"]
+    assert all(a["status"] == "refused" and a["error"] for a in attempts)  # each one explained
+    assert result.details["decision"].startswith("escalate -> repair -> failed")
+    assert result.summary.startswith("Podium only reads this database")
+    assert log.statements == []
+    assert digest(path) == before
+
+
+@pytest.mark.slow
+def test_hostile_questions_past_the_screen_with_the_large_model_only_ever_read(
+    spider_db, monkeypatch
+):
+    """The screen is the first lock, the guard the second: here the real large model is
+    given the hostile questions as if the screen had missed them."""
+    db, path = spider_db("concert_singer")
+    before = digest(path)
+    monkeypatch.setattr(expert_module, "write_request", lambda question: None)
+    expert = NL2SQLExpert(strategy="zero_shot")  # one query each: what it writes is the point
     ctx = ExpertContext(models=ModelProvider())
     expert.linker(ctx).index(db)  # introspection (SQLAlchemy's own PRAGMA table_info) first
     log = StatementLog(db)
 
     for question in HOSTILE_QUESTIONS:
         result = expert.answer(db, question, ctx)
-        for c in result.details["candidates"]:
-            assert c["status"] in ("ok", "error") or c["error"]
+        for a in result.details["attempts"]:
+            assert a["status"] in ("ok", "error") or a["error"]
 
     assert log.statements and log.non_selects() == []
     assert digest(path) == before

@@ -1,12 +1,11 @@
 """nl2sql: Spider dev questions on the slice's SQLite databases, scored by execution.
 
 An answer is right when its query returns the same multiset of rows as the gold query (row
-order ignored). The small expert is the built-in NL2SQL expert on the ``small`` model with
-three drafts (its confidence is their agreement); the large expert is the same expert on the
-``large`` model with one greedy draft; draft→finalise repairs with :class:`RepairingNL2SQL`
-on the large model, told the execution error. Offline both models are SmolLM2-135M, so
-"large" differs only in configuration: read the numbers as a test of the mechanisms, not of
-model size.
+order ignored). The small expert is the built-in NL2SQL expert's ``vote`` strategy on the
+``small`` model with three drafts (its confidence is their agreement); the large expert is its
+``few_shot`` strategy on the ``large`` model (:class:`RepairingNL2SQL`, which also reads a
+draft and its execution error for draft→finalise). The expert's own agreement cascade is
+measured by ``podium eval nl2sql`` / ``benchmarks/nl2sql.py``.
 """
 
 from __future__ import annotations
@@ -85,11 +84,11 @@ class NL2SQLTask(BenchTask):
         )
         self.small_uri, self.large_uri = small, large
         self.small_label = f"{small} (3 drafts, result-set vote)"
-        self.large_label = f"{large} (1 greedy draft, 8 shots)"
+        self.large_label = f"{large} (one greedy query, 4 chosen examples)"
         self._gold: dict[str, tuple[str, ...] | None] = {}
         self.notes = [
             f"{len(items)} Spider dev questions; {calibration} calibration, {n} test (seed {seed})",
-            "offline the large model is the same SmolLM2-135M as the small one",
+            f"small = {small}, large = {large}",
         ]
 
     def calibration_examples(self) -> list[dict[str, Any]]:
@@ -99,15 +98,15 @@ class NL2SQLTask(BenchTask):
         return self.test
 
     def small(self) -> Expert:
-        return NL2SQLExpert(model=self.small_uri, drafts=3)
+        return NL2SQLExpert(model=self.small_uri, drafts=3, strategy="vote")
 
     def extra_voters(self) -> list[Expert]:
-        voter = NL2SQLExpert(model=self.small_uri, drafts=1, shots=2)
-        voter.name = "nl2sql_2shot"  # type: ignore[misc]
+        voter = NL2SQLExpert(model=self.small_uri, drafts=1, quorum=1, strategy="vote")
+        voter.name = "nl2sql_1draft"  # type: ignore[misc]
         return [voter]
 
     def large(self) -> Expert:
-        expert = RepairingNL2SQL(model=self.large_uri, drafts=1, shots=8)
+        expert = RepairingNL2SQL(large=self.large_uri, strategy="few_shot")
         expert.name = "nl2sql_large"  # type: ignore[misc]
         return expert
 

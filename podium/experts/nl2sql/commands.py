@@ -24,51 +24,59 @@ def register(app: typer.Typer, eval_app: typer.Typer, train_app: typer.Typer) ->
 def eval_nl2sql(
     data: Annotated[Path, typer.Option(help="Spider-format folder: dev.json + database/.")],
     strategy: Annotated[
-        str, typer.Option(help="single (one greedy draft) | vote | vote+repair")
-    ] = "vote+repair",
+        str,
+        typer.Option(
+            help="full (agreement cascade, the default) | draft_finalise | vote | few_shot | "
+            "zero_shot; several comma-separated are scored from one pass"
+        ),
+    ] = "full",
+    small: Annotated[
+        str | None, typer.Option(help="Model URI for the small role (drafts).")
+    ] = None,
     large: Annotated[
         str | None,
-        typer.Option(help="Large model for repairs, e.g. openai-compatible:http://h:8000/v1#m"),
+        typer.Option(help="Model URI for the large role, e.g. openai-compatible:http://h/v1#m"),
     ] = None,
-    model: Annotated[str, typer.Option(help="Small model that drafts.")] = "local:smollm2",
-    drafts: Annotated[int, typer.Option(help="Drafts per question (vote strategies).")] = 5,
+    drafts: Annotated[int, typer.Option(help="Small-model drafts per question.")] = 3,
     limit: Annotated[
-        int | None, typer.Option(help="Evaluate N questions spread evenly over the file.")
+        int | None, typer.Option(help="Evaluate N questions, stratified by database.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     items: Annotated[bool, typer.Option(help="With --json: include every question.")] = False,
 ) -> None:
-    """Execution accuracy of the nl2sql expert on a Spider-format folder."""
+    """Execution accuracy of the nl2sql strategies on a Spider-format folder."""
     from podium.cli import _fail
+    from podium.errors import ConfigError
     from podium.models.uri import parse_model_uri
 
     from .evaluate import evaluate
 
+    strategies = tuple(s.strip() for s in strategy.split(",") if s.strip())
     try:
-        if strategy not in STRATEGIES:
-            from podium.errors import ConfigError
-
+        bad = [s for s in strategies if s not in STRATEGIES]
+        if bad or not strategies:
             raise ConfigError(
-                f"unknown strategy {strategy!r}", hint=f"use one of {', '.join(STRATEGIES)}"
+                f"unknown strategy {', '.join(bad) or strategy!r}",
+                hint=f"use one of {', '.join(STRATEGIES)}",
             )
-        parse_model_uri(model)
-        if large:
-            parse_model_uri(large)
+        for uri in (small, large):
+            if uri:
+                parse_model_uri(uri)
         done = [0, 0]
 
         def progress(o: Any) -> None:
             done[0] += 1
             done[1] += o.correct
             err.print(
-                f"[dim]{done[0]:4d}  {'✓' if o.correct else '✗'}  acc {done[1] / done[0]:.3f}"
-                f"  {o.seconds:5.1f}s  {o.db_id}: {o.question[:60]}[/]",
+                f"[dim]{done[0]:4d}  {'✓' if o.correct else '✗'}  {o.strategy}  "
+                f"{o.seconds:5.1f}s  {o.decision}  {o.db_id}: {o.question[:50]}[/]",
                 highlight=False,
             )
 
-        report = evaluate(
+        reports = evaluate(
             data,
-            strategy=strategy,  # type: ignore[arg-type]
-            model=model,
+            strategies=strategies,
+            small=small,
             large=large,
             drafts=drafts,
             limit=limit,
@@ -77,18 +85,30 @@ def eval_nl2sql(
     except PodiumError as exc:
         raise _fail(exc) from None
     if as_json:
-        out.print_json(json.dumps(report.as_dict(items=items), default=str))
+        payload = [r.as_dict(items=items) for r in reports]
+        out.print_json(json.dumps(payload[0] if len(payload) == 1 else payload, default=str))
         return
-    table = Table(title=f"nl2sql on {data} — strategy {strategy}")
-    for col in ("n", "execution accuracy", "valid SQL", "candidates", "latency (mean)"):
+    table = Table(title=f"nl2sql on {data} (small {reports[0].small}, large {reports[0].large})")
+    for col in (
+        "strategy",
+        "n",
+        "execution accuracy",
+        "valid SQL",
+        "large calls / q",
+        "median s/q",
+        "p95 s/q",
+    ):
         table.add_column(col, justify="right")
-    table.add_row(
-        str(report.n),
-        f"{report.execution_accuracy:.1%}",
-        f"{report.valid_sql_rate:.1%}",
-        f"{report.mean_candidates:.1f}",
-        f"{report.mean_latency_s:.1f} s",
-    )
+    for r in reports:
+        table.add_row(
+            r.strategy,
+            str(r.n),
+            f"{r.execution_accuracy:.1%}",
+            f"{r.valid_sql_rate:.1%}",
+            f"{r.large_calls_per_question:.2f}",
+            f"{r.median_s:.1f}",
+            f"{r.p95_s:.1f}",
+        )
     out.print(table)
 
 

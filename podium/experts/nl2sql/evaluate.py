@@ -1,18 +1,26 @@
-"""Execution accuracy of the NL2SQL expert on a Spider-format folder.
+"""Execution accuracy of the NL2SQL strategies on a Spider-format folder.
 
 The folder holds ``dev.json`` (a list of ``{db_id, question, query}``) and
-``database/<db_id>/<db_id>.sqlite``; ``tables.json`` is optional and not needed. A prediction
-is correct when its result set equals the gold query's: compared as multisets of rows, or as
-sequences when the gold query orders its result (top-level ``ORDER BY``). Floats are compared
-to 4 decimals. ``--limit N`` takes N questions spread evenly over the file (every db is seen).
+``database/<db_id>/<db_id>.sqlite``. A prediction is correct when its result set equals the
+gold query's: compared as multisets of rows, or as sequences when the gold query orders its
+result (top-level ``ORDER BY``). Floats are compared to 4 decimals. ``limit=N`` takes a sample
+stratified by database (every database is seen, in proportion to its questions; the
+databases take turns, so a run stopped early has seen each of them).
+
+Few-shot examples come from the shipped generic examples and the folder's questions of the
+*other* databases (leave-one-database-out). Several strategies are scored from one pass: each
+question's small drafts, large zero-shot, large few-shot and large finalisation are computed
+once, and each strategy is read off the calls it would make itself (``full`` takes the
+finalisation only when its drafts disagree); its seconds are the sum of those calls' own
+times. ``small_zero_shot`` (the small model alone) is draft 0, the same prompt as
+``zero_shot`` on the small model.
 """
 
 from __future__ import annotations
 
 import json
 import statistics
-import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,22 +34,26 @@ from podium.experts.base import ExpertContext
 from podium.models.provider import ModelProvider
 from podium.tools.sql import Database, QueryFailed
 
-from .expert import NL2SQLExpert, Strategy
+from .cascade import Attempt, Decision, after_drafts
+from .expert import STRATEGIES, NL2SQLExpert, _Run
+from .fewshot import ExamplePool
+
+EVAL_STRATEGIES: tuple[str, ...] = ("small_zero_shot", *STRATEGIES)
 
 
 @dataclass
 class ItemOutcome:
+    strategy: str
     db_id: str
     question: str
     gold: str
     predicted: str | None
     correct: bool
     valid: bool
-    candidates: int
-    repairs: int
-    confidence: float
+    large_calls: int
     seconds: float
-    error: str | None = None
+    decision: str
+    confidence: float
 
 
 @dataclass
@@ -50,13 +62,15 @@ class EvalReport:
     n: int
     execution_accuracy: float
     valid_sql_rate: float
-    mean_candidates: float
-    mean_latency_s: float
-    median_latency_s: float
-    repair_rate: float
+    large_calls_per_question: float
+    large_share: float  # questions with at least one large-model call
+    median_s: float
+    p95_s: float
+    mean_s: float
     gold_failed: int
-    model: str
-    large: str | None
+    small: str
+    large: str
+    decisions: dict[str, int] = field(default_factory=dict)
     by_db: dict[str, dict[str, float]] = field(default_factory=dict)
     items: list[ItemOutcome] = field(default_factory=list)
 
@@ -68,7 +82,24 @@ class EvalReport:
 
 
 def load_questions(data: Path, limit: int | None = None) -> list[dict[str, str]]:
-    """The questions of ``data/dev.json``, checked, optionally an even sample of ``limit``."""
+    """The questions of ``data/dev.json``, checked; with ``limit``, a sample stratified by
+    database (each database's share rounded, at least one each, evenly spaced in its list)."""
+    items = _read_dev(data)
+    if limit is not None:
+        if limit < 1:
+            raise ConfigError("--limit must be at least 1")
+        if limit < len(items):
+            items = _stratified(items, limit)
+    for db_id in {i["db_id"] for i in items}:
+        if not _db_path(data, db_id).is_file():
+            raise ConfigError(
+                f"database file {_db_path(data, db_id)} is missing",
+                hint="each db_id needs database/<db_id>/<db_id>.sqlite",
+            )
+    return items
+
+
+def _read_dev(data: Path) -> list[dict[str, str]]:
     dev = data / "dev.json"
     if not dev.is_file():
         raise ConfigError(
@@ -83,64 +114,57 @@ def load_questions(data: Path, limit: int | None = None) -> list[dict[str, str]]
         isinstance(i, dict) and {"db_id", "question", "query"} <= i.keys() for i in items
     ):
         raise ConfigError(f"{dev} must be a list of objects with db_id, question and query")
-    if limit is not None:
-        if limit < 1:
-            raise ConfigError("--limit must be at least 1")
-        if limit < len(items):
-            step = len(items) / limit
-            items = [items[int(i * step)] for i in range(limit)]
-    for db_id in {i["db_id"] for i in items}:
-        if not _db_path(data, db_id).is_file():
-            raise ConfigError(
-                f"database file {_db_path(data, db_id)} is missing",
-                hint="each db_id needs database/<db_id>/<db_id>.sqlite",
-            )
     return items
+
+
+def _stratified(items: list[dict[str, str]], limit: int) -> list[dict[str, str]]:
+    by_db: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for i in items:
+        by_db[i["db_id"]].append(i)
+    quota = {db: max(1, round(limit * len(v) / len(items))) for db, v in by_db.items()}
+    while sum(quota.values()) > limit:  # rounding overshoot: trim the largest
+        quota[max(quota, key=lambda d: quota[d])] -= 1
+    while sum(quota.values()) < limit:
+        quota[max(by_db, key=lambda d: len(by_db[d]) - quota[d])] += 1
+    picked = {
+        db: [qs[int(j * len(qs) / quota[db])] for j in range(quota[db])]
+        for db, qs in by_db.items()
+        if quota[db] > 0  # fewer questions asked for than there are databases
+    }
+    # Round-robin over the databases, so a run stopped early has still seen every one.
+    out = []
+    for j in range(max(quota.values())):
+        out += [qs[j] for qs in picked.values() if j < len(qs)]
+    return out
 
 
 def evaluate(
     data: Path,
     *,
-    strategy: Strategy = "vote+repair",
-    model: str = "local:smollm2",
+    strategies: tuple[str, ...] = ("full",),
+    small: str | None = None,
     large: str | None = None,
-    drafts: int = 5,
-    limit: int | None = None,
-    on_item: Callable[[ItemOutcome], None] | None = None,
-) -> EvalReport:
-    """Run one strategy over the folder's questions."""
-    return evaluate_strategies(
-        data,
-        strategies=(strategy,),
-        model=model,
-        large=large,
-        drafts=drafts,
-        limit=limit,
-        on_item=on_item,
-    )[0]
-
-
-def evaluate_strategies(
-    data: Path,
-    *,
-    strategies: tuple[Strategy, ...] = ("single", "vote", "vote+repair"),
-    model: str = "local:smollm2",
-    large: str | None = None,
-    drafts: int = 5,
+    drafts: int = 3,
+    shots: int = 4,
     limit: int | None = None,
     on_item: Callable[[ItemOutcome], None] | None = None,
 ) -> list[EvalReport]:
-    """Score several strategies from one pass over the questions.
-
-    The most expensive strategy asked for is run; the cheaper ones are read off its
-    candidates, which are exactly what they would produce on their own: ``single`` is draft 0
-    (greedy, same prompt), ``vote`` is the vote over the ``k`` drafts before any repair.
-    """
+    """Score ``strategies`` over the folder's questions from one pass (see module doc)."""
+    unknown = sorted(set(strategies) - set(EVAL_STRATEGIES))
+    if unknown or not strategies:
+        raise ConfigError(
+            f"unknown strategies {unknown}", hint=f"use any of {', '.join(EVAL_STRATEGIES)}"
+        )
     questions = load_questions(data, limit)
-    widest = max(strategies, key=("single", "vote", "vote+repair").index)
-    models = ModelProvider({"large": large} if large else {})
-    expert = NL2SQLExpert(model=model, drafts=drafts, strategy=widest, large=large)
+    roles: dict[str, Any] = {}
+    if small:
+        roles["small"] = small
+    if large:
+        roles["large"] = large
+    models = ModelProvider(roles)
     ctx = ExpertContext(models=models)
+    pool = ExamplePool.with_spider(_read_dev(data))
+    expert = NL2SQLExpert(drafts=drafts, shots=shots, pool=pool, strategy="full")
     dbs: dict[str, Database] = {}
     outcomes: dict[str, list[ItemOutcome]] = {s: [] for s in strategies}
     gold_failed = 0
@@ -154,43 +178,87 @@ def evaluate_strategies(
         except (SQLRefused, QueryFailed):
             gold_failed += 1
             continue
-        start = time.perf_counter()
-        linked, candidates, repairs = expert.candidates(db, item["question"], ctx)
-        seconds = time.perf_counter() - start
-        per_candidate = seconds / len(candidates)
+        answers = probe(expert, db, item["question"], ctx, db_id, set(strategies))
         for strategy in strategies:
-            if strategy == "single":
-                mine, rounds = candidates[:1], 0
-            elif strategy == "vote":
-                mine, rounds = candidates[:drafts], 0
-            else:
-                mine, rounds = candidates, repairs
-            result = expert.decide(db, mine, linked, rounds)
-            predicted = result.output["sql"] if result.ok else None
+            chosen, large_calls, seconds, trail, confidence = answers[strategy]
             correct = False
-            if predicted is not None:
-                pred_rows = db.execute(predicted).rows  # again, without a display cap
+            if chosen is not None and chosen.status == "ok":
+                pred_rows = db.execute(chosen.sql).rows  # again, with the eval's row cap
                 correct = same_result(gold_rows, pred_rows, ordered=_is_ordered(item["query"]))
             outcome = ItemOutcome(
+                strategy=strategy,
                 db_id=db_id,
                 question=item["question"],
                 gold=item["query"],
-                predicted=predicted,
+                predicted=chosen.sql if chosen is not None else None,
                 correct=correct,
-                valid=predicted is not None,
-                candidates=len(mine),
-                repairs=rounds,
-                confidence=result.confidence,
-                # time of this strategy's own candidates (linking shared, spread evenly)
-                seconds=round(per_candidate * len(mine), 3),
-                error=result.error,
+                valid=chosen is not None and chosen.status == "ok",
+                large_calls=large_calls,
+                seconds=round(seconds, 3),
+                decision=trail,
+                confidence=confidence,
             )
             outcomes[strategy].append(outcome)
             if on_item is not None:
                 on_item(outcome)
     for db in dbs.values():
         db.close()
-    return [_report(outcomes[s], s, model, large, gold_failed) for s in strategies]
+    labels = (models.label(role="small"), models.label(role="large"))
+    return [report(outcomes[s], s, *labels, gold_failed) for s in strategies]
+
+
+Answer = tuple[Attempt | None, int, float, str, float]
+
+
+def probe(
+    expert: NL2SQLExpert,
+    db: Database,
+    question: str,
+    ctx: ExpertContext,
+    source: str,
+    wanted: set[str],
+) -> dict[str, Answer]:
+    """Every wanted strategy's answer to one question, sharing the calls they have in common."""
+    out: dict[str, Answer] = {}
+    for name, shots in (("zero_shot", 0), ("few_shot", expert.shots)):
+        if name in wanted:
+            run = _Run(expert, db, question, ctx, source)
+            run.single(shots=shots)
+            out[name] = _read(run.attempts, run.decisions)
+    cascade = wanted - {"zero_shot", "few_shot"}
+    if not cascade:
+        return out
+    run = _Run(expert, db, question, ctx, source)
+    needs_final = bool({"draft_finalise", "full"} & wanted)
+    # draft_finalise always finalises; "full" alone finalises only on disagreement.
+    run.cascade(escalate=needs_final, always="draft_finalise" in wanted)
+    drafts = [a for a in run.attempts if a.role == "small"]
+    if "small_zero_shot" in wanted:
+        first = drafts[0]
+        out["small_zero_shot"] = (first, 0, first.seconds, "greedy draft", 0.0)
+    if "vote" in wanted:
+        out["vote"] = _read(drafts, [after_drafts(drafts, quorum=expert.quorum, escalate=False)])
+    if "draft_finalise" in wanted:
+        out["draft_finalise"] = _read(run.attempts, run.decisions)
+    if "full" in wanted:
+        first = after_drafts(drafts, quorum=expert.quorum)
+        if first.action == "agreed":
+            out["full"] = _read(drafts, [first])
+        else:
+            out["full"] = _read(run.attempts, [first, *run.decisions[1:]])
+    return out
+
+
+def _read(attempts: list[Attempt], decisions: list[Decision]) -> Answer:
+    last = decisions[-1]
+    chosen = attempts[last.chosen] if last.chosen is not None else None
+    return (
+        chosen,
+        sum(a.role == "large" for a in attempts),
+        sum(a.seconds for a in attempts),
+        " -> ".join(d.action for d in decisions),
+        last.confidence,
+    )
 
 
 def same_result(gold: list[tuple[Any, ...]], pred: list[tuple[Any, ...]], ordered: bool) -> bool:
@@ -210,8 +278,8 @@ def _is_ordered(sql: str) -> bool:
     return tree.args.get("order") is not None if isinstance(tree, exp.Query) else False
 
 
-def _report(
-    outcomes: list[ItemOutcome], strategy: str, model: str, large: str | None, gold_failed: int
+def report(
+    outcomes: list[ItemOutcome], strategy: str, small: str, large: str, gold_failed: int
 ) -> EvalReport:
     n = len(outcomes)
     if n == 0:
@@ -223,19 +291,21 @@ def _report(
             "n": len(mine),
             "execution_accuracy": round(sum(o.correct for o in mine) / len(mine), 3),
         }
-    seconds = [o.seconds for o in outcomes]
+    seconds = sorted(o.seconds for o in outcomes)
     return EvalReport(
         strategy=strategy,
         n=n,
         execution_accuracy=round(sum(o.correct for o in outcomes) / n, 4),
         valid_sql_rate=round(sum(o.valid for o in outcomes) / n, 4),
-        mean_candidates=round(sum(o.candidates for o in outcomes) / n, 2),
-        mean_latency_s=round(statistics.fmean(seconds), 2),
-        median_latency_s=round(statistics.median(seconds), 2),
-        repair_rate=round(sum(o.repairs > 0 for o in outcomes) / n, 3),
+        large_calls_per_question=round(sum(o.large_calls for o in outcomes) / n, 3),
+        large_share=round(sum(o.large_calls > 0 for o in outcomes) / n, 3),
+        median_s=round(statistics.median(seconds), 2),
+        p95_s=round(seconds[min(n - 1, int(0.95 * n))], 2),
+        mean_s=round(statistics.fmean(seconds), 2),
         gold_failed=gold_failed,
-        model=model,
+        small=small,
         large=large,
+        decisions=dict(Counter(o.decision for o in outcomes).most_common()),
         by_db=by_db,
         items=outcomes,
     )

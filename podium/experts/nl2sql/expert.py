@@ -1,54 +1,44 @@
-"""The NL2SQL expert: small-model drafts over a linked sub-schema, execution decides.
+"""The NL2SQL expert: small-model drafts, agreement decides, the large model finalises.
 
-1. **Link.** The question is linked to the schema (:mod:`podium.tools.sql.linking`): the
-   tables and columns it is about, by embedding similarity and by values found in the data.
-   Only that part of the schema goes into the prompt and the grammar, so large schemas fit.
-2. **Draft.** ``k`` drafts — greedy first, then samples with different seeds and few-shot
-   sets — decoded under a grammar that only admits SELECTs over the linked tables (local
-   models), or parsed from text (remote models). Few-shot examples are synthesised from the
-   schema itself and the nearest ones to the question are shown.
-3. **Check and run.** Each draft passes the sqlglot read-only guard and runs read-only with a
-   row cap and a timeout.
-4. **Vote.** Drafts are grouped by result set; the largest non-empty group wins
-   (execution-guided self-consistency). Confidence is the winning group's share of the votes,
-   halved when the result is empty — an honest agreement score, not a calibrated probability.
-5. **Repair** (strategy ``vote+repair``). When no draft ran, the best result is empty, or the
-   drafts disagree, the errors and results are fed back for another round — to the large
-   model when one is configured (any URI, e.g. ``openai-compatible:...``), else to the small
-   model under the grammar. A large-model repair counts ``large_weight`` votes.
+The default strategy (``full``) is the agreement cascade measured on this box (DESIGN.md,
+"Measured facts"): the ``small`` role (Qwen2.5-Coder-0.5B on the ladder) writes ``drafts``
+queries — one greedy, the others sampled at temperature 0.7 from varied prompts — each checked
+by the sqlglot read-only guard and run read-only. When ``quorum`` drafts return the same rows
+the answer is accepted without the large model; otherwise the ``large`` role (1.5B) writes the
+final query with the schema, few-shot examples and the drafts with their results or errors in
+its context (draft→finalise with SLM hints), and its execution errors are fed back for
+``max_repairs`` rounds. The decisions are made by the pure functions of :mod:`.cascade` and
+recorded in ``details["decisions"]``, as events, and as the step's ledger ``decision``.
+
+The other strategies exist to show what each part buys (``podium eval nl2sql --strategy``):
+``zero_shot`` (the large model alone, greedy), ``few_shot`` (plus DAIL-style examples),
+``vote`` (the small drafts' result-set vote, no large model), ``draft_finalise`` (the large
+model always finalises). A request to change data never reaches a model: Podium answers that
+it only reads (:mod:`.intent`).
 """
 
 from __future__ import annotations
 
-import re
 import threading
-from collections import defaultdict
+import time
 from typing import Any, Literal
 
-import numpy as np
-import sqlglot
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage
 from pydantic import BaseModel, Field
 
 from podium.errors import ConfigError, SQLRefused
 from podium.experts.base import Evidence, Expert, ExpertContext, ExpertResult
-from podium.models.local_llama import ChatLlamaCpp
-from podium.models.provider import ChatModelLike, is_local
 from podium.tools.sql import Database, QueryFailed, QueryResult, open_database
 from podium.tools.sql.linking import LinkedSchema, SchemaLinker
 
-from .examples import Example, schema_examples
-from .grammar import sql_grammar
+from . import prompts
+from .cascade import Attempt, Decision, after_drafts, after_final
+from .fewshot import ExamplePool, PoolExample
+from .intent import read_only_answer, write_request
 
-Strategy = Literal["single", "vote", "vote+repair"]
-STRATEGIES: tuple[str, ...] = ("single", "vote", "vote+repair")
-
-SYSTEM = "You write one {dialect} query that answers the question.\n\n{schema}"
-REPAIR = (
-    "Those queries did not answer the question well:\n{report}\n\n"
-    "Write one corrected {dialect} query for: {question}\nReply with the SQL only."
-)
-_FENCE = re.compile(r"```(?:sql)?\s*(.*?)```", re.S | re.I)
+Strategy = Literal["zero_shot", "few_shot", "vote", "draft_finalise", "full"]
+STRATEGIES: tuple[str, ...] = ("zero_shot", "few_shot", "vote", "draft_finalise", "full")
+_SAMPLED = 0.7
 
 
 class NL2SQLRequest(BaseModel):
@@ -77,27 +67,32 @@ class NL2SQLExpert(Expert):
         drafts: int = 3,
         shots: int = 4,
         *,
-        strategy: Strategy = "vote+repair",
-        large: ChatModelLike | None = None,
-        repair_rounds: int = 1,
-        large_weight: int = 2,
-        max_tables: int = 4,
+        strategy: Strategy = "full",
+        large: str | None = None,
+        quorum: int = 2,
+        max_repairs: int = 1,
+        pool: ExamplePool | None = None,
+        schema_chars: int = 8000,
+        max_tokens: int = 200,
     ) -> None:
         if strategy not in STRATEGIES:
             raise ConfigError(
-                f"unknown nl2sql strategy {strategy!r}", hint=f"use one of {STRATEGIES}"
+                f"unknown nl2sql strategy {strategy!r}", hint=f"use one of {', '.join(STRATEGIES)}"
             )
         if drafts < 1:
             raise ConfigError("nl2sql needs at least one draft", hint="drafts=3 is a good start")
-        self.model = model
+        if not 1 <= quorum <= drafts:
+            raise ConfigError(f"quorum {quorum} must be between 1 and drafts ({drafts})")
+        self.model = model  # the small model (URI or role name); None: the `small` role
+        self.large = large  # None: the `large` role
         self.drafts = drafts
         self.shots = shots
-        self.strategy = strategy
-        self.large = large
-        self.repair_rounds = repair_rounds
-        self.large_weight = large_weight
-        self.max_tables = max_tables
-        self._cache: dict[str, tuple[list[Example], list[set[str]], np.ndarray]] = {}
+        self.strategy: Strategy = strategy
+        self.quorum = quorum
+        self.max_repairs = max_repairs
+        self.pool = pool if pool is not None else ExamplePool.generic()
+        self.schema_chars = schema_chars
+        self.max_tokens = max_tokens
         self._linkers: dict[int, SchemaLinker] = {}
         self._lock = threading.Lock()
 
@@ -117,203 +112,214 @@ class NL2SQLExpert(Expert):
 
     def run(self, request: BaseModel, ctx: ExpertContext) -> ExpertResult:
         assert isinstance(request, NL2SQLRequest)
+        action = write_request(request.question)
+        if action is not None:  # before the database is even opened
+            return self._read_only(action, ctx)
         if ctx.workspace is None:
             raise ConfigError("nl2sql needs a workspace with a database")
         db = open_database(ctx.workspace.database_url(request.database))
-        return self.answer(db, request.question, ctx)
-
-    def answer(self, db: Database, question: str, ctx: ExpertContext) -> ExpertResult:
-        """Link, draft, run, vote and (per the strategy) repair; the whole expert, any DB."""
-        linked, candidates, repairs = self.candidates(db, question, ctx)
-        return self.decide(db, candidates, linked, repairs)
-
-    def candidates(
-        self, db: Database, question: str, ctx: ExpertContext
-    ) -> tuple[LinkedSchema, list[dict[str, Any]], int]:
-        """The linked schema, every executed candidate (drafts, then repairs) and the number
-        of repair rounds. Draft 0 is greedy, so the first candidate is the ``single`` answer."""
-        if ctx.models is None:
-            raise ConfigError("nl2sql needs a model provider")
-        linked = self.linker(ctx).link(db, question)
-        ctx.emit({"kind": "schema_linked", **linked.as_dict()})
-        messages = self._prompt(db, linked, question, ctx)
-        k = 1 if self.strategy == "single" else self.drafts
-        candidates = [self._draft(db, linked, messages, i, ctx) for i in range(k)]
-        repairs = 0
-        if self.strategy == "vote+repair":
-            for _ in range(self.repair_rounds):
-                if _repair_reason(candidates) is None:
-                    break
-                repairs += 1
-                candidates.append(self._repair(db, linked, messages, question, candidates, ctx))
-        return linked, candidates, repairs
+        return self.answer(db, request.question, ctx, source=request.database)
 
     def linker(self, ctx: ExpertContext) -> SchemaLinker:
         assert ctx.models is not None
         encoder = ctx.models.embedder()
         with self._lock:
             if id(encoder) not in self._linkers:
-                self._linkers[id(encoder)] = SchemaLinker(encoder, max_tables=self.max_tables)
+                self._linkers[id(encoder)] = SchemaLinker(encoder)
             return self._linkers[id(encoder)]
 
-    # -- drafting -------------------------------------------------------------------------
+    # -- the strategies ---------------------------------------------------------------------
 
-    def _prompt(
-        self, db: Database, linked: LinkedSchema, question: str, ctx: ExpertContext
-    ) -> list[BaseMessage]:
-        dialect = db.dialect.upper() if db.dialect else "SQL"
-        messages: list[BaseMessage] = [
-            SystemMessage(SYSTEM.format(dialect=dialect, schema=linked.ddl(db.schema())))
-        ]
-        examples, tables, vectors = self._examples(db, ctx)
-        usable = [
-            i for i, ts in enumerate(tables) if ts and ts <= {t.lower() for t in linked.tables}
-        ]
-        if usable and ctx.models is not None:
-            q = ctx.models.embedder().encode([question])[0]
-            sims = vectors[usable] @ q
-            order = [usable[j] for j in np.argsort(-sims)[: self.shots]][::-1]
-            for i in order:
-                messages += [HumanMessage(examples[i].question), AIMessage(examples[i].sql)]
-        messages.append(HumanMessage(question))
-        return messages
-
-    def _examples(
-        self, db: Database, ctx: ExpertContext
-    ) -> tuple[list[Example], list[set[str]], np.ndarray]:
-        with self._lock:
-            if db.url not in self._cache:
-                examples = schema_examples(db.schema())
-                assert ctx.models is not None
-                vectors = ctx.models.embedder().encode([e.question for e in examples])
-                tables = [_tables_of(e.sql, db.dialect) for e in examples]
-                self._cache[db.url] = (examples, tables, vectors)
-            return self._cache[db.url]
-
-    def _draft(
-        self,
-        db: Database,
-        linked: LinkedSchema,
-        messages: list[BaseMessage],
-        i: int,
-        ctx: ExpertContext,
-    ) -> dict[str, Any]:
-        assert ctx.models is not None
-        base = ctx.models.base_chat(self.model, role="small")
-        options: dict[str, Any] = {"temperature": 0.0 if i == 0 else 0.7, "seed": i}
-        if isinstance(base, ChatLlamaCpp):
-            options["grammar"] = sql_grammar(db.schema(), linked.tables, linked.columns)
-            options["max_tokens"] = 160
-        if i > 0 and len(messages) > 4:
-            # Vary the prompt too: drop one few-shot pair per extra draft.
-            drop = 1 + 2 * ((i - 1) % ((len(messages) - 2) // 2))
-            messages = messages[:drop] + messages[drop + 2 :]
-        model = ctx.models.tagged(base.bind(**options), self.model, "small")
-        reply = model.invoke(messages)
-        candidate = self._try(db, _extract_sql(str(reply.content)))
-        candidate.update(origin=f"draft-{i}", weight=1)
-        _emit_candidate(ctx, candidate)
-        return candidate
-
-    def _repair(
-        self,
-        db: Database,
-        linked: LinkedSchema,
-        messages: list[BaseMessage],
-        question: str,
-        candidates: list[dict[str, Any]],
-        ctx: ExpertContext,
-    ) -> dict[str, Any]:
-        assert ctx.models is not None
-        large = self._large_model(ctx)
-        dialect = db.dialect.upper() if db.dialect else "SQL"
-        report = "\n".join(_describe(c) for c in _distinct(candidates))
-        feedback = REPAIR.format(report=report, dialect=dialect, question=question)
-        if large is not None:
-            model = ctx.models.tagged(ctx.models.base_chat(large, role="large"), large, "large")
-            reply = model.invoke([messages[0], HumanMessage(feedback)])
-            origin, weight = "repair-large", self.large_weight
-        else:
-            base = ctx.models.base_chat(self.model, role="small")
-            options: dict[str, Any] = {"temperature": 0.3, "seed": 100 + len(candidates)}
-            if isinstance(base, ChatLlamaCpp):
-                options["grammar"] = sql_grammar(db.schema(), linked.tables, linked.columns)
-                options["max_tokens"] = 160
-            model = ctx.models.tagged(base.bind(**options), self.model, "small")
-            reply = model.invoke([*messages[:-1], HumanMessage(feedback)])
-            origin, weight = "repair-small", 1
-        candidate = self._try(db, _extract_sql(str(reply.content)))
-        candidate.update(origin=origin, weight=weight)
-        _emit_candidate(ctx, candidate)
-        return candidate
-
-    def _large_model(self, ctx: ExpertContext) -> ChatModelLike | None:
-        """The configured large model, unless it is the embedded one (then repair stays small
-        and grammar-constrained: unconstrained, a 135M model rarely writes SQL)."""
-        assert ctx.models is not None
-        target = self.large or ctx.models.roles.get("large")
-        if target is None:
-            return None
-        return None if is_local(target) else target
-
-    def _try(self, db: Database, sql: str) -> dict[str, Any]:
-        try:
-            result = db.execute(sql)
-        except SQLRefused as exc:
-            return {"sql": sql, "status": "refused", "error": exc.message}
-        except QueryFailed as exc:
-            return {"sql": sql, "status": "error", "error": str(exc)}
-        return {"sql": sql, "status": "ok", "result": result, "row_count": result.row_count}
-
-    # -- deciding -------------------------------------------------------------------------
-
-    def decide(
-        self,
-        db: Database,
-        candidates: list[dict[str, Any]],
-        linked: LinkedSchema,
-        repairs: int = 0,
+    def answer(
+        self, db: Database, question: str, ctx: ExpertContext, *, source: str | None = None
     ) -> ExpertResult:
-        """Group executed candidates by result set and pick the winner (see module doc)."""
-        groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
-        for c in candidates:
-            if c["status"] == "ok":
-                groups[_result_key(c["result"])].append(c)
-        alternatives = [_public(c) for c in candidates]
-        details: dict[str, Any] = {
-            "strategy": self.strategy,
-            "candidates": alternatives,
-            "linked_schema": linked.as_dict(),
-            "repairs": repairs,
-        }
-        if not groups:
-            reasons = "; ".join(f"{c['sql'][:80]!r}: {c['error']}" for c in candidates)
-            return ExpertResult(error=f"no draft query ran: {reasons}", details=details)
-        total = sum(c["weight"] for c in candidates)
-        ranked = sorted(
-            groups.values(),
-            key=lambda g: (not _is_empty(g[0]["result"]), sum(c["weight"] for c in g)),
-            reverse=True,
+        """Answer one question on ``db`` with this expert's strategy. ``source`` names the
+        database in the example pool, whose own examples are then never shown."""
+        action = write_request(question)
+        if action is not None:
+            return self._read_only(action, ctx)
+        if ctx.models is None:
+            raise ConfigError("nl2sql needs a model provider")
+        run = _Run(self, db, question, ctx, source)
+        if self.strategy in ("zero_shot", "few_shot"):
+            run.single(shots=self.shots if self.strategy == "few_shot" else 0)
+        else:
+            run.cascade(escalate=self.strategy != "vote", always=self.strategy == "draft_finalise")
+        return run.result()
+
+    def _read_only(self, action: str, ctx: ExpertContext) -> ExpertResult:
+        message = read_only_answer(action)
+        decision = {"action": "refused_write", "reason": f"the request asks to {action}"}
+        ctx.emit({"kind": "nl2sql_decision", **decision})
+        return ExpertResult(
+            output={"refused": "write", "message": message, "rows": [], "sql": None},
+            summary=message,
+            confidence=1.0,
+            details={
+                "strategy": self.strategy,
+                "decision": f"refused_write: {action}",
+                "decisions": [decision],
+                "attempts": [],
+                "large_calls": 0,
+            },
         )
-        winner = ranked[0]
-        result: QueryResult = winner[0]["result"]
-        agreement = sum(c["weight"] for c in winner) / total
-        confidence = agreement * (0.5 if _is_empty(result) else 1.0)
-        vote = [
-            {"sql": g[0]["sql"], "votes": sum(c["weight"] for c in g), "rows": g[0]["row_count"]}
-            for g in ranked
-        ]
-        details.update(votes=[v["votes"] for v in vote], vote=vote, agreement=round(agreement, 3))
+
+
+class _Run:
+    """One question through one strategy: the attempts, the decisions, the large calls."""
+
+    def __init__(
+        self,
+        expert: NL2SQLExpert,
+        db: Database,
+        question: str,
+        ctx: ExpertContext,
+        source: str | None,
+    ) -> None:
+        self.x, self.db, self.question, self.ctx, self.source = expert, db, question, ctx, source
+        self.attempts: list[Attempt] = []
+        self.decisions: list[Decision] = []
+        self.linked: LinkedSchema | None = expert.linker(ctx).link(db, question)
+        ctx.emit({"kind": "schema_linked", **self.linked.as_dict()})
+        self.schema = prompts.schema_text(db, self.linked, expert.schema_chars)
+        self.values = prompts.values_note(self.linked)
+
+    def examples(self, k: int, draft_sql: str | None = None) -> list[PoolExample]:
+        if k <= 0:
+            return []
+        assert self.ctx.models is not None
+        return self.x.pool.select(
+            self.question,
+            self.ctx.models.embedder(),
+            k=k,
+            exclude_source=self.source,
+            draft_sql=draft_sql,
+        )
+
+    def single(self, shots: int) -> None:
+        messages = prompts.ask(
+            self.db,
+            self.schema,
+            self.question,
+            values=self.values,
+            examples=self.examples(shots),
+            note=_draft_note(self.ctx.options),
+        )
+        self.call("large", "final", messages, 0.0, 0)
+        self.decide(after_final(self.attempts, max_repairs=0))
+
+    def cascade(self, *, escalate: bool, always: bool) -> None:
+        for i in range(self.x.drafts):
+            if i == 0:  # greedy, zero-shot: the small model's own best answer
+                messages = prompts.ask(self.db, self.schema, self.question, values=self.values)
+            elif i % 2 == 1:  # sampled, with examples chosen by the greedy draft's skeleton
+                shots = self.examples(min(3, self.x.shots), self.attempts[0].sql)
+                messages = prompts.ask(
+                    self.db, self.schema, self.question, values=self.values, examples=shots
+                )
+            else:  # sampled, told how Spider-style queries join
+                messages = prompts.ask(
+                    self.db,
+                    self.schema,
+                    self.question,
+                    values=self.values,
+                    note="-- Use only the tables the question needs; join them on their keys.\n",
+                )
+            self.call("small", f"draft-{i}", messages, 0.0 if i == 0 else _SAMPLED, i)
+        first = after_drafts(self.attempts, quorum=self.x.quorum, escalate=escalate)
+        if always and first.action == "agreed":
+            first = Decision(
+                "escalate",
+                "draft_finalise: the large model always finalises",
+                agreement=first.agreement,
+            )
+        self.decide(first)
+        if first.final:
+            return
+        drafts = list(self.attempts)
+        examples = self.examples(self.x.shots, drafts[0].sql)
+        messages = prompts.finalise(
+            self.db, self.schema, self.question, drafts, values=self.values, examples=examples
+        )
+        self.call("large", "final", messages, 0.0, 0)
+        for round_ in range(1, self.x.max_repairs + 2):
+            decision = after_final(self.attempts, max_repairs=self.x.max_repairs)
+            self.decide(decision)
+            if decision.final:
+                return
+            messages = prompts.repair(messages, self.attempts[-1])
+            self.call("large", f"repair-{round_}", messages, 0.0, round_)
+
+    def call(
+        self, role: str, origin: str, messages: list[BaseMessage], temperature: float, seed: int
+    ) -> Attempt:
+        assert self.ctx.models is not None
+        name = self.x.model if role == "small" else self.x.large
+        base = self.ctx.models.base_chat(name, role=role)
+        options: dict[str, Any] = {"temperature": temperature, "seed": seed}
+        if _is_llama(base):
+            options.update(max_tokens=self.x.max_tokens, repeat_penalty=1.0)
+        model = self.ctx.models.tagged(base.bind(**options), name, role)
+        start = time.perf_counter()
+        reply = model.invoke(messages)
+        sql = prompts.extract_sql(str(reply.content))
+        attempt = self.run_sql(origin, role, sql)
+        attempt.seconds = time.perf_counter() - start
+        self.attempts.append(attempt)
+        self.ctx.emit({"kind": "sql_candidate", **attempt.public()})
+        return attempt
+
+    def run_sql(self, origin: str, role: str, sql: str) -> Attempt:
+        try:
+            result = self.db.execute(sql)
+        except SQLRefused as exc:
+            return Attempt(origin, role, sql, "refused", error=exc.message)
+        except QueryFailed as exc:
+            return Attempt(origin, role, sql, "error", error=str(exc))
+        return Attempt(origin, role, sql, "ok", result=result)
+
+    def decide(self, decision: Decision) -> None:
+        self.decisions.append(decision)
+        self.ctx.emit({"kind": "nl2sql_decision", **decision.public()})
+
+    def result(self) -> ExpertResult:
+        last = self.decisions[-1]
+        large_calls = sum(a.role == "large" for a in self.attempts)
+        details: dict[str, Any] = {
+            "strategy": self.x.strategy,
+            "decision": _trail(self.decisions),
+            "decisions": [d.public() for d in self.decisions],
+            "attempts": [a.public() for a in self.attempts],
+            "large_calls": large_calls,
+            "linked_schema": self.linked.as_dict() if self.linked else None,
+        }
+        refused = [a for a in self.attempts if a.status == "refused"]
+        if refused and len(refused) * 2 > len(self.attempts):
+            # The models read the question as a write: say so rather than answer something else.
+            message = read_only_answer("change data")
+            details["decision"] += "; refused_write: the drafts wrote non-SELECT statements"
+            return ExpertResult(
+                output={"refused": "write", "message": message, "rows": [], "sql": None},
+                summary=message,
+                confidence=1.0,
+                details=details,
+            )
+        if last.chosen is None:
+            reasons = "; ".join(f"{a.sql[:80]!r}: {a.error}" for a in self.attempts)
+            return ExpertResult(error=f"no query ran: {reasons}", details=details)
+        chosen = self.attempts[last.chosen]
+        assert chosen.result is not None
+        result: QueryResult = chosen.result
         return ExpertResult(
             output=result.as_dict(),
             summary=summarize(result),
-            confidence=round(confidence, 3),
+            confidence=round(last.confidence, 3),
             evidence=[
-                Evidence(kind="sql", text=result.sql, source=db.safe_url),
+                Evidence(kind="sql", text=result.sql, source=self.db.safe_url),
                 Evidence(
                     kind="rows",
                     text=summarize(result, max_rows=20),
-                    source=db.safe_url,
+                    source=self.db.safe_url,
                     metadata={"row_count": result.row_count},
                 ),
             ],
@@ -321,63 +327,34 @@ class NL2SQLExpert(Expert):
         )
 
 
-def _repair_reason(candidates: list[dict[str, Any]]) -> str | None:
-    ok = [c for c in candidates if c["status"] == "ok"]
-    if not ok:
-        return "no draft ran"
-    if all(_is_empty(c["result"]) for c in ok):
-        return "every result is empty"
-    keys = [_result_key(c["result"]) for c in ok]
-    top = max(keys.count(k) for k in set(keys))
-    if len(candidates) > 1 and top * 2 <= len(candidates):
-        return "the drafts disagree"
-    return None
+def _draft_note(options: dict[str, Any]) -> str:
+    """What a collaboration policy handed over in ``ctx.options``: a draft and its problem
+    (draft->finalise), and small experts' predictions (SLM hints, unless ``use_hints`` is
+    false)."""
+    note = ""
+    draft, feedback = options.get("draft"), options.get("feedback")
+    if draft:
+        note += f"-- A draft query was: {draft}\n-- Its problem: {feedback}\n"
+        note += "-- Write a corrected query.\n"
+    if options.get("use_hints", True):
+        for h in options.get("hints", []):
+            h = h if isinstance(h, dict) else h.model_dump()
+            note += (
+                f"-- Hint from {h.get('expert')} (confidence {float(h.get('confidence', 0)):.2f}):"
+                f" {h.get('prediction')}\n"
+            )
+    return note
 
 
-def _describe(c: dict[str, Any]) -> str:
-    if c["status"] != "ok":
-        return f"- {c['sql']}\n  failed: {c['error']}"
-    result: QueryResult = c["result"]
-    if _is_empty(result):
-        return f"- {c['sql']}\n  returned no rows (or only NULL)"
-    return f"- {c['sql']}\n  returned {result.row_count} rows, e.g. {summarize(result, 3)}"
+def _trail(decisions: list[Decision]) -> str:
+    """The decisions in one line for the ledger: ``escalate -> repair -> repaired``."""
+    return " -> ".join(d.action for d in decisions)
 
 
-def _distinct(candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    seen: dict[str, dict[str, Any]] = {}
-    for c in candidates:
-        seen.setdefault(c["sql"], c)
-    return list(seen.values())[:5]
+def _is_llama(model: Any) -> bool:
+    from podium.models.local_llama import ChatLlamaCpp
 
-
-def _public(c: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in c.items() if k != "result"}
-
-
-def _emit_candidate(ctx: ExpertContext, candidate: dict[str, Any]) -> None:
-    ctx.emit({"kind": "sql_candidate", **_public(candidate)})
-
-
-def _tables_of(sql: str, dialect: str | None) -> set[str]:
-    try:
-        tree = sqlglot.parse_one(sql, read=dialect)
-    except sqlglot.errors.SqlglotError:
-        return set()
-    return {t.name.lower() for t in tree.find_all(sqlglot.exp.Table)}
-
-
-def _extract_sql(text: str) -> str:
-    fenced = _FENCE.search(text)
-    sql = fenced.group(1) if fenced else text
-    return sql.strip().rstrip(";").strip()
-
-
-def _result_key(result: QueryResult) -> tuple[Any, ...]:
-    return tuple(sorted(map(repr, result.rows)))
-
-
-def _is_empty(result: QueryResult) -> bool:
-    return not result.rows or all(v is None for row in result.rows for v in row)
+    return isinstance(model, ChatLlamaCpp)
 
 
 def summarize(result: QueryResult, max_rows: int = 10) -> str:

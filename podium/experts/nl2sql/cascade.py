@@ -1,0 +1,199 @@
+"""The agreement cascade's decisions, as pure functions of the attempts so far.
+
+Measured on this box (DESIGN.md, "Measured facts"): when two of three cheap drafts return the
+same result set, the answer is usually right, so agreement among drafts is the confidence
+that decides whether the large model is needed at all. The loop in :mod:`.expert` runs
+models and queries; everything it *decides* is decided here, so the decisions can be tested
+with scripted attempts and are recorded the same way in the step's output and the ledger:
+
+* ``agreed`` — at least ``quorum`` drafts returned the same non-empty result set: accept it,
+  no large-model call.
+* ``escalate`` — the drafts disagree, failed or found nothing: the large model writes the
+  final query with the drafts and their results or errors in its context.
+* ``repair`` — the large model's query failed (or found nothing): its error goes back to it,
+  up to ``max_repairs`` rounds.
+* ``finalised`` / ``repaired`` — the large model's query ran and returned rows.
+* ``fallback`` — repairs ran out: the best executed attempt is kept (the large model's last
+  query if it ran, else the largest group of drafts), with a low confidence.
+* ``failed`` — nothing ran at all.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from podium.tools.sql import QueryResult
+
+Status = Literal["ok", "error", "refused"]
+Action = Literal["agreed", "escalate", "repair", "finalised", "repaired", "fallback", "failed"]
+
+
+@dataclass
+class Attempt:
+    """One query written by a model and what running it gave."""
+
+    origin: str  # draft-0, draft-1, ..., final, repair-1, ...
+    role: str  # small | large
+    sql: str
+    status: Status
+    result: QueryResult | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def rows(self) -> bool:
+        """Ran and returned at least one non-NULL value."""
+        return self.status == "ok" and self.result is not None and not is_empty(self.result)
+
+    def public(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "origin": self.origin,
+            "role": self.role,
+            "sql": self.sql,
+            "status": self.status,
+            "seconds": round(self.seconds, 3),
+        }
+        if self.error:
+            out["error"] = self.error
+        if self.result is not None:
+            out["row_count"] = self.result.row_count
+        return out
+
+
+@dataclass
+class Decision:
+    """What to do next, why, and which attempt (if any) is the answer."""
+
+    action: Action
+    reason: str
+    chosen: int | None = None  # index into the attempts
+    agreement: int = 0  # size of the largest group of drafts with the same rows
+    confidence: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def final(self) -> bool:
+        return self.action not in ("escalate", "repair")
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "reason": self.reason,
+            "chosen": self.chosen,
+            "agreement": self.agreement,
+            "confidence": round(self.confidence, 3),
+            **self.extra,
+        }
+
+
+def result_key(result: QueryResult) -> tuple[str, ...]:
+    """Result sets compare as multisets of rows (row order and column names ignored)."""
+    return tuple(sorted(map(repr, (_norm_row(r) for r in result.rows))))
+
+
+def _norm_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(round(float(v), 4) if isinstance(v, float | int) else v for v in row)
+
+
+def is_empty(result: QueryResult) -> bool:
+    return not result.rows or all(v is None for row in result.rows for v in row)
+
+
+def groups(attempts: list[Attempt], indexes: list[int]) -> list[list[int]]:
+    """Indexes of attempts that returned rows, grouped by result set, largest group first
+    (ties: the group holding the earliest attempt — draft 0 is the greedy one)."""
+    by_key: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    for i in indexes:
+        a = attempts[i]
+        if a.rows and a.result is not None:
+            by_key[result_key(a.result)].append(i)
+    return sorted(by_key.values(), key=lambda g: (-len(g), g[0]))
+
+
+def after_drafts(attempts: list[Attempt], *, quorum: int = 2, escalate: bool = True) -> Decision:
+    """The cascade's first decision: accept agreeing drafts, or escalate to the large model.
+
+    With ``escalate=False`` (no large model: the ``vote`` strategy) the largest group wins."""
+    drafts = [i for i, a in enumerate(attempts) if a.role == "small"]
+    ranked = groups(attempts, drafts)
+    top = len(ranked[0]) if ranked else 0
+    share = top / len(drafts) if drafts else 0.0
+    if ranked and top >= quorum:
+        return Decision(
+            "agreed",
+            f"{top} of {len(drafts)} drafts returned the same rows",
+            chosen=ranked[0][0],
+            agreement=top,
+            confidence=share,
+        )
+    failed = sum(a.status != "ok" for a in attempts if a.role == "small")
+    why = (
+        f"no {quorum} drafts agree ({top} at most; {failed} failed, "
+        f"{len(drafts) - failed - sum(len(g) for g in ranked)} found no rows)"
+    )
+    if escalate:
+        return Decision("escalate", why, agreement=top)
+    if ranked:
+        return Decision(
+            "fallback", why + "; the largest group is kept", ranked[0][0], top, share / 2
+        )
+    ran = [i for i in drafts if attempts[i].status == "ok"]
+    if ran:
+        return Decision("fallback", why + "; an empty result is kept", ran[0], 0, 0.1)
+    return Decision("failed", why + "; no draft ran")
+
+
+def after_final(attempts: list[Attempt], *, max_repairs: int = 1, quorum: int = 2) -> Decision:
+    """After the large model's latest query: accept it, repair it, or fall back."""
+    large = [i for i, a in enumerate(attempts) if a.role == "large"]
+    assert large, "after_final needs a large-model attempt"
+    last = attempts[large[-1]]
+    repairs = len(large) - 1
+    drafts = [i for i, a in enumerate(attempts) if a.role == "small"]
+    backing = [
+        i
+        for i in drafts
+        if attempts[i].rows
+        and last.rows
+        and result_key(attempts[i].result) == result_key(last.result)  # type: ignore[arg-type]
+    ]
+    extra = {"drafts_agreeing_with_final": len(backing)}
+    if last.rows:
+        action: Action = "repaired" if repairs else "finalised"
+        confidence = min(1.0, 0.6 + 0.2 * len(backing))
+        reason = "the large model's query returned rows"
+        if backing:
+            reason += f", the same as {len(backing)} draft(s)"
+        return Decision(action, reason, large[-1], len(backing), confidence, extra)
+    problem = last.error if last.status != "ok" else "the query returned no rows"
+    if repairs < max_repairs:
+        return Decision("repair", f"round {repairs + 1}: {problem}", extra=extra)
+    # Out of repairs: the best thing that ran.
+    ranked = groups(attempts, drafts)
+    if ranked:
+        return Decision(
+            "fallback",
+            f"the large model's query still failed ({problem}); the largest group of drafts "
+            "is kept",
+            ranked[0][0],
+            len(ranked[0]),
+            0.3 * len(ranked[0]) / max(1, len(drafts)),
+            extra,
+        )
+    ran = [i for i in large[::-1] + drafts if attempts[i].status == "ok"]
+    if ran:
+        return Decision("fallback", f"{problem}; an empty result is kept", ran[0], 0, 0.1, extra)
+    return Decision("failed", f"no query ran; last error: {problem}", extra=extra)
+
+
+def describe(attempt: Attempt, max_rows: int = 3) -> str:
+    """One attempt as the large model reads it: the SQL and what it returned."""
+    if attempt.status != "ok" or attempt.result is None:
+        return f"{attempt.sql}\n  -> error: {attempt.error}"
+    if is_empty(attempt.result):
+        return f"{attempt.sql}\n  -> no rows"
+    shown = "; ".join(", ".join(map(str, r)) for r in attempt.result.rows[:max_rows])
+    more = f" ({attempt.result.row_count} rows)" if attempt.result.row_count > max_rows else ""
+    return f"{attempt.sql}\n  -> {shown}{more}"

@@ -1,0 +1,135 @@
+"""The agreement cascade's decisions, from scripted attempts: when drafts agree the large
+model is not called; when they disagree or fail it is; its failures are repaired; when
+repairs run out the best executed query is kept — and every decision says why."""
+
+from __future__ import annotations
+
+from podium.experts.nl2sql.cascade import Attempt, after_drafts, after_final, describe
+from podium.tools.sql import QueryResult
+
+
+def ran(origin: str, *rows: tuple, role: str = "small") -> Attempt:
+    result = QueryResult(
+        sql=f"SELECT ... -- {origin}",
+        columns=["c"] * (len(rows[0]) if rows else 1),
+        rows=list(rows),
+        row_count=len(rows),
+        truncated=False,
+        ms=1.0,
+    )
+    return Attempt(origin, role, result.sql, "ok", result=result)
+
+
+def failed(origin: str, error: str = "no such column: Nme", role: str = "small") -> Attempt:
+    return Attempt(origin, role, "SELECT Nme FROM singer", "error", error=error)
+
+
+def test_two_drafts_with_the_same_rows_are_accepted_without_the_large_model():
+    drafts = [ran("draft-0", (6,)), ran("draft-1", (6,)), ran("draft-2", (5,))]
+
+    decision = after_drafts(drafts, quorum=2)
+
+    assert decision.action == "agreed" and decision.final
+    assert decision.chosen == 0 and decision.agreement == 2
+    assert decision.confidence == 2 / 3
+    assert decision.reason == "2 of 3 drafts returned the same rows"
+
+
+def test_row_order_and_int_or_float_do_not_break_agreement():
+    drafts = [ran("draft-0", (1,), (2.0,)), ran("draft-1", (2,), (1,)), failed("draft-2")]
+
+    assert after_drafts(drafts, quorum=2).action == "agreed"
+
+
+def test_disagreeing_drafts_escalate_to_the_large_model():
+    drafts = [ran("draft-0", (6,)), ran("draft-1", (5,)), failed("draft-2")]
+
+    decision = after_drafts(drafts, quorum=2)
+
+    assert decision.action == "escalate" and not decision.final
+    assert decision.chosen is None
+    assert "no 2 drafts agree" in decision.reason and "1 failed" in decision.reason
+
+
+def test_drafts_that_agree_on_nothing_are_not_an_agreement():
+    drafts = [ran("draft-0"), ran("draft-1"), ran("draft-2", (None,))]
+
+    decision = after_drafts(drafts, quorum=2)
+
+    assert decision.action == "escalate"
+    assert "3 found no rows" in decision.reason
+
+
+def test_a_quorum_of_three_needs_unanimous_drafts():
+    drafts = [ran("draft-0", (6,)), ran("draft-1", (6,)), ran("draft-2", (5,))]
+
+    assert after_drafts(drafts, quorum=3).action == "escalate"
+
+
+def test_without_a_large_model_the_largest_group_is_kept_with_half_the_confidence():
+    drafts = [ran("draft-0", (6,)), ran("draft-1", (5,)), ran("draft-2", (5,), (5,))]
+
+    decision = after_drafts(drafts, quorum=3, escalate=False)
+
+    assert decision.action == "fallback" and decision.chosen == 0
+    assert decision.confidence == (1 / 3) / 2
+
+
+def test_the_large_models_query_that_returns_rows_is_final():
+    attempts = [ran("draft-0", (6,)), ran("draft-1", (5,)), ran("final", (5,), role="large")]
+
+    decision = after_final(attempts, max_repairs=1)
+
+    assert decision.action == "finalised" and decision.chosen == 2
+    assert decision.extra == {"drafts_agreeing_with_final": 1}
+    assert decision.confidence == 0.8  # backed by one draft
+
+
+def test_a_failed_final_query_is_repaired_with_its_error():
+    attempts = [failed("draft-0"), failed("draft-1"), failed("final", "no such table: x", "large")]
+
+    decision = after_final(attempts, max_repairs=1)
+
+    assert decision.action == "repair"
+    assert decision.reason == "round 1: no such table: x"
+
+
+def test_a_repaired_query_is_final():
+    attempts = [
+        failed("draft-0"),
+        failed("final", role="large"),
+        ran("repair-1", (3,), role="large"),
+    ]
+
+    decision = after_final(attempts, max_repairs=1)
+
+    assert decision.action == "repaired" and decision.chosen == 2
+
+
+def test_when_repairs_run_out_the_largest_group_of_drafts_is_kept():
+    attempts = [
+        ran("draft-0", (6,)),
+        ran("draft-1", (5,)),
+        failed("final", role="large"),
+        failed("repair-1", role="large"),
+    ]
+
+    decision = after_final(attempts, max_repairs=1)
+
+    assert decision.action == "fallback" and decision.chosen == 0
+    assert "still failed" in decision.reason
+
+
+def test_when_nothing_ran_the_decision_is_a_failure_with_the_last_error():
+    attempts = [failed("draft-0"), failed("final", "syntax error", "large")]
+
+    decision = after_final(attempts, max_repairs=0)
+
+    assert decision.action == "failed" and decision.chosen is None
+    assert "syntax error" in decision.reason
+
+
+def test_the_large_model_reads_each_draft_with_its_rows_or_its_error():
+    assert describe(ran("draft-0", (6,))).endswith("-> 6")
+    assert describe(failed("draft-1")).endswith("-> error: no such column: Nme")
+    assert describe(ran("draft-2")).endswith("-> no rows")

@@ -1,0 +1,52 @@
+"""Few-shot examples chosen per question from a pool: similar questions with similar SQL
+skeletons, never from the database being asked about."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from podium.experts.nl2sql.fewshot import ExamplePool, mask_question, skeleton
+from podium.models.provider import ModelProvider
+
+
+def test_questions_are_compared_with_their_values_masked():
+    assert mask_question("How many singers are from 'France' since 2014?") == (
+        "How many singers are from <value> since <number>?"
+    )
+    assert mask_question("Show the cars made by Volvo") == "Show the cars made by <name>"
+
+
+def test_a_skeleton_keeps_the_sql_shape_and_drops_names_and_values():
+    assert skeleton("SELECT name FROM singer WHERE age > 30 ORDER BY age DESC LIMIT 1") == [
+        *"SELECT _ FROM _ WHERE _ > _".split(),
+        "ORDER BY",
+        *"_ DESC LIMIT _".split(),
+    ]
+
+
+def test_the_shipped_pool_covers_grouping_nesting_and_set_operations():
+    sql = " ".join(e.sql for e in ExamplePool.generic().examples)
+    for keyword in ("GROUP BY", "HAVING", "NOT IN (SELECT", "INTERSECT", "EXCEPT", "UNION"):
+        assert keyword in sql
+
+
+@pytest.mark.slow  # the real embedded encoder
+def test_examples_come_from_other_databases_only_and_resemble_the_question(spider):
+    items = json.loads((spider / "dev.json").read_text())
+    pool = ExamplePool.with_spider(items)
+    encoder = ModelProvider().embedder()
+
+    chosen = pool.select(
+        "How many singers do we have?",
+        encoder,
+        k=4,
+        exclude_source="concert_singer",
+        draft_sql="SELECT count(*) FROM singer",
+    )
+
+    assert len(chosen) == 4
+    assert all(e.source != "concert_singer" for e in chosen)
+    assert "COUNT(*)" in chosen[-1].sql.upper()  # the closest one comes last
+    assert len({" ".join(skeleton(e.sql)) for e in chosen}) == 4  # no two of the same shape
