@@ -67,7 +67,7 @@ def test_agreeing_drafts_answer_without_the_large_model(spider_db):
 
 
 @pytest.mark.slow
-def test_disagreeing_drafts_go_to_the_large_model_with_their_results_and_errors(spider_db):
+def test_in_draft_finalise_the_large_model_sees_the_drafts_results_and_errors(spider_db):
     db, _ = spider_db("concert_singer")
     small, _ = _scripted(
         "SELECT COUNT(*) FROM singer",
@@ -77,7 +77,7 @@ def test_disagreeing_drafts_go_to_the_large_model_with_their_results_and_errors(
     large, asked = _scripted("```sql\nSELECT COUNT(*) FROM singer WHERE Age > 0\n```")
     ctx = ExpertContext(models=ModelProvider({"small": small, "large": large}))
 
-    result = NL2SQLExpert().answer(db, "How many singers are there?", ctx)
+    result = NL2SQLExpert(strategy="draft_finalise").answer(db, "How many singers are there?", ctx)
 
     assert len(asked) == 1
     prompt = asked[0]
@@ -88,6 +88,26 @@ def test_disagreeing_drafts_go_to_the_large_model_with_their_results_and_errors(
     assert result.output["sql"] == "SELECT COUNT(*) FROM singer WHERE Age > 0"
     assert result.details["decisions"][1]["drafts_agreeing_with_final"] == 1
     assert result.details["large_calls"] == 1
+
+
+@pytest.mark.slow
+def test_by_default_disagreeing_drafts_leave_the_large_model_to_write_its_own_query(spider_db):
+    db, _ = spider_db("concert_singer")
+    small, _ = _scripted(
+        "SELECT COUNT(*) FROM singer",
+        "SELECT COUNT(*) FROM stadium",
+        "SELECT COUNT(*) FROM singr",
+    )
+    large, asked = _scripted("```sql\nSELECT COUNT(*) FROM singer\n```")
+    ctx = ExpertContext(models=ModelProvider({"small": small, "large": large}))
+
+    result = NL2SQLExpert().answer(db, "How many singers are there?", ctx)
+
+    assert len(asked) == 1
+    assert "CREATE TABLE singer" in asked[0] and "singr" not in asked[0]
+    assert result.details["decision"] == "escalate -> finalised"
+    assert result.output["rows"] == [[6]]
+    assert result.details["decisions"][1]["drafts_agreeing_with_final"] == 1
 
 
 @pytest.mark.slow
