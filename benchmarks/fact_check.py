@@ -1,82 +1,244 @@
-"""Fact-check verifier: quality on the validation claims and throughput on this machine.
+"""Fact checking: verifiers on unseen claims, throughput, and the exit guardian's alarms.
 
     python benchmarks/fact_check.py [--data ../shared/data/fact_check] [--json]
+        [--only quality,speed,guard]
 
-Quality: the shipped verifier on the Climate-FEVER pairs whose claims it was not trained on
-(the validation split of ``podium train fact_check``). Throughput: claims/s through
-``FactChecker.check`` (claim embedding, nearest evidence sentences, pair features, head) with
-5 evidence sentences per claim, encoder warm; torch threads as set (2 cores here), measured
-against the bare encoder on the same texts in the same process as the baseline.
+Quality: every verifier on the claim-level held-out split of ``../shared/data/fact_check``
+(the 154 claims / 770 pairs of ``GroupShuffleSplit(test_size=0.2, random_state=0)`` by
+claim: no verifier below was trained or calibrated on them): majority class; the frozen-
+encoder baseline (``[u, v, |u-v|, u*v]`` of frozen MiniLM, class-balanced logistic
+regression, trained on the other 615 claims); the head verifier (``"head"``); the
+cross-encoder (``"builtin"``), alone and with the evidence gate of ``evidence.py``.
+
+Speed: claims/s through ``FactChecker.check`` (one claim against its 5 evidence sentences,
+top 4 scored), torch on 2 threads, against the bare encoder embedding the same texts in the
+same process (the ratio is the figure to trust on a shared machine).
+
+Guard: how often ``FactCheckGuardian`` flags a correct answer (false alarms) and a
+contradicted one (detections): the demo shop's documents with 22 faithful and 22
+contradicted answers (``tests/fact_check/demo_answers.json``); Climate-FEVER held-out claims
+as answers against their own five evidence sentences (SUPPORTS and NOT_ENOUGH_INFO claims
+are correct answers, REFUTES claims and direction/number/negation flips of SUPPORTS claims
+are contradicted ones). Alarm rates are given for several ``min_confidence`` values, on the
+calibration claims (where the default is chosen) and on the test claims.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import time
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
 
-from podium.experts.fact_check import FactChecker, Source, load_verifier
-from podium.experts.fact_check.train import evaluate, load_pairs
+from podium.experts.fact_check import FactChecker, FactCheckGuardian, Source, load_verifier
+from podium.experts.fact_check.augment import flip
+from podium.experts.fact_check.evidence import gate
+from podium.experts.fact_check.train import (
+    LABELS,
+    claim_key,
+    claim_level,
+    evaluate_probs,
+    load_claim_labels,
+    load_pairs,
+    split_claims,
+)
+from podium.experts.fact_check.train_cross import three_way_split
+from podium.experts.guardians import GuardInput
 from podium.models.embeddings import load_embedder
 
 ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "podium" / "demo" / "docs"
+DEMO_ANSWERS = ROOT / "tests" / "fact_check" / "demo_answers.json"
+THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
 
 
-def throughput(data: Path, n_claims: int = 100) -> dict[str, float]:
+def row(
+    name: str,
+    y: np.ndarray,
+    probs: np.ndarray | None,
+    pred: np.ndarray,
+    test: Any,
+    claims: dict[str, str],
+    seconds: float = 0.0,
+) -> dict[str, Any]:
+    if probs is None:  # a constant answer: its stated confidence is the class rate
+        probs = np.tile(np.bincount(pred, minlength=3) / len(pred), (len(pred), 1))
+    out = evaluate_probs(y, probs, pred)
+    out["claims"] = claim_level(test, pred, claims)
+    out["name"] = name
+    if seconds:
+        out["pairs_per_s"] = round(len(y) / seconds, 1)
+    return out
+
+
+def quality(data: Path) -> list[dict[str, Any]]:
+    from sklearn.linear_model import LogisticRegression
+
+    pairs = load_pairs(data)
+    train, test = split_claims(pairs, 0)
+    claims = load_claim_labels(data)
+    y = test.labels
+    rows = [row("majority class (NEI)", y, None, np.full(len(y), 2), test, claims)]
+
+    embed = load_embedder("local:minilm")
+
+    def feats(p: Any) -> np.ndarray:
+        u, v = embed.encode(p.claims), embed.encode(p.evidences)
+        return np.hstack([u, v, np.abs(u - v), u * v])
+
+    lr = LogisticRegression(class_weight="balanced", max_iter=3000, random_state=0)
+    lr.fit(feats(train), train.labels)
+    p = lr.predict_proba(feats(test))
+    rows.append(row("frozen MiniLM [u,v,|u-v|,u*v] + balanced LR", y, p, p.argmax(1), test, claims))
+
+    for name, spec in (
+        ("head verifier (previous default)", "head"),
+        ("cross-encoder (new default)", "builtin"),
+    ):
+        verifier = load_verifier(spec)
+        seen = getattr(verifier, "trained_claims", frozenset())
+        assert not seen & set(test.groups), f"{spec} was trained on test claims"
+        start = time.perf_counter()
+        probs = verifier.predict(test.claims, test.evidences)
+        seconds = time.perf_counter() - start
+        pred = verifier.decide(probs)
+        rows.append(row(name, y, probs, pred, test, claims, seconds))
+    gated = np.array(
+        [
+            gate(c, [e], pred[i : i + 1])[0]
+            for i, (c, e) in enumerate(zip(test.claims, test.evidences, strict=True))
+        ]
+    )
+    rows.append(row("cross-encoder + evidence gate", y, probs, gated, test, claims))
+    return rows
+
+
+def throughput(data: Path, n_claims: int = 40) -> dict[str, Any]:
     pairs = load_pairs(data)
     by_claim: dict[str, list[str]] = {}
     for c, e in zip(pairs.claims, pairs.evidences, strict=True):
         by_claim.setdefault(c, []).append(e)
     claims = list(by_claim)[:n_claims]
-    checker = FactChecker(load_verifier())
-    checker.check(claims[:2], [Source(e) for e in by_claim[claims[0]]])  # warm up
-    start = time.perf_counter()
-    for claim in claims:
-        checker.check([claim], [Source(e) for e in by_claim[claim]])
-    checked = time.perf_counter() - start
-    embedder = load_embedder("local:minilm")
-    start = time.perf_counter()
-    for claim in claims:
-        embedder.encode([claim, *by_claim[claim]])
-    encode_only = time.perf_counter() - start
-    return {
+    out: dict[str, Any] = {
         "claims": len(claims),
         "evidence_per_claim": 5,
         "torch_threads": torch.get_num_threads(),
-        "claims_per_s": round(len(claims) / checked, 1),
-        "encoder_only_claims_per_s": round(len(claims) / encode_only, 1),
-        "ratio_vs_encoder_only": round(encode_only / checked, 2),
     }
+    embedder = load_embedder("local:minilm")
+    embedder.encode(claims[:4])
+    start = time.perf_counter()
+    for claim in claims:
+        embedder.encode([claim, *by_claim[claim]])
+    base = time.perf_counter() - start
+    out["encoder_only_claims_per_s"] = round(len(claims) / base, 1)
+    for spec in ("head", "builtin"):
+        checker = FactChecker(load_verifier(spec))
+        checker.check(claims[:2], [Source(e) for e in by_claim[claims[0]]])  # warm up
+        start = time.perf_counter()
+        for claim in claims:
+            checker.check([claim], [Source(e) for e in by_claim[claim]])
+        took = time.perf_counter() - start
+        out[spec] = {
+            "claims_per_s": round(len(claims) / took, 1),
+            "ratio_vs_encoder_only": round(base / took, 2),
+        }
+    return out
+
+
+def _flag_score(guardian: FactCheckGuardian, answer: str, evidence: list[dict[str, str]]) -> float:
+    """The guardian's confidence that ``answer`` is contradicted (0 when nothing is refuted)."""
+    guardian.min_confidence = 0.0
+    verdict = asyncio.run(guardian.inspect(GuardInput(text=answer, stage="out", evidence=evidence)))
+    return float(verdict.score or 0.0) if verdict.action != "allow" else 0.0
+
+
+def _rates(scores: list[float]) -> dict[str, float]:
+    s = np.array(scores)
+    return {f"{t:g}": round(float((s >= t).mean()), 4) for t in THRESHOLDS}
+
+
+def guard(data: Path) -> dict[str, Any]:
+    guardian = FactCheckGuardian()
+    docs = [
+        {"kind": "passage", "text": p.read_text(encoding="utf-8"), "source": p.name}
+        for p in sorted(DEMO.glob("*.md"))
+    ]
+    cases = json.loads(DEMO_ANSWERS.read_text(encoding="utf-8"))
+    out: dict[str, Any] = {
+        "demo": {
+            "n": len(cases),
+            "false_alarms": _rates([_flag_score(guardian, c["good"], docs) for c in cases]),
+            "detections": _rates([_flag_score(guardian, c["bad"], docs) for c in cases]),
+        }
+    }
+    records = [json.loads(line) for line in (data / "claims.jsonl").read_text().splitlines()]
+    _, cal, test = three_way_split(load_pairs(data), 0, 0.15)
+    for name, part in (("calibration_claims", cal), ("test_claims", test)):
+        keys = set(part.groups)
+        mine = [r for r in records if claim_key(r["claim"]) in keys]
+        scores: dict[str, list[float]] = {
+            "SUPPORTS": [],
+            "NOT_ENOUGH_INFO": [],
+            "REFUTES": [],
+            "flipped": [],
+        }
+        for r in mine:
+            ev = [
+                {"kind": "passage", "text": e["evidence"], "source": e["article"]}
+                for e in r["evidences"]
+            ]
+            label = r["claim_label"]
+            if label in scores:
+                scores[label].append(_flag_score(guardian, r["claim"], ev))
+            if label == "SUPPORTS":
+                flipped = flip(r["claim"], " ".join(e["text"] for e in ev))
+                if flipped and flipped != r["claim"]:
+                    scores["flipped"].append(_flag_score(guardian, flipped, ev))
+        out[name] = {
+            "false_alarms_supported": _rates(scores["SUPPORTS"]),
+            "false_alarms_nei": _rates(scores["NOT_ENOUGH_INFO"]),
+            "detections_refuted": _rates(scores["REFUTES"]),
+            "detections_flipped": _rates(scores["flipped"]),
+            "n": {k: len(v) for k, v in scores.items()},
+        }
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/fact_check")
-    parser.add_argument("--claims", type=int, default=100, help="claims for the speed test")
-    parser.add_argument("--speed-only", action="store_true", help="skip the quality run")
+    parser.add_argument("--claims", type=int, default=40, help="claims for the speed test")
+    parser.add_argument("--only", default="quality,speed,guard")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    speed = throughput(args.data, args.claims)
-    if args.speed_only:
-        print(json.dumps(speed, indent=2))
-        return
-    result = {"quality": evaluate(args.data), "speed": speed}
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    parts = set(args.only.split(","))
+    result: dict[str, Any] = {}
+    if "quality" in parts:
+        result["quality"] = quality(args.data)
+    if "speed" in parts:
+        result["speed"] = throughput(args.data, args.claims)
+    if "guard" in parts:
+        result["guard"] = guard(args.data)
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    q, s = result["quality"], result["speed"]
-    print(
-        f"validation pairs n={q['n']}: balanced acc {q['balanced_accuracy']}, macro-F1 "
-        f"{q['macro_f1']}, accuracy {q['accuracy']}, ECE {q['ece']}"
-    )
-    print(f"per-class F1 {q['f1']}; claims: {q['claims']}")
-    print(
-        f"{s['claims_per_s']} claims/s with {s['evidence_per_claim']} evidence sentences each "
-        f"({s['torch_threads']} threads; {s['ratio_vs_encoder_only']}x the bare encoder)"
-    )
+    for q in result.get("quality", []):
+        f1 = " / ".join(f"{q['f1'][k]:.3f}" for k in LABELS)
+        print(
+            f"{q['name']}: balanced acc {q['balanced_accuracy']:.3f}, macro-F1 "
+            f"{q['macro_f1']:.3f}, F1 S/R/NEI {f1}, ECE {q['ece']:.3f}; claim level "
+            f"{q['claims'].get('balanced_accuracy')}"
+        )
+    if "speed" in result:
+        print(json.dumps(result["speed"]))
+    if "guard" in result:
+        print(json.dumps(result["guard"], indent=1))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""Checking claims against evidence: pick the evidence sentences closest to each claim, let the
-verifier score every (claim, sentence) pair, and reduce those to one verdict per claim.
+"""Checking claims against evidence: pick the evidence sentences that name each claim's facts
+(:mod:`.evidence`), let the verifier score every (claim, sentence) pair, and reduce those to
+one verdict per claim.
 
 Shared by :class:`~.expert.FactCheckExpert` and :class:`~.guardian.FactCheckGuardian`.
 """
@@ -14,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from . import evidence as select
 from .claims import _sentences
 from .verifier import LABELS, NEI, REFUTES, SUPPORTS, TrainedVerifier, Verifier, load_verifier
 
@@ -90,13 +92,19 @@ class FactChecker:
 
     Args:
         verifier: a verifier or a spec for :func:`~.verifier.load_verifier` (default: shipped).
-        top_k: evidence sentences scored per claim (the closest by embedding cosine).
+        top_k: evidence sentences scored per claim (closest by cosine, with a bonus for
+            naming the claim's numbers and names: :func:`.evidence.rank`).
+        gate: a sentence decides SUPPORTS / REFUTES only if it names the claim's facts
+            (:func:`.evidence.admissible`); otherwise it counts as not enough information.
     """
 
-    def __init__(self, verifier: Verifier | str | None = None, top_k: int = 4) -> None:
+    def __init__(
+        self, verifier: Verifier | str | None = None, top_k: int = 4, gate: bool = True
+    ) -> None:
         self._verifier = verifier if not isinstance(verifier, str | None) else None
         self._spec = verifier if isinstance(verifier, str) else None
         self.top_k = top_k
+        self.gate = gate
 
     @property
     def verifier(self) -> Verifier:
@@ -123,7 +131,10 @@ class FactChecker:
         for ci, claim in enumerate(claims):
             rows = [r for r, (c, _) in enumerate(flat) if c == ci]
             ids = [flat[r][1] for r in rows]
-            out.append(self._reduce(claim, probs[rows], decided[rows], ids, evidence))
+            mine = decided[rows]
+            if self.gate:
+                mine = select.gate(claim, [evidence[i].text for i in ids], mine)
+            out.append(self._reduce(claim, probs[rows], mine, ids, evidence))
         return out
 
     @property
@@ -134,7 +145,8 @@ class FactChecker:
     def _nearest(
         self, claims: Sequence[str], evidence: list[Source]
     ) -> tuple[list[list[int]], dict[str, np.ndarray]]:
-        """The ``top_k`` evidence sentences closest to each claim, and every text's vector."""
+        """The ``top_k`` evidence sentences worth checking for each claim, and every text's
+        vector."""
         from podium.models.embeddings import load_embedder
 
         texts = list(dict.fromkeys([*claims, *(e.text for e in evidence)]))
@@ -143,7 +155,10 @@ class FactChecker:
             np.stack([vectors[c] for c in claims]) @ np.stack([vectors[e.text] for e in evidence]).T
         )
         k = min(self.top_k, len(evidence))
-        return [list(np.argsort(-row)[:k]) for row in sims], vectors
+        texts_e = [e.text for e in evidence]
+        return [
+            select.rank(c, texts_e, row, k) for c, row in zip(claims, sims, strict=True)
+        ], vectors
 
     @staticmethod
     def _reduce(
