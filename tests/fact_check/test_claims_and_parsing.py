@@ -13,6 +13,7 @@ from podium.experts.fact_check.checker import Source, cross_verify, parse_label,
 from podium.experts.fact_check.expert import gather, parse_request
 from podium.experts.fact_check.train import claim_verdict, ece, load_pairs
 from podium.experts.fact_check.train import split_claims as split
+from podium.experts.fact_check.cross import CrossVerifier
 from podium.experts.fact_check.verifier import TrainedVerifier, load_verifier
 
 from ..scripted import scripted
@@ -140,3 +141,12 @@ def test_unknown_verifiers_and_missing_weights_fail_clearly(tmp_path):
     (tmp_path / "bad.npz").write_bytes(b"not an npz")
     with pytest.raises(ModelUnavailable, match="podium train fact_check"):
         TrainedVerifier(tmp_path / "bad.npz")
+
+
+def test_missing_or_broken_cross_encoder_weights_fail_clearly(tmp_path):
+    with pytest.raises(ModelUnavailable, match="no cross-encoder verifier"):
+        CrossVerifier(tmp_path / "missing.safetensors")
+    (tmp_path / "bad.safetensors").write_bytes(b"not safetensors")
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(ModelUnavailable, match="podium train fact_check"):
+        CrossVerifier(tmp_path / "bad.safetensors")

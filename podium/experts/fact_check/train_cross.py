@@ -55,7 +55,7 @@ class CrossConfig:
     """Training settings; the defaults are the shipped model's (chosen on calibration claims)."""
 
     top: int = 2
-    epochs: int = 4
+    epochs: int = 3
     batch: int = 32
     lr: float = 1e-4
     head_lr: float = 1e-3
