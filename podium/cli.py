@@ -38,6 +38,7 @@ app.add_typer(train_app, name="train")
 # A module that does not exist (yet) is skipped; one that exists but fails to import raises.
 COMMAND_MODULES = (
     "podium.memory.commands",
+    "podium.models.commands",
     "podium.experts.nl2sql.commands",
     "podium.experts.schema_match.commands",
     "podium.experts.fact_check.commands",
@@ -79,7 +80,8 @@ def run(
     task: Annotated[str, typer.Argument(help="What to do, in words ('-' reads stdin).")],
     workspace: WorkspaceOpt = None,
     planner: Annotated[
-        str | None, typer.Option(help="Planner model URI, e.g. local:smollm2, openai:gpt-4o-mini.")
+        str | None,
+        typer.Option(help="Planner model URI, e.g. local:qwen2.5-coder-1.5b, openai:gpt-4o."),
     ] = None,
     workflow: WorkflowOpt = None,
     as_json: JsonOpt = False,

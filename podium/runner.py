@@ -37,6 +37,7 @@ from podium.memory.checkpointer import open_checkpointer, prepare
 from podium.memory.conversations import ConversationStore
 from podium.memory.store import RunStore
 from podium.models.provider import ChatModelLike, ModelProvider, model_label
+from podium.models.roles import default_roles
 from podium.orchestrator.context import PodiumContext
 from podium.orchestrator.events import RunFinished, RunPaused, RunStarted
 from podium.orchestrator.state import RunState, total_cost
@@ -115,12 +116,13 @@ class Podium:
 
     Args:
         planner: model URI or LangChain chat model that plans (default: the workspace's,
-            else ``local:smollm2``).
+            else the ladder's Qwen2.5-Coder-1.5B, else ``local:smollm2``).
         experts: extra experts (objects or decorated functions); they replace built-ins of the
             same name.
         workspace: a folder with a ``podium.toml`` or a :class:`Workspace`; default: the demo.
         workflow: a ``StateGraph`` built from Podium's nodes (default: the orchestrate graph).
-        synthesizer, large, embeddings: models for those roles (default: the workspace's).
+        synthesizer, large, small, embeddings: models for those roles (default: the
+            workspace's, else what this machine has: see ``podium.models.roles``).
         guardians: extra guardians for ``guard_in``/``guard_out``.
         builtins, plugins: include the built-in experts / the ``podium.experts`` entry points.
         checkpoint: keep a SQLite checkpoint per run so it can be resumed (default on).
@@ -135,6 +137,7 @@ class Podium:
         workflow: StateGraph | None = None,
         synthesizer: ChatModelLike | None = None,
         large: ChatModelLike | None = None,
+        small: ChatModelLike | None = None,
         embeddings: str | None = None,
         guardians: Iterable[Guardian] = (),
         builtins: bool = True,
@@ -161,7 +164,8 @@ class Podium:
         self.registry.load_specs(cfg.experts, origin=str(self.workspace.root / "podium.toml"))
         for item in experts:
             self.registry.register(item, origin="python", replace=True)
-        planner = planner or cfg.models.planner
+        defaults = default_roles()
+        planner = planner or cfg.models.planner or defaults["planner"]
         # The workspace's [guardians] policy: guardians, the PII vault on remote models, audit.
         self.guards = Guards.from_workspace(self.workspace)
         self.models = ModelProvider(
@@ -169,6 +173,7 @@ class Podium:
                 "planner": planner,
                 "synthesizer": synthesizer or cfg.models.synthesizer or planner,
                 "large": large or cfg.models.large or planner,
+                "small": small or cfg.models.small or defaults["small"],
                 "embeddings": embeddings or cfg.models.embeddings,
             },
             outbound=self.guards.outbound,

@@ -20,7 +20,7 @@ from podium.experts.guardians.policy import GuardPolicy
 from podium.experts.registry import ExpertSpec
 
 CONFIG_NAME = "podium.toml"
-DEMO_VERSION = "2"  # bump when podium/demo changes: existing copies are refreshed
+DEMO_VERSION = "3"  # bump when podium/demo changes: existing copies are refreshed
 
 
 class DatabaseSpec(BaseModel):
@@ -35,9 +35,16 @@ class DocumentsSpec(BaseModel):
 
 
 class ModelsSpec(BaseModel):
-    planner: str = "local:smollm2"
+    """Role → model URI. Empty means what this machine has for the role: the offline ladder
+    (Qwen2.5-Coder 1.5B plans, synthesises and finalises; 0.5B drafts) when installed, else
+    SmolLM2-135M. Any rung can be a remote model: ``openai-compatible:URL#model``."""
+
+    planner: str = Field(default="", description="Plans the task; default the ladder's 1.5B.")
     synthesizer: str = Field(default="", description="Defaults to the planner.")
     large: str = Field(default="", description="The model experts escalate to; default planner.")
+    small: str = Field(
+        default="", description="The drafting generator of experts; default the ladder's 0.5B."
+    )
     embeddings: str = "local:minilm"
     reranker: str = Field(
         default="",

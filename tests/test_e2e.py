@@ -1,5 +1,6 @@
-"""End to end on the real embedded models: SmolLM2-135M plans and writes, MiniLM routes and
-retrieves, the demo shop database answers. Offline, on the CPU."""
+"""End to end on the real offline models: the ladder's Qwen2.5-Coder-1.5B plans and writes,
+0.5B drafts SQL, MiniLM routes and retrieves, the demo shop database answers. Offline, on the
+CPU."""
 
 from __future__ import annotations
 
@@ -39,6 +40,10 @@ def test_a_compound_question_runs_a_database_step_and_a_document_step(demo_podiu
     assert doc_step["output"][0]["source"].endswith("returns.md")  # the file it came from
     assert "14 days" in doc_step["output"][0]["text"]
     assert "14 days" in result.answer
+    # The count is right and the answer is a sentence, not a row dump.
+    assert sql_step["output"]["rows"] == [[543]]
+    assert "543" in result.answer
+    assert "COUNT(*)" not in result.answer
 
     kinds = [e["type"] for e in result.events]
     assert kinds.count("step_finished") == 2

@@ -35,12 +35,15 @@ def bench(
         str | None,
         typer.Option(help=f"Comma-separated subset of: {', '.join(ALL_STRATEGIES)}."),
     ] = None,
-    small: Annotated[str, typer.Option(help="Small model URI (generative tasks).")] = (
-        "local:smollm2"
-    ),
+    small: Annotated[
+        str, typer.Option(help="Small model URI (generative tasks; default: role small).")
+    ] = "",
     large: Annotated[
-        str, typer.Option(help="Large model URI, e.g. openai-compatible:http://host/v1#model.")
-    ] = "local:smollm2",
+        str,
+        typer.Option(
+            help="Large model URI (default: role large), e.g. openai-compatible:http://h/v1#m."
+        ),
+    ] = "",
     n: Annotated[int | None, typer.Option(help="Test examples (default per task).")] = None,
     budget: Annotated[
         float, typer.Option(help="Cascade: largest share of examples sent to the large model.")
@@ -66,6 +69,10 @@ def bench(
     if bad:
         err.print(f"[bold red]error:[/] unknown strategies {bad}; choose from {ALL_STRATEGIES}")
         raise typer.Exit(2)
+    from podium.models.roles import default_roles
+
+    roles = default_roles()
+    small, large = small or roles["small"], large or roles["large"]
     try:
         parse_model_uri(small)
         parse_model_uri(large)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -35,7 +36,7 @@ def create_chat_model(uri: str, **options: Any) -> BaseChatModel:
         if not os.environ.get("OPENAI_API_KEY"):
             raise ModelUnavailable(
                 f"{uri} needs an OpenAI API key",
-                hint="export OPENAI_API_KEY=..., or use local:smollm2 to stay offline",
+                hint="export OPENAI_API_KEY=..., or use local:qwen2.5-coder-1.5b to stay offline",
             )
         from langchain_openai import ChatOpenAI
 
@@ -62,25 +63,45 @@ def create_chat_model(uri: str, **options: Any) -> BaseChatModel:
 
 
 def _local_chat(parsed: ModelURI, **options: Any) -> BaseChatModel:
-    from .local_llama import ChatLlamaCpp, smollm2_path
+    from .catalog import card
+    from .files import model_path
+    from .local_llama import ChatLlamaCpp
 
-    if parsed.name == "smollm2":
-        path = smollm2_path()
-    elif parsed.name.endswith(".gguf"):
-        path = os.path.expanduser(parsed.name)
-    elif parsed.name == "minilm":
-        raise ConfigError(
-            "local:minilm is an embedding model, not a chat model",
-            hint="use local:smollm2 for the planner and synthesizer",
-        )
+    if parsed.name.endswith(".gguf"):
+        path = Path(parsed.name).expanduser()
+        n_ctx = 8192
     else:
-        raise ConfigError(
-            f"unknown local model {parsed.name!r}",
-            hint="use local:smollm2 or local:/path/to/model.gguf",
-        )
+        entry = card(parsed.name)
+        if entry.kind != "chat":
+            raise ConfigError(
+                f"local:{parsed.name} is an embedding model, not a chat model",
+                hint="use local:qwen2.5-coder-1.5b (or local:smollm2) for generative roles",
+            )
+        path = model_path(entry, progress=_assembly_progress(entry.title))
+        n_ctx = min(8192, entry.context)
+    options.setdefault("n_ctx", n_ctx)
     model = ChatLlamaCpp(model_path=str(path), model_name=str(parsed), **options)
     _ = model.loaded  # fail now, with the fix in the message, if the file cannot load
     return model
+
+
+def _assembly_progress(title: str) -> Callable[[int, int], None]:
+    """A progress bar on stderr while a split model is assembled (first use only)."""
+    from rich.progress import Progress
+
+    state: dict[str, Any] = {}
+
+    def update(done: int, total: int) -> None:
+        if "bar" not in state:
+            bar = Progress(transient=True)
+            bar.start()
+            state["bar"] = bar
+            state["task"] = bar.add_task(f"assembling {title}", total=total)
+        state["bar"].update(state["task"], completed=done)
+        if done >= total:
+            state["bar"].stop()
+
+    return update
 
 
 def model_label(model: ChatModelLike) -> str:
@@ -169,9 +190,11 @@ class ModelProvider:
 
     def _target(self, model: ChatModelLike | None, role: str) -> ChatModelLike:
         if model is None:
-            # Experts are small models: they default to the embedded one, whatever plans.
-            fallback = "local:smollm2" if role == "small" else self.roles.get("planner")
-            model = self.roles.get(role) or fallback or "local:smollm2"
+            # A role the caller did not fill goes to what this machine has for it (the ladder
+            # when installed, else SmolLM2): experts draft with `small`, not with the planner.
+            from .roles import default_roles
+
+            model = self.roles.get(role) or default_roles().get(role) or "local:smollm2"
         elif isinstance(model, str) and model in self.roles:
             model = self.roles[model]
         return model

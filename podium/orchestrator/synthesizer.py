@@ -26,9 +26,11 @@ from .plan import Plan
 from .state import RunState, StepOutcome, ledger_entry, result_from_outcome
 
 SYSTEM = (
-    "You write the final answer to the user's task from the experts' results below. "
-    "Use only those results; quote numbers exactly; keep it short. If a result has low "
-    "confidence or a step failed, say so plainly instead of guessing."
+    "You write the final answer to the user's task from the experts' results below, in plain "
+    "sentences a person reads: state each number or fact directly (for example '543 orders "
+    "were placed in 2024.'), quote numbers exactly, keep it short, and do not list raw rows, "
+    "SQL, step ids or confidences. Use only those results. If a step failed or its confidence "
+    "is low, say plainly what is not known instead of guessing."
 )
 STEP_SYSTEM = "You answer a question in one or two sentences using only the given result."
 _ECHO = re.compile(r"^\s*(Task|Results|Question|Result):|\[s\d+\]", re.M)
@@ -193,15 +195,23 @@ async def _written(
 def compose(plan: Plan, results: dict[str, StepOutcome]) -> str:
     """The answer put together from each successful step's own summary, without a model."""
     lines = [
-        _line(o, result_from_outcome(o).text(900))
+        _line(o, result_from_outcome(o).text(900), raw=True)
         for step in plan.steps
         if (o := results.get(step.id)) is not None and o["status"] == "ok"
     ]
     return "\n".join(lines) if lines else "No step produced a result."
 
 
-def _line(outcome: StepOutcome, sentence: str) -> str:
-    return f"- {outcome['input']} → {sentence} (confidence {outcome['confidence']:.2f})"
+LOW_CONFIDENCE = 0.5
+
+
+def _line(outcome: StepOutcome, sentence: str, *, raw: bool) -> str:
+    """One step's part of the answer: the model's sentence as it is; a raw result (a row, a
+    passage) after the question it answers. Low confidence is said in words."""
+    text = f"{outcome['input'].rstrip(' ?.')}: {sentence}" if raw else sentence
+    if outcome["confidence"] < LOW_CONFIDENCE:
+        text += " (low confidence: treat this as uncertain)"
+    return text
 
 
 async def _step_by_step(
@@ -220,9 +230,8 @@ async def _step_by_step(
             ]
         )
         sentence = str(reply.content).strip()
-        if grounding_problems(sentence, [*sources, fact], {step.id: fact}):
-            sentence = fact
-        parts.append(_line(outcome, sentence))
+        raw = bool(grounding_problems(sentence, [*sources, fact], {step.id: fact}))
+        parts.append(_line(outcome, fact if raw else sentence, raw=raw))
     return "\n".join(parts) if parts else "No step produced a result."
 
 
