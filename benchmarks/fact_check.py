@@ -1,7 +1,7 @@
 """Fact checking: verifiers on unseen claims, throughput, and the exit guardian's alarms.
 
     python benchmarks/fact_check.py [--data ../shared/data/fact_check] [--json]
-        [--only quality,speed,guard]
+        [--only quality,speed,guard[,cascade]] [--threshold 0.6 --limit 60]
 
 Quality: every verifier on the claim-level held-out split of ``../shared/data/fact_check``
 (the 154 claims / 770 pairs of ``GroupShuffleSplit(test_size=0.2, random_state=0)`` by
@@ -21,6 +21,10 @@ as answers against their own five evidence sentences (SUPPORTS and NOT_ENOUGH_IN
 are correct answers, REFUTES claims and direction/number/negation flips of SUPPORTS claims
 are contradicted ones). Alarm rates are given for several ``min_confidence`` values, on the
 calibration claims (where the default is chosen) and on the test claims.
+
+Cascade (opt-in, slow): the ``large`` role (Qwen2.5-Coder-1.5B on the ladder) judges the test
+pairs the cross-encoder is unsure of, constrained to the three labels, the small verdict as a
+hint; both are scored on those pairs.
 """
 
 from __future__ import annotations
@@ -76,7 +80,10 @@ def row(
     return out
 
 
-def quality(data: Path) -> list[dict[str, Any]]:
+VERIFIERS = {"head": "head verifier (previous default)", "builtin": "cross-encoder (new default)"}
+
+
+def quality(data: Path, specs: tuple[str, ...] = tuple(VERIFIERS)) -> list[dict[str, Any]]:
     from sklearn.linear_model import LogisticRegression
 
     pairs = load_pairs(data)
@@ -96,10 +103,8 @@ def quality(data: Path) -> list[dict[str, Any]]:
     p = lr.predict_proba(feats(test))
     rows.append(row("frozen MiniLM [u,v,|u-v|,u*v] + balanced LR", y, p, p.argmax(1), test, claims))
 
-    for name, spec in (
-        ("head verifier (previous default)", "head"),
-        ("cross-encoder (new default)", "builtin"),
-    ):
+    for spec in specs:
+        name = VERIFIERS.get(spec, spec)
         verifier = load_verifier(spec)
         seen = getattr(verifier, "trained_claims", frozenset())
         assert not seen & set(test.groups), f"{spec} was trained on test claims"
@@ -108,13 +113,15 @@ def quality(data: Path) -> list[dict[str, Any]]:
         seconds = time.perf_counter() - start
         pred = verifier.decide(probs)
         rows.append(row(name, y, probs, pred, test, claims, seconds))
-    gated = np.array(
-        [
-            gate(c, [e], pred[i : i + 1])[0]
-            for i, (c, e) in enumerate(zip(test.claims, test.evidences, strict=True))
-        ]
-    )
-    rows.append(row("cross-encoder + evidence gate", y, probs, gated, test, claims))
+        if spec == "head":
+            continue
+        gated = np.array(
+            [
+                gate(c, [e], pred[i : i + 1])[0]
+                for i, (c, e) in enumerate(zip(test.claims, test.evidences, strict=True))
+            ]
+        )
+        rows.append(row(f"{name} + evidence gate", y, probs, gated, test, claims))
     return rows
 
 
@@ -209,22 +216,90 @@ def guard(data: Path) -> dict[str, Any]:
     return out
 
 
+JUDGE = (
+    "Claim: {claim}\nEvidence: {evidence}\n"
+    "A small verifier trained on such pairs says: {hint} (confidence {conf:.2f}); it is often "
+    "unsure on pairs like this one.\n"
+    "Does the evidence support the claim, refute it, or neither? "
+    "Answer with exactly one of: SUPPORTS, REFUTES, NOT_ENOUGH_INFO."
+)
+
+
+def cascade(data: Path, threshold: float, limit: int) -> dict[str, Any]:
+    """The ``large`` role judges test pairs whose calibrated confidence is under ``threshold``
+    (a seeded sample of at most ``limit``), constrained to the three labels, with the small
+    verdict as a hint; compared with the small verdict on the same pairs."""
+    from podium.models.local_llama import ChatLlamaCpp
+    from podium.models.provider import ModelProvider
+    from podium.models.roles import default_roles
+    from podium.orchestrator.collaboration.llm import choice_grammar, closest_choice
+
+    _, test = split_claims(load_pairs(data), 0)
+    verifier = load_verifier("builtin")
+    probs = verifier.predict(test.claims, test.evidences)
+    pred = verifier.decide(probs)
+    conf = probs[np.arange(len(pred)), pred]
+    low = np.flatnonzero(conf < threshold)
+    sample = np.sort(np.random.default_rng(0).permutation(low)[:limit])
+    provider = ModelProvider(default_roles())
+    chat = provider.base_chat(role="large")
+    if isinstance(chat, ChatLlamaCpp):
+        chat = chat.bind(grammar=choice_grammar(LABELS), max_tokens=8, temperature=0.0)
+    judged = pred.copy()
+    start = time.perf_counter()
+    for i in sample:
+        prompt = JUDGE.format(
+            claim=test.claims[i], evidence=test.evidences[i], hint=LABELS[pred[i]], conf=conf[i]
+        )
+        reply = str(chat.invoke(prompt).content)
+        judged[i] = LABELS.index(closest_choice(reply, LABELS))
+    seconds = time.perf_counter() - start
+    y = test.labels[sample]
+    small = evaluate_probs(y, probs[sample], pred[sample])
+    large = evaluate_probs(y, probs[sample], judged[sample])
+    return {
+        "large": provider.label(role="large"),
+        "threshold": threshold,
+        "escalation_rate": round(len(low) / len(pred), 4),
+        "large_calls_per_claim": round(len(low) / len(set(test.groups)), 2),
+        "judged_pairs": len(sample),
+        "s_per_call": round(seconds / max(len(sample), 1), 2),
+        "large_label_share": {
+            LABELS[k]: round(float((judged[sample] == k).mean()), 3) for k in range(3)
+        },
+        "on_judged_pairs": {
+            "small": {k: small[k] for k in ("accuracy", "balanced_accuracy", "macro_f1", "f1")},
+            "cascade": {k: large[k] for k in ("accuracy", "balanced_accuracy", "macro_f1", "f1")},
+        },
+        "whole_test_set_if_sample_is_all": evaluate_probs(test.labels, probs, judged)
+        if len(sample) == len(low)
+        else None,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/fact_check")
     parser.add_argument("--claims", type=int, default=40, help="claims for the speed test")
     parser.add_argument("--only", default="quality,speed,guard")
+    parser.add_argument(
+        "--verifiers", default="head,builtin", help="load_verifier specs for the quality table"
+    )
+    parser.add_argument("--threshold", type=float, default=0.6, help="cascade: escalate under")
+    parser.add_argument("--limit", type=int, default=60, help="cascade: most pairs judged")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(min(2, torch.get_num_threads()))
     parts = set(args.only.split(","))
     result: dict[str, Any] = {}
     if "quality" in parts:
-        result["quality"] = quality(args.data)
+        result["quality"] = quality(args.data, tuple(args.verifiers.split(",")))
     if "speed" in parts:
         result["speed"] = throughput(args.data, args.claims)
     if "guard" in parts:
         result["guard"] = guard(args.data)
+    if "cascade" in parts:
+        result["cascade"] = cascade(args.data, args.threshold, args.limit)
     if args.json:
         print(json.dumps(result, indent=2))
         return
@@ -237,8 +312,9 @@ def main() -> None:
         )
     if "speed" in result:
         print(json.dumps(result["speed"]))
-    if "guard" in result:
-        print(json.dumps(result["guard"], indent=1))
+    for part in ("guard", "cascade"):
+        if part in result:
+            print(json.dumps(result[part], indent=1))
 
 
 if __name__ == "__main__":

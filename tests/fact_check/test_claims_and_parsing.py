@@ -10,10 +10,10 @@ import pytest
 from podium.errors import ConfigError, InputRejected, ModelUnavailable
 from podium.experts.fact_check import ClaimCheck, split_claims
 from podium.experts.fact_check.checker import Source, cross_verify, parse_label, render, units
+from podium.experts.fact_check.cross import CrossVerifier
 from podium.experts.fact_check.expert import gather, parse_request
 from podium.experts.fact_check.train import claim_verdict, ece, load_pairs
 from podium.experts.fact_check.train import split_claims as split
-from podium.experts.fact_check.cross import CrossVerifier
 from podium.experts.fact_check.verifier import TrainedVerifier, load_verifier
 
 from ..scripted import scripted
@@ -97,8 +97,21 @@ def test_step_outputs_become_evidence_rows_as_text():
     assert Source("year: 2024, orders: 17", "s1") in found
     assert Source("Returns within 30 days.", "r.md") in found
     assert render({"rows": [{"a": 1}]}) == "a: 1"
-    short = "One two three. " * 3
-    assert [u.text for u in units([Source(short)])] == [short.strip()]
+
+
+def test_wrapped_documents_become_sentences_and_rows_stay_rows():
+    doc = (
+        "# Returns and refunds\n\nReturns are accepted within 30 days of\ndelivery. Refunds take 5 "
+        "business\ndays.\n- Gift cards cannot be returned.\n"
+    )
+    assert [u.text for u in units([Source(doc, "r.md")])] == [
+        "# Returns and refunds",
+        "Returns are accepted within 30 days of delivery.",
+        "Refunds take 5 business days.",
+        "- Gift cards cannot be returned.",
+    ]
+    rows = "year: 2024, orders: 17\nyear: 2025, orders: 20"
+    assert [u.text for u in units([Source(rows)])] == rows.splitlines()
 
 
 def test_claim_labels_follow_climate_fever_aggregation():

@@ -49,17 +49,34 @@ class ClaimCheck:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
+_STANDALONE = re.compile(r"^(?:#|[-*•|>]|\d+[.)]\s|[\w ]{1,40}:\s)")
+
+
+def _blocks(text: str) -> list[str]:
+    """Lines of prose joined back into paragraphs (documents are often wrapped at ~90
+    characters); headings, bullets, table rows and ``col: value`` rows stay lines of their own."""
+    out: list[str] = []
+    prose: list[str] = []
+    for raw in [*text.splitlines(), ""]:
+        line = raw.strip()
+        if line and not _STANDALONE.match(line):
+            prose.append(line)
+            continue
+        if prose:
+            out.append(" ".join(prose))
+            prose = []
+        if line:
+            out.append(line)
+    return out
+
+
 def units(sources: Iterable[Source]) -> list[Source]:
-    """Evidence sentences: long material is cut into sentences (row lists into rows)."""
+    """Evidence sentences: paragraphs are cut into sentences, row lists into rows."""
     out: list[Source] = []
     seen: set[str] = set()
     for src in sources:
-        for line in src.text.splitlines():
-            line = line.strip()
-            if not line:
-                continue
-            pieces = _sentences(line) if len(line) > MAX_UNIT_CHARS // 2 else [line]
-            for piece in pieces:
+        for block in _blocks(src.text):
+            for piece in _sentences(block):
                 piece = piece.strip()[:MAX_UNIT_CHARS]
                 if len(re.findall(r"\w+", piece)) >= 3 and piece not in seen:
                     seen.add(piece)
