@@ -64,14 +64,12 @@ THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
 def row(
     name: str,
     y: np.ndarray,
-    probs: np.ndarray | None,
+    probs: np.ndarray,
     pred: np.ndarray,
     test: Any,
     claims: dict[str, str],
     seconds: float = 0.0,
 ) -> dict[str, Any]:
-    if probs is None:  # a constant answer: its stated confidence is the class rate
-        probs = np.tile(np.bincount(pred, minlength=3) / len(pred), (len(pred), 1))
     out = evaluate_probs(y, probs, pred)
     out["claims"] = claim_level(test, pred, claims)
     out["name"] = name
@@ -83,14 +81,9 @@ def row(
 VERIFIERS = {"head": "head verifier (previous default)", "builtin": "cross-encoder (new default)"}
 
 
-def quality(data: Path, specs: tuple[str, ...] = tuple(VERIFIERS)) -> list[dict[str, Any]]:
+def frozen_baseline(train: Any, test: Any, claims: dict[str, str]) -> dict[str, Any]:
+    """``[u, v, |u-v|, u*v]`` of frozen MiniLM, class-balanced logistic regression."""
     from sklearn.linear_model import LogisticRegression
-
-    pairs = load_pairs(data)
-    train, test = split_claims(pairs, 0)
-    claims = load_claim_labels(data)
-    y = test.labels
-    rows = [row("majority class (NEI)", y, None, np.full(len(y), 2), test, claims)]
 
     embed = load_embedder("local:minilm")
 
@@ -101,8 +94,22 @@ def quality(data: Path, specs: tuple[str, ...] = tuple(VERIFIERS)) -> list[dict[
     lr = LogisticRegression(class_weight="balanced", max_iter=3000, random_state=0)
     lr.fit(feats(train), train.labels)
     p = lr.predict_proba(feats(test))
-    rows.append(row("frozen MiniLM [u,v,|u-v|,u*v] + balanced LR", y, p, p.argmax(1), test, claims))
+    name = "frozen MiniLM [u,v,|u-v|,u*v] + balanced LR"
+    return row(name, test.labels, p, p.argmax(1), test, claims)
 
+
+def quality(
+    data: Path, specs: tuple[str, ...] = tuple(VERIFIERS), baselines: bool = True
+) -> list[dict[str, Any]]:
+    pairs = load_pairs(data)
+    train, test = split_claims(pairs, 0)
+    claims = load_claim_labels(data)
+    y = test.labels
+    prior = np.bincount(train.labels, minlength=3) / len(train.labels)  # stated confidence
+    majority = np.tile(prior, (len(y), 1))
+    rows = [row("majority class (NEI)", y, majority, np.full(len(y), 2), test, claims)]
+    if baselines:
+        rows.append(frozen_baseline(train, test, claims))
     for spec in specs:
         name = VERIFIERS.get(spec, spec)
         verifier = load_verifier(spec)
@@ -169,8 +176,8 @@ def _rates(scores: list[float]) -> dict[str, float]:
     return {f"{t:g}": round(float((s >= t).mean()), 4) for t in THRESHOLDS}
 
 
-def guard(data: Path) -> dict[str, Any]:
-    guardian = FactCheckGuardian()
+def guard(data: Path, spec: str = "builtin") -> dict[str, Any]:
+    guardian = FactCheckGuardian(spec)
     docs = [
         {"kind": "passage", "text": p.read_text(encoding="utf-8"), "source": p.name}
         for p in sorted(DEMO.glob("*.md"))
@@ -285,6 +292,8 @@ def main() -> None:
     parser.add_argument(
         "--verifiers", default="head,builtin", help="load_verifier specs for the quality table"
     )
+    parser.add_argument("--guard-verifier", default="builtin", help="the guardian's verifier")
+    parser.add_argument("--no-baselines", action="store_true", help="skip the frozen LR")
     parser.add_argument("--threshold", type=float, default=0.6, help="cascade: escalate under")
     parser.add_argument("--limit", type=int, default=60, help="cascade: most pairs judged")
     parser.add_argument("--json", action="store_true")
@@ -293,11 +302,12 @@ def main() -> None:
     parts = set(args.only.split(","))
     result: dict[str, Any] = {}
     if "quality" in parts:
-        result["quality"] = quality(args.data, tuple(args.verifiers.split(",")))
+        specs = tuple(v for v in args.verifiers.split(",") if v)
+        result["quality"] = quality(args.data, specs, not args.no_baselines)
     if "speed" in parts:
         result["speed"] = throughput(args.data, args.claims)
     if "guard" in parts:
-        result["guard"] = guard(args.data)
+        result["guard"] = guard(args.data, args.guard_verifier)
     if "cascade" in parts:
         result["cascade"] = cascade(args.data, args.threshold, args.limit)
     if args.json:

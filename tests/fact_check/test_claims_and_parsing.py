@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from importlib.resources import files
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -162,4 +164,8 @@ def test_missing_or_broken_cross_encoder_weights_fail_clearly(tmp_path):
     (tmp_path / "bad.safetensors").write_bytes(b"not safetensors")
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(ModelUnavailable, match="podium train fact_check"):
+        CrossVerifier(tmp_path / "bad.safetensors")
+    shipped = Path(str(files("podium.experts.fact_check") / "cross_encoder.json"))
+    (tmp_path / "bad.json").write_text(shipped.read_text())
+    with pytest.raises(ModelUnavailable, match="cannot read verifier weights"):
         CrossVerifier(tmp_path / "bad.safetensors")

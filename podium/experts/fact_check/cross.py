@@ -194,13 +194,13 @@ class PairModel:
         save_file(state, str(path), metadata={"top": str(self.top)})
 
     def load_delta(self, path: Path) -> None:
-        from safetensors import SafetensorsError
+        from safetensors import SafetensorError
         from safetensors.torch import load_file
 
         torch = _torch()
         try:
             state = load_file(str(path))
-        except (OSError, SafetensorsError) as exc:
+        except (OSError, SafetensorError) as exc:
             raise ModelUnavailable(
                 f"cannot read verifier weights {path}: {exc}", hint=HINT
             ) from exc
