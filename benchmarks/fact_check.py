@@ -7,8 +7,8 @@ Quality: every verifier on the claim-level held-out split of ``../shared/data/fa
 (the 154 claims / 770 pairs of ``GroupShuffleSplit(test_size=0.2, random_state=0)`` by
 claim: no verifier below was trained or calibrated on them): majority class; the frozen-
 encoder baseline (``[u, v, |u-v|, u*v]`` of frozen MiniLM, class-balanced logistic
-regression, trained on the other 615 claims); the head verifier (``"head"``); the
-cross-encoder (``"builtin"``), alone and with the evidence gate of ``evidence.py``.
+regression, trained on the other 615 claims); the head verifier (``"builtin"``); the
+cross-encoder (``"cross"``), alone and with the evidence gate of ``evidence.py``.
 
 Speed: claims/s through ``FactChecker.check`` (one claim against its 5 evidence sentences,
 top 4 scored), torch on 2 threads, against the bare encoder embedding the same texts in the
@@ -78,7 +78,7 @@ def row(
     return out
 
 
-VERIFIERS = {"head": "head verifier (previous default)", "builtin": "cross-encoder (new default)"}
+VERIFIERS = {"builtin": "head verifier (default)", "cross": "cross-encoder (opt-in)"}
 
 
 def frozen_baseline(train: Any, test: Any, claims: dict[str, str]) -> dict[str, Any]:
@@ -120,7 +120,7 @@ def quality(
         seconds = time.perf_counter() - start
         pred = verifier.decide(probs)
         rows.append(row(name, y, probs, pred, test, claims, seconds))
-        if spec == "head":
+        if spec == "builtin":
             continue
         gated = np.array(
             [
@@ -150,7 +150,7 @@ def throughput(data: Path, n_claims: int = 40) -> dict[str, Any]:
         embedder.encode([claim, *by_claim[claim]])
     base = time.perf_counter() - start
     out["encoder_only_claims_per_s"] = round(len(claims) / base, 1)
-    for spec in ("head", "builtin"):
+    for spec in ("builtin", "cross"):
         checker = FactChecker(load_verifier(spec))
         checker.check(claims[:2], [Source(e) for e in by_claim[claims[0]]])  # warm up
         start = time.perf_counter()
@@ -176,7 +176,9 @@ def _rates(scores: list[float]) -> dict[str, float]:
     return {f"{t:g}": round(float((s >= t).mean()), 4) for t in THRESHOLDS}
 
 
-def guard(data: Path, spec: str = "builtin") -> dict[str, Any]:
+def guard(
+    data: Path, spec: str = "builtin", sets: tuple[str, ...] = ("calibration_claims", "test_claims")
+) -> dict[str, Any]:
     guardian = FactCheckGuardian(spec)
     docs = [
         {"kind": "passage", "text": p.read_text(encoding="utf-8"), "source": p.name}
@@ -193,6 +195,8 @@ def guard(data: Path, spec: str = "builtin") -> dict[str, Any]:
     records = [json.loads(line) for line in (data / "claims.jsonl").read_text().splitlines()]
     _, cal, test = three_way_split(load_pairs(data), 0, 0.15)
     for name, part in (("calibration_claims", cal), ("test_claims", test)):
+        if name not in sets:
+            continue
         keys = set(part.groups)
         mine = [r for r in records if claim_key(r["claim"]) in keys]
         scores: dict[str, list[float]] = {
@@ -242,7 +246,7 @@ def cascade(data: Path, threshold: float, limit: int) -> dict[str, Any]:
     from podium.orchestrator.collaboration.llm import choice_grammar, closest_choice
 
     _, test = split_claims(load_pairs(data), 0)
-    verifier = load_verifier("builtin")
+    verifier = load_verifier("cross")
     probs = verifier.predict(test.claims, test.evidences)
     pred = verifier.decide(probs)
     conf = probs[np.arange(len(pred)), pred]
@@ -290,9 +294,10 @@ def main() -> None:
     parser.add_argument("--claims", type=int, default=40, help="claims for the speed test")
     parser.add_argument("--only", default="quality,speed,guard")
     parser.add_argument(
-        "--verifiers", default="head,builtin", help="load_verifier specs for the quality table"
+        "--verifiers", default="builtin,cross", help="load_verifier specs for the quality table"
     )
     parser.add_argument("--guard-verifier", default="builtin", help="the guardian's verifier")
+    parser.add_argument("--guard-sets", default="calibration_claims,test_claims")
     parser.add_argument("--no-baselines", action="store_true", help="skip the frozen LR")
     parser.add_argument("--threshold", type=float, default=0.6, help="cascade: escalate under")
     parser.add_argument("--limit", type=int, default=60, help="cascade: most pairs judged")
@@ -307,7 +312,7 @@ def main() -> None:
     if "speed" in parts:
         result["speed"] = throughput(args.data, args.claims)
     if "guard" in parts:
-        result["guard"] = guard(args.data, args.guard_verifier)
+        result["guard"] = guard(args.data, args.guard_verifier, tuple(args.guard_sets.split(",")))
     if "cascade" in parts:
         result["cascade"] = cascade(args.data, args.threshold, args.limit)
     if args.json:

@@ -2,9 +2,9 @@
 
 - :class:`FactCheckExpert` — the expert the planner calls ("is it true that ...").
 - :class:`FactCheckGuardian` — the ``guard_out`` check of every answer against the run's evidence.
-- :func:`load_verifier` — the shipped verifier (the embedded MiniLM as a cross-encoder, its top
-  layers fine-tuned by ``podium train fact_check``), the older head on frozen MiniLM features
-  (``"head"``), or an NLI cross-encoder by path.
+- :func:`load_verifier` — the shipped verifier (a calibrated head on frozen MiniLM features),
+  the MiniLM cross-encoder (``"cross"``, top layers fine-tuned by ``podium train fact_check``),
+  or an NLI cross-encoder by path.
 """
 
 from .checker import ClaimCheck, FactChecker, Source

