@@ -58,7 +58,7 @@ from podium.models.embeddings import load_embedder
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "podium" / "demo" / "docs"
 DEMO_ANSWERS = ROOT / "tests" / "fact_check" / "demo_answers.json"
-THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
+THRESHOLDS = (0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 def row(
