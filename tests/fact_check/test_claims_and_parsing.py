@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from importlib.resources import files
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from podium.errors import ConfigError, InputRejected, ModelUnavailable
 from podium.experts.fact_check import ClaimCheck, split_claims
 from podium.experts.fact_check.checker import Source, cross_verify, parse_label, render, units
+from podium.experts.fact_check.cross import CrossVerifier
 from podium.experts.fact_check.expert import gather, parse_request
 from podium.experts.fact_check.train import claim_verdict, ece, load_pairs
 from podium.experts.fact_check.train import split_claims as split
@@ -96,8 +99,21 @@ def test_step_outputs_become_evidence_rows_as_text():
     assert Source("year: 2024, orders: 17", "s1") in found
     assert Source("Returns within 30 days.", "r.md") in found
     assert render({"rows": [{"a": 1}]}) == "a: 1"
-    short = "One two three. " * 3
-    assert [u.text for u in units([Source(short)])] == [short.strip()]
+
+
+def test_wrapped_documents_become_sentences_and_rows_stay_rows():
+    doc = (
+        "# Returns and refunds\n\nReturns are accepted within 30 days of\ndelivery. Refunds take 5 "
+        "business\ndays.\n- Gift cards cannot be returned.\n"
+    )
+    assert [u.text for u in units([Source(doc, "r.md")])] == [
+        "# Returns and refunds",
+        "Returns are accepted within 30 days of delivery.",
+        "Refunds take 5 business days.",
+        "- Gift cards cannot be returned.",
+    ]
+    rows = "year: 2024, orders: 17\nyear: 2025, orders: 20"
+    assert [u.text for u in units([Source(rows)])] == rows.splitlines()
 
 
 def test_claim_labels_follow_climate_fever_aggregation():
@@ -140,3 +156,16 @@ def test_unknown_verifiers_and_missing_weights_fail_clearly(tmp_path):
     (tmp_path / "bad.npz").write_bytes(b"not an npz")
     with pytest.raises(ModelUnavailable, match="podium train fact_check"):
         TrainedVerifier(tmp_path / "bad.npz")
+
+
+def test_missing_or_broken_cross_encoder_weights_fail_clearly(tmp_path):
+    with pytest.raises(ModelUnavailable, match="no cross-encoder verifier"):
+        CrossVerifier(tmp_path / "missing.safetensors")
+    (tmp_path / "bad.safetensors").write_bytes(b"not safetensors")
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(ModelUnavailable, match="podium train fact_check"):
+        CrossVerifier(tmp_path / "bad.safetensors")
+    shipped = Path(str(files("podium.experts.fact_check") / "cross_encoder.json"))
+    (tmp_path / "bad.json").write_text(shipped.read_text())
+    with pytest.raises(ModelUnavailable, match="cannot read verifier weights"):
+        CrossVerifier(tmp_path / "bad.safetensors")

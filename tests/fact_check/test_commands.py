@@ -6,7 +6,9 @@ import json
 
 import numpy as np
 import pytest
+import torch
 import typer
+from safetensors.torch import load_file
 from typer.testing import CliRunner
 
 from podium.experts.fact_check import commands
@@ -33,14 +35,22 @@ def small(shared_data, tmp_path):
     return tmp_path
 
 
-def test_training_is_reproducible_and_eval_measures_only_unseen_claims(app, small, tmp_path):
+def test_cross_encoder_training_is_reproducible_and_eval_measures_only_unseen_claims(
+    app, small, tmp_path
+):
     runner = CliRunner()
-    outs = [tmp_path / "a.npz", tmp_path / "b.npz"]
+    outs = [tmp_path / "a.safetensors", tmp_path / "b.safetensors"]
     for out in outs:
-        res = runner.invoke(app, ["train", "fact_check", "--data", str(small), "--out", str(out)])
+        args = ["--data", str(small), "--out", str(out), "--epochs", "1", "--top", "1"]
+        res = runner.invoke(app, ["train", "fact_check", *args])
         assert res.exit_code == 0, res.output
-    a, b = (np.load(p) for p in outs)
-    assert np.array_equal(a["W0"], b["W0"]) and float(a["temperature"]) == float(b["temperature"])
+    a, b = (load_file(str(p)) for p in outs)
+    assert set(a) == set(b) and all(torch.equal(a[k], b[k]) for k in a)
+    assert any(k.startswith("encoder.layer.5.") for k in a)  # only the top layer ships
+    assert not any(k.startswith("encoder.layer.4.") for k in a)
+    card = json.loads(outs[0].with_suffix(".json").read_text())
+    assert card == json.loads(outs[1].with_suffix(".json").read_text())
+    assert "Climate-FEVER" in card["meta"]["data"] and "licence" in card["meta"]["data_licence"]
 
     res = runner.invoke(
         app, ["eval", "fact_check", "--data", str(small), "--verifier", str(outs[0]), "--json"]
@@ -52,7 +62,24 @@ def test_training_is_reproducible_and_eval_measures_only_unseen_claims(app, smal
     assert report["claims"]["n"] == 6
 
 
+def test_the_head_verifier_still_trains_reproducibly(app, small, tmp_path):
+    runner = CliRunner()
+    outs = [tmp_path / "a.npz", tmp_path / "b.npz"]
+    for out in outs:
+        args = ["train", "fact_check", "--model", "head", "--data", str(small), "--out", str(out)]
+        res = runner.invoke(app, args)
+        assert res.exit_code == 0, res.output
+    a, b = (np.load(p) for p in outs)
+    assert np.array_equal(a["W0"], b["W0"]) and float(a["temperature"]) == float(b["temperature"])
+
+
 def test_eval_refuses_a_folder_without_pairs(app, tmp_path):
     res = CliRunner().invoke(app, ["eval", "fact_check", "--data", str(tmp_path)])
     assert res.exit_code == 2
     assert "no claim–evidence pairs" in res.output
+
+
+def test_train_refuses_an_unknown_model_kind(app, small):
+    res = CliRunner().invoke(app, ["train", "fact_check", "--data", str(small), "--model", "x"])
+    assert res.exit_code == 2
+    assert "unknown --model" in res.output

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 
 import pytest
 
 from podium import Podium
 from podium.experts.base import ExpertContext
-from podium.experts.fact_check import FactCheckExpert, FactCheckGuardian, FactCheckRequest
+from podium.experts.fact_check import (
+    FactCheckExpert,
+    FactCheckGuardian,
+    FactCheckRequest,
+    load_verifier,
+)
 from podium.experts.fact_check.train import evaluate
 from podium.experts.guardians import GuardInput
 from podium.workspace import Workspace
@@ -16,6 +23,9 @@ from podium.workspace import Workspace
 from ..scripted import plan_json, scripted
 
 pytestmark = pytest.mark.slow
+
+DEMO_DOCS = Path(__file__).resolve().parents[2] / "podium" / "demo" / "docs"
+DEMO_ANSWERS = Path(__file__).with_name("demo_answers.json")
 
 ICE = (
     "Arctic sea ice extent has declined sharply since satellite records began in 1979, "
@@ -31,6 +41,14 @@ def test_shipped_verifier_beats_chance_on_the_validation_claims(shared_data):
     assert result["macro_f1"] > 0.40
     assert result["ece"] < 0.08
     assert set(result["f1"]) == {"SUPPORTS", "REFUTES", "NOT_ENOUGH_INFO"}
+
+
+def test_the_opt_in_cross_encoder_is_measured_only_on_claims_it_never_saw(shared_data):
+    result = evaluate(shared_data / "fact_check", load_verifier("cross"))
+    assert result["left_out_training_pairs"] == 3845 - 770  # fit and calibration claims
+    assert result["verifier"] == "fact_check:cross-minilm-top2"
+    assert result["balanced_accuracy"] > 0.42  # chance is 1/3; BENCHMARKS.md: 0.456
+    assert result["ece"] < 0.06
 
 
 def test_the_expert_refutes_a_claim_its_evidence_contradicts():
@@ -103,3 +121,23 @@ def test_guard_out_flags_a_run_whose_answer_contradicts_the_retrieved_documents(
     assert verdict["stage"] == "out"
     assert (verdict["action"], verdict["category"]) == ("flag", "contradicted_claim")
     assert "increased sharply" in verdict["reason"] and "ice.md" in verdict["reason"]
+
+
+def test_the_guardian_rarely_flags_correct_demo_answers():
+    """22 faithful answers about the demo shop, checked against all five demo documents: the
+    false-alarm bound of issue 18 is 5 %, at most 1 of 22. (How many of the 22 contradicted
+    twins in the same file it catches is measured in BENCHMARKS.md, not bounded here.)"""
+    docs = [
+        {"kind": "passage", "text": p.read_text(encoding="utf-8"), "source": p.name}
+        for p in sorted(DEMO_DOCS.glob("*.md"))
+    ]
+    cases = json.loads(DEMO_ANSWERS.read_text(encoding="utf-8"))
+    guardian = FactCheckGuardian()
+
+    def flagged(answer: str) -> bool:
+        verdict = asyncio.run(guardian.inspect(GuardInput(answer, "out", evidence=docs)))
+        return verdict.action == "flag"
+
+    false_alarms = [c["good"] for c in cases if flagged(c["good"])]
+    assert len(cases) == 22
+    assert len(false_alarms) <= 1, false_alarms

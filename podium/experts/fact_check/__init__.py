@@ -2,12 +2,14 @@
 
 - :class:`FactCheckExpert` — the expert the planner calls ("is it true that ...").
 - :class:`FactCheckGuardian` — the ``guard_out`` check of every answer against the run's evidence.
-- :func:`load_verifier` — the shipped verifier (a calibrated head on the embedded MiniLM
-  encoder, trained by ``podium train fact_check``) or an NLI cross-encoder by path.
+- :func:`load_verifier` — the shipped verifier (a calibrated head on frozen MiniLM features),
+  the MiniLM cross-encoder (``"cross"``, top layers fine-tuned by ``podium train fact_check``),
+  or an NLI cross-encoder by path.
 """
 
 from .checker import ClaimCheck, FactChecker, Source
 from .claims import split_claims
+from .cross import CrossVerifier
 from .expert import FactCheckExpert, FactCheckRequest
 from .guardian import FactCheckGuardian
 from .verifier import LABELS, CrossEncoderVerifier, TrainedVerifier, Verifier, load_verifier
@@ -16,6 +18,7 @@ __all__ = [
     "LABELS",
     "ClaimCheck",
     "CrossEncoderVerifier",
+    "CrossVerifier",
     "FactCheckExpert",
     "FactCheckGuardian",
     "FactCheckRequest",

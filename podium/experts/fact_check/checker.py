@@ -1,5 +1,6 @@
-"""Checking claims against evidence: pick the evidence sentences closest to each claim, let the
-verifier score every (claim, sentence) pair, and reduce those to one verdict per claim.
+"""Checking claims against evidence: pick the evidence sentences that name each claim's facts
+(:mod:`.evidence`), let the verifier score every (claim, sentence) pair, and reduce those to
+one verdict per claim.
 
 Shared by :class:`~.expert.FactCheckExpert` and :class:`~.guardian.FactCheckGuardian`.
 """
@@ -14,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from . import evidence as select
 from .claims import _sentences
 from .verifier import LABELS, NEI, REFUTES, SUPPORTS, TrainedVerifier, Verifier, load_verifier
 
@@ -47,17 +49,34 @@ class ClaimCheck:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
+_STANDALONE = re.compile(r"^(?:#|[-*•|>]|\d+[.)]\s|[\w ]{1,40}:\s)")
+
+
+def _blocks(text: str) -> list[str]:
+    """Lines of prose joined back into paragraphs (documents are often wrapped at ~90
+    characters); headings, bullets, table rows and ``col: value`` rows stay lines of their own."""
+    out: list[str] = []
+    prose: list[str] = []
+    for raw in [*text.splitlines(), ""]:
+        line = raw.strip()
+        if line and not _STANDALONE.match(line):
+            prose.append(line)
+            continue
+        if prose:
+            out.append(" ".join(prose))
+            prose = []
+        if line:
+            out.append(line)
+    return out
+
+
 def units(sources: Iterable[Source]) -> list[Source]:
-    """Evidence sentences: long material is cut into sentences (row lists into rows)."""
+    """Evidence sentences: paragraphs are cut into sentences, row lists into rows."""
     out: list[Source] = []
     seen: set[str] = set()
     for src in sources:
-        for line in src.text.splitlines():
-            line = line.strip()
-            if not line:
-                continue
-            pieces = _sentences(line) if len(line) > MAX_UNIT_CHARS // 2 else [line]
-            for piece in pieces:
+        for block in _blocks(src.text):
+            for piece in _sentences(block):
                 piece = piece.strip()[:MAX_UNIT_CHARS]
                 if len(re.findall(r"\w+", piece)) >= 3 and piece not in seen:
                     seen.add(piece)
@@ -90,13 +109,19 @@ class FactChecker:
 
     Args:
         verifier: a verifier or a spec for :func:`~.verifier.load_verifier` (default: shipped).
-        top_k: evidence sentences scored per claim (the closest by embedding cosine).
+        top_k: evidence sentences scored per claim (closest by cosine, with a bonus for
+            naming the claim's numbers and names: :func:`.evidence.rank`).
+        gate: a sentence decides SUPPORTS / REFUTES only if it names the claim's facts
+            (:func:`.evidence.admissible`); otherwise it counts as not enough information.
     """
 
-    def __init__(self, verifier: Verifier | str | None = None, top_k: int = 4) -> None:
+    def __init__(
+        self, verifier: Verifier | str | None = None, top_k: int = 4, gate: bool = True
+    ) -> None:
         self._verifier = verifier if not isinstance(verifier, str | None) else None
         self._spec = verifier if isinstance(verifier, str) else None
         self.top_k = top_k
+        self.gate = gate
 
     @property
     def verifier(self) -> Verifier:
@@ -123,7 +148,10 @@ class FactChecker:
         for ci, claim in enumerate(claims):
             rows = [r for r, (c, _) in enumerate(flat) if c == ci]
             ids = [flat[r][1] for r in rows]
-            out.append(self._reduce(claim, probs[rows], decided[rows], ids, evidence))
+            mine = decided[rows]
+            if self.gate:
+                mine = select.gate(claim, [evidence[i].text for i in ids], mine)
+            out.append(self._reduce(claim, probs[rows], mine, ids, evidence))
         return out
 
     @property
@@ -134,7 +162,8 @@ class FactChecker:
     def _nearest(
         self, claims: Sequence[str], evidence: list[Source]
     ) -> tuple[list[list[int]], dict[str, np.ndarray]]:
-        """The ``top_k`` evidence sentences closest to each claim, and every text's vector."""
+        """The ``top_k`` evidence sentences worth checking for each claim, and every text's
+        vector."""
         from podium.models.embeddings import load_embedder
 
         texts = list(dict.fromkeys([*claims, *(e.text for e in evidence)]))
@@ -143,7 +172,10 @@ class FactChecker:
             np.stack([vectors[c] for c in claims]) @ np.stack([vectors[e.text] for e in evidence]).T
         )
         k = min(self.top_k, len(evidence))
-        return [list(np.argsort(-row)[:k]) for row in sims], vectors
+        texts_e = [e.text for e in evidence]
+        return [
+            select.rank(c, texts_e, row, k) for c, row in zip(claims, sims, strict=True)
+        ], vectors
 
     @staticmethod
     def _reduce(

@@ -12,6 +12,8 @@ from rich.table import Table
 from podium.cli_options import err, out
 from podium.errors import ConfigError, InputRejected, ModelUnavailable, PodiumError
 
+from .train_cross import CrossConfig
+
 DataOpt = Annotated[
     Path, typer.Option("--data", help="Folder with pairs.jsonl (and claims.jsonl).")
 ]
@@ -34,32 +36,61 @@ def train_cmd(
     data: DataOpt,
     out_path: Annotated[
         Path | None,
-        typer.Option("--out", help="Where to write the weights (default: the shipped file)."),
+        typer.Option(
+            "--out",
+            help="Where to write the weights (default: the shipped file); the cross-encoder's "
+            "card goes beside them as .json.",
+        ),
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the claim split and the folds.")] = 0,
+    model: Annotated[
+        str,
+        typer.Option(
+            help="cross: fine-tune MiniLM's top layers on the pairs (verifier 'cross'); "
+            "head: a logistic head on frozen MiniLM features (the default verifier)."
+        ),
+    ] = "cross",
+    seed: Annotated[int, typer.Option(help="Seed of the claim split, folds and training.")] = 0,
+    epochs: Annotated[int, typer.Option(min=1, help="Epochs (cross only).")] = CrossConfig.epochs,
+    top: Annotated[
+        int, typer.Option(min=1, max=6, help="MiniLM layers to fine-tune (cross only).")
+    ] = CrossConfig.top,
     augment: Annotated[
         bool, typer.Option(help="Add contrast pairs made from the train claims (augment.py).")
     ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Train the fact-check verifier on the train claims of DATA (claim-level split)."""
-    from .train import train
-    from .verifier import builtin_weights
-
+    log = lambda m: err.print(m, highlight=False)  # noqa: E731
+    if model not in ("cross", "head"):
+        raise _fail(InputRejected(f"unknown --model {model!r}", hint="use cross or head"))
     try:
-        head, report = train(
-            data, seed=seed, log=lambda m: err.print(m, highlight=False), augment=augment
-        )
+        if model == "cross":
+            import torch
+
+            from .cross import builtin_delta
+            from .train_cross import train_cross
+
+            torch.set_num_threads(min(2, torch.get_num_threads()))
+            cfg = CrossConfig(top=top, epochs=epochs, augment=augment, seed=seed)
+            pair_model, card, report = train_cross(data, cfg, log=log)
+            target = out_path or builtin_delta()
+            pair_model.save(target)
+            card.save(target.with_suffix(".json"))
+        else:
+            from .train import train
+            from .verifier import builtin_weights
+
+            head, report = train(data, seed=seed, log=log, augment=augment)
+            target = out_path or builtin_weights()
+            head.save(target)
     except PodiumError as exc:
         raise _fail(exc) from None
-    target = out_path or builtin_weights()
-    head.save(target)
     report["weights"] = str(target)
     err.print(f"wrote {target} ({target.stat().st_size / 1024:.0f} KB)")
     if as_json:
         out.print_json(json.dumps(report))
     else:
-        _table("validation pairs", report["validation"])
+        _table("validation pairs (claims never trained on)", report["validation"])
         if report["validation_claims"].get("n"):
             _table("validation claims", report["validation_claims"])
 
@@ -68,7 +99,10 @@ def eval_cmd(
     data: DataOpt,
     verifier: Annotated[
         str | None,
-        typer.Option(help="builtin, a .npz from podium train, or an NLI cross-encoder folder."),
+        typer.Option(
+            help="builtin, cross, a .safetensors / .npz from podium train, or an NLI "
+            "cross-encoder folder."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:

@@ -74,8 +74,9 @@ class FactCheckExpert(Expert):
     ) -> None:
         """
         Args:
-            verifier: ``"builtin"`` (default), a ``.npz`` from ``podium train fact_check``, the
-                folder of an NLI cross-encoder, or a :class:`Verifier`.
+            verifier: ``"builtin"`` (default: the head on MiniLM features), ``"cross"``, a
+                ``.safetensors`` / ``.npz`` from ``podium train fact_check``, the folder of an
+                NLI cross-encoder, or a :class:`Verifier`.
             large: model URI, role name (e.g. ``"large"``) or chat model that cross-verifies
                 claims under ``threshold`` and (with ``llm_split``) splits claims; None: off.
         """

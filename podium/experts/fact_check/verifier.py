@@ -1,14 +1,18 @@
 """Verifiers: (claim, evidence) pairs in, calibrated probabilities of the three labels out.
 
-Two backends behind one small protocol:
+Backends behind one small protocol:
 
-- :class:`TrainedVerifier` (the default): a classifier over :mod:`.features` of the embedded
-  MiniLM encoder, trained by ``podium train fact_check`` and shipped as ``verifier.npz`` in
-  this package (plain arrays, no pickle, so it loads with any scikit-learn or none).
+- :class:`TrainedVerifier` (the default, ``"builtin"``): a classifier over :mod:`.features`
+  of the embedded MiniLM encoder, trained by ``podium train fact_check --model head`` and
+  shipped as ``verifier.npz`` in this package (plain arrays, no pickle, so it loads with any
+  scikit-learn or none).
+- :class:`~.cross.CrossVerifier` (``"cross"``): MiniLM reading claim and evidence together,
+  its top layers fine-tuned (see :mod:`.cross`); opt-in until it beats the head.
 - :class:`CrossEncoderVerifier`: any sentence-transformers NLI cross-encoder on disk (e.g. a
   DeBERTa MNLI model you downloaded), for a stronger check where one is available.
 
-``load_verifier(spec)`` turns ``"builtin"``, a ``.npz`` path or a cross-encoder folder into one.
+``load_verifier(spec)`` turns ``"builtin"``, ``"cross"``, a weights file or a cross-encoder folder
+into one.
 """
 
 from __future__ import annotations
@@ -171,6 +175,7 @@ class TrainedVerifier:
                     hint="train them: podium train fact_check --data ../shared/data/fact_check",
                 )
             self.head = HeadWeights.load(self.path)
+        self.trained_claims = self.head.trained_claims
         self.name = f"fact_check:{self.head.meta.get('model', 'head')}+{self.head.encoder}"
 
     def predict(
@@ -250,12 +255,18 @@ _CACHE_LOCK = threading.Lock()
 
 
 def load_verifier(spec: str | Path | None = None) -> Verifier:
-    """``None``/``"builtin"``: the shipped weights; a ``.npz``: other trained weights; a folder:
+    """``None``/``"builtin"``: the shipped head on frozen MiniLM features; ``"cross"``: the
+    shipped MiniLM cross-encoder (:mod:`.cross`; opt-in until it measures better, see
+    BENCHMARKS.md); a ``.safetensors`` or ``.npz`` from ``podium train fact_check``; a folder:
     an NLI cross-encoder. Loaded once per process."""
     key = str(spec or "builtin")
     with _CACHE_LOCK:
         if key not in _CACHE:
-            if key == "builtin":
+            if key == "cross" or key.endswith(".safetensors"):
+                from .cross import CrossVerifier
+
+                _CACHE[key] = CrossVerifier(None if key == "cross" else key)
+            elif key in ("builtin", "head"):
                 _CACHE[key] = TrainedVerifier()
             elif key.endswith(".npz"):
                 _CACHE[key] = TrainedVerifier(key)
@@ -264,7 +275,7 @@ def load_verifier(spec: str | Path | None = None) -> Verifier:
             else:
                 raise ConfigError(
                     f"unknown fact-check verifier {key!r}",
-                    hint="use 'builtin', a .npz from podium train fact_check, or the folder of "
-                    "an NLI cross-encoder",
+                    hint="use 'builtin', 'cross', a .safetensors or .npz from podium train "
+                    "fact_check, or the folder of an NLI cross-encoder",
                 )
         return _CACHE[key]
