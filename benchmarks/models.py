@@ -5,8 +5,8 @@ stack's cold start and peak memory.
 
 Every measurement runs in a fresh subprocess, so peak RSS is that model's alone (the stack
 row loads both Qwen models and MiniLM together, as a server with the ladder does). Speed:
-a fixed ~480-token prompt answered with one token (prompt tokens/s), then 96 greedy tokens
-(decode tokens/s = generated tokens / (total time − prompt time)); median of 3 repeats, each
+a fixed ~480-token chat prompt answered with one token (prompt tokens/s), then up to 96 greedy
+tokens (decode tokens/s = tokens after the first / (total time − prompt time)); median of 3, each
 with a different prompt prefix so llama.cpp cannot reuse the previous prompt's KV state.
 Ratios are against SmolLM2-135M measured in the same run.
 """
@@ -40,19 +40,20 @@ def measure_model(uri: str) -> dict[str, float]:
     llama = model.loaded.llama  # type: ignore[attr-defined]
     prompt_rates, decode_rates = [], []
     for i in range(3):
-        prompt = f"Note {i}: " + FILLER * 16 + "\nSummarise the note in detail."
-        n_prompt = len(llama.tokenize(prompt.encode()))
+        messages = [
+            {"role": "user", "content": f"Note {i}: " + FILLER * 16 + "\nSummarise the note."}
+        ]
         llama.reset()
         t0 = time.perf_counter()
-        llama.create_completion(prompt, max_tokens=1, temperature=0.0)
+        first = llama.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0)
         t_prompt = time.perf_counter() - t0
         llama.reset()
         t0 = time.perf_counter()
-        out = llama.create_completion(prompt, max_tokens=96, temperature=0.0)
+        out = llama.create_chat_completion(messages=messages, max_tokens=96, temperature=0.0)
         t_all = time.perf_counter() - t0
         generated = out["usage"]["completion_tokens"]
-        prompt_rates.append(n_prompt / t_prompt)
-        decode_rates.append(generated / max(t_all - t_prompt, 1e-6))
+        prompt_rates.append(first["usage"]["prompt_tokens"] / t_prompt)
+        decode_rates.append((generated - 1) / max(t_all - t_prompt, 1e-6))
     return {
         "load_s": load_s,
         "prompt_tok_s": statistics.median(prompt_rates),
@@ -98,18 +99,21 @@ def measure_concurrency(uri: str = "local:qwen2.5-coder-0.5b", n: int = 4) -> di
         [HumanMessage(f"Name {k + 2} European capitals, comma-separated.")] for k in range(n)
     ]
     model.invoke(questions[0], max_tokens=8)  # load and warm up
-    t0 = time.perf_counter()
-    for q in questions:
-        model.invoke(q, max_tokens=32)
-    sequential = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(n) as pool:
-        list(pool.map(lambda q: model.invoke(q, max_tokens=32), questions))
-    concurrent = time.perf_counter() - t0
+    sequential, concurrent = [], []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for q in questions:
+            model.invoke(q, max_tokens=48)
+        sequential.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(n) as pool:
+            list(pool.map(lambda q: model.invoke(q, max_tokens=48), questions))
+        concurrent.append(time.perf_counter() - t0)
+    ratios = sorted(c / s for c, s in zip(concurrent, sequential, strict=True))
     return {
-        "sequential_s": sequential,
-        "concurrent_s": concurrent,
-        "ratio": concurrent / sequential,
+        "sequential_s": statistics.median(sequential),
+        "concurrent_s": statistics.median(concurrent),
+        "ratio": ratios[1],
         "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
     }
 
