@@ -228,24 +228,23 @@ def probe(
     cascade = wanted - {"zero_shot", "few_shot"}
     if not cascade:
         return out
+    # One run gives the drafts (small_zero_shot, vote) and, on disagreement, the large
+    # model's own query (full). draft_finalise shows the large model the drafts, a different
+    # prompt, so it runs on its own (its drafts repeat: same prompts, same seeds).
     run = _Run(expert, db, question, ctx, source)
-    needs_final = bool({"draft_finalise", "full"} & wanted)
-    # draft_finalise always finalises; "full" alone finalises only on disagreement.
-    run.cascade(escalate=needs_final, always="draft_finalise" in wanted)
+    run.cascade(escalate="full" in wanted, always=False, hints=False)
     drafts = [a for a in run.attempts if a.role == "small"]
     if "small_zero_shot" in wanted:
         first = drafts[0]
         out["small_zero_shot"] = (first, 0, first.seconds, "greedy draft", 0.0)
     if "vote" in wanted:
         out["vote"] = _read(drafts, [after_drafts(drafts, quorum=expert.quorum, escalate=False)])
-    if "draft_finalise" in wanted:
-        out["draft_finalise"] = _read(run.attempts, run.decisions)
     if "full" in wanted:
-        first = after_drafts(drafts, quorum=expert.quorum)
-        if first.action == "agreed":
-            out["full"] = _read(drafts, [first])
-        else:
-            out["full"] = _read(run.attempts, [first, *run.decisions[1:]])
+        out["full"] = _read(run.attempts, run.decisions)
+    if "draft_finalise" in wanted:
+        hinted = _Run(expert, db, question, ctx, source)
+        hinted.cascade(escalate=True, always=True, hints=True)
+        out["draft_finalise"] = _read(hinted.attempts, hinted.decisions)
     return out
 
 
