@@ -311,13 +311,19 @@ class _Run:
         }
         refused = [a for a in self.attempts if a.status == "refused"]
         if refused and len(refused) * 2 > len(self.attempts):
-            # The models read the question as a write: say so rather than answer something else.
-            message = read_only_answer("change data")
+            # The models wrote changes for a question the intent screen read as a question (a
+            # weak model's garbage, or a write request phrased past the screen): say so, run
+            # nothing, and do not present it as an answer to the question.
+            message = (
+                "Podium only reads this database: the queries written for this question would "
+                "have changed data, so none was run and nothing was changed. No answer was "
+                "found; try rephrasing the question."
+            )
             details["decision"] += "; refused_write: the drafts wrote non-SELECT statements"
             return ExpertResult(
                 output={"refused": "write", "message": message, "rows": [], "sql": None},
                 summary=message,
-                confidence=1.0,
+                confidence=0.0,
                 details=details,
             )
         if last.chosen is None:
