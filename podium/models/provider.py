@@ -142,6 +142,7 @@ class ModelProvider:
         self._chat: dict[str, BaseChatModel] = {}
         self._wrapped: dict[int, tuple[BaseChatModel, BaseChatModel]] = {}
         self._lock = threading.Lock()
+        self._default_roles: dict[str, str] | None = None
 
     def chat(
         self, model: ChatModelLike | None = None, *, role: str = "small"
@@ -188,13 +189,19 @@ class ModelProvider:
     def label(self, model: ChatModelLike | None = None, *, role: str = "small") -> str:
         return model_label(self._target(model, role))
 
+    def _defaults(self) -> dict[str, str]:
+        """What this machine has for each role, looked up once per provider (not per call)."""
+        if self._default_roles is None:
+            from .roles import default_roles
+
+            self._default_roles = default_roles()
+        return self._default_roles
+
     def _target(self, model: ChatModelLike | None, role: str) -> ChatModelLike:
         if model is None:
             # A role the caller did not fill goes to what this machine has for it (the ladder
             # when installed, else SmolLM2): experts draft with `small`, not with the planner.
-            from .roles import default_roles
-
-            model = self.roles.get(role) or default_roles().get(role) or "local:smollm2"
+            model = self.roles.get(role) or self._defaults().get(role) or "local:smollm2"
         elif isinstance(model, str) and model in self.roles:
             model = self.roles[model]
         return model
