@@ -21,6 +21,7 @@ from podium.models.provider import as_model_unavailable
 from podium.models.usage import metered
 
 from .context import PodiumContext
+from .direct_answer import direct_answer
 from .events import AnswerReady, AnswerToken, emit
 from .plan import Plan
 from .state import RunState, StepOutcome, ledger_entry, result_from_outcome
@@ -129,6 +130,9 @@ async def synthesize_node(state: RunState, runtime: Runtime[PodiumContext]) -> d
         # A spent budget means no more model calls: the answer is put together from the steps.
         answer, mode, cost = compose(plan, results), "composed without a model", Cost()
         notes.append(f"stopped early: {stopped}")
+    elif (direct := direct_answer(plan, results, LOW_CONFIDENCE)) is not None:
+        # One step whose result is the answer (a count): no model call to restate it.
+        answer, mode, cost = direct, "the step's result is the answer (no model call)", Cost()
     else:
         answer, mode, cost, notes = await _written(ctx, run_id, task, plan, results)
     failed = [sid for sid, o in results.items() if o["status"] != "ok"]
