@@ -265,11 +265,12 @@ def main() -> None:
             f"{c['p95_s_model_alone']:.1f} | {c['p95_s']:.1f} | {c['router_ms_p50']:.0f} |"
         )
     print("\nmargin sweep (router accepts at margin >= m, score >= 0.45, no back-reference):")
-    for m, row in cascades[0]["sweep"].items():
-        print(
-            f"  m={m}: accepted {row['accepted']:.2f}, router wrong on {row['router_wrong']}, "
-            f"routing with {cascades[0]['model']} {row['routing']:.2f}"
-        )
+    for c in cascades:
+        for m, row in c["sweep"].items():
+            print(
+                f"  m={m}: accepted {row['accepted']:.2f}, router wrong on {row['router_wrong']}, "
+                f"routing with {c['model']} {row['routing']:.2f}"
+            )
 
 
 if __name__ == "__main__":
