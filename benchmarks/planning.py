@@ -15,6 +15,13 @@ node asks it (same prompt, same few-shot examples). Reported per model:
 - routing (run): what a run uses — the model's plan for planners that plan reliably (the
   router is advisory for them), the corrected plan otherwise;
 - p50/p95 seconds per plan (after one warm-up call).
+
+With ``--cascade`` it also reports the planner cascade (podium/orchestrator/planner_cascade.py):
+for every task the router's decision at the default thresholds (and a sweep of margins), the
+share of tasks planned without the planner model, routing accuracy with the cascade (the
+router's plan where it was sure, the model's otherwise) beside the model alone, and p50/p95
+seconds per plan with and without it. ``--reuse FILE`` takes the model's per-task rows from an
+earlier ``--json`` run instead of asking the model again (the router part is recomputed).
 """
 
 from __future__ import annotations
@@ -130,19 +137,107 @@ def run_model(uri: str, tasks: list[dict[str, Any]], workspaces: dict[str, Any])
     }
 
 
+def router_rows(tasks: list[dict[str, Any]], workspaces: dict[str, Any]) -> list[dict[str, Any]]:
+    """The router's decision per task at the default thresholds, with its seconds."""
+    from podium import Podium
+    from podium.orchestrator.planner_cascade import router_decision
+    from podium.orchestrator.semantic_router import split_clauses
+
+    podiums = {
+        name: Podium(workspace=ws, plugins=False, store=False, warmup=False)
+        for name, ws in workspaces.items()
+    }
+    for p in podiums.values():
+        p.context.router.routes(["warm-up"])  # build the router (embeds every expert) first
+    rows = []
+    for item in tasks:
+        ctx = podiums[item["workspace"]].context
+        start = time.perf_counter()
+        decision = router_decision(ctx.router, item["task"], max_steps=ctx.limits.max_steps)
+        seconds = time.perf_counter() - start
+        routes = ctx.router.routes(split_clauses(item["task"]))
+        experts = {r.expert for r in routes}
+        rows.append(
+            {
+                "id": item["id"],
+                "accepted": decision.accepted,
+                "margin": min(r.margin for r in routes),
+                "score": min(r.score for r in routes),
+                "refers_back": "refers to another request" in decision.reason,
+                "router_right": experts == set(item["experts"]),
+                "seconds": seconds,
+                "reason": decision.reason,
+            }
+        )
+    for p in podiums.values():
+        p.close()
+    return rows
+
+
+def cascade_summary(model: dict[str, Any], routed: list[dict[str, Any]]) -> dict[str, Any]:
+    """Routing and latency of the cascade over ``model``'s per-task results."""
+    from podium.models.catalog import plans_reliably
+    from podium.orchestrator.planner_cascade import CascadeSettings
+
+    used = "routed" if plans_reliably(model["model"]) else "routed_router"
+    by_id = {r["id"]: r for r in model["rows"]}
+    right, secs = [], []
+    for r in routed:
+        m = by_id[r["id"]]
+        right.append(r["router_right"] if r["accepted"] else m[used])
+        secs.append(r["seconds"] + (0.0 if r["accepted"] else m["seconds"]))
+    n = len(routed)
+    floor = CascadeSettings().min_score
+    sweep = {}
+    for margin in (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4):
+        took = [
+            r
+            for r in routed
+            if r["margin"] >= margin and r["score"] >= floor and not r["refers_back"]
+        ]
+        sweep[margin] = {
+            "accepted": len(took) / n,
+            "router_wrong": sum(not r["router_right"] for r in took),
+            "routing": sum(
+                (r["router_right"] if r in took else by_id[r["id"]][used]) for r in routed
+            )
+            / n,
+        }
+    secs.sort()
+    return {
+        "model": model["model"],
+        "without_model": sum(r["accepted"] for r in routed) / n,
+        "routing_model_alone": model["routing_run"],
+        "routing_cascade": sum(right) / n,
+        "p50_s": statistics.median(secs),
+        "p95_s": secs[min(n - 1, round(0.95 * (n - 1)))],
+        "p50_s_model_alone": model["p50_s"],
+        "p95_s_model_alone": model["p95_s"],
+        "router_ms_p50": 1000 * statistics.median(r["seconds"] for r in routed),
+        "sweep": sweep,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", default=DEFAULT_MODELS)
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--ids", default="", help="Only these task ids (comma-separated).")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--cascade", action="store_true", help="Also report the cascade.")
+    parser.add_argument("--reuse", default="", help="Model rows from an earlier --json run.")
     args = parser.parse_args()
     tasks = load_tasks(args.limit, args.ids)
     with tempfile.TemporaryDirectory() as tmp:
         workspaces = _workspaces(Path(tmp))
-        results = [run_model(uri, tasks, workspaces) for uri in args.models.split(",")]
+        if args.reuse:
+            results = json.loads(Path(args.reuse).read_text())
+        else:
+            results = [run_model(uri, tasks, workspaces) for uri in args.models.split(",")]
+        routed = router_rows(tasks, workspaces) if args.cascade else []
+    cascades = [cascade_summary(r, routed) for r in results] if routed else []
     if args.json:
-        print(json.dumps(results, indent=1))
+        print(json.dumps(cascades if args.reuse else results + cascades, indent=1))
         return
     print(
         "| planner | tasks | valid plan | routing (model) | routing (+ router) | router changed "
@@ -156,6 +251,26 @@ def main() -> None:
             f"{r['p50_s']:.1f} | "
             f"{r['p95_s']:.1f} |"
         )
+    if not cascades:
+        return
+    print(
+        "\n| planner | planned without it | routing alone | routing with cascade "
+        "| p50 s alone | p50 s cascade | p95 s alone | p95 s cascade | router ms p50 |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for c in cascades:
+        print(
+            f"| {c['model']} | {c['without_model']:.2f} | {c['routing_model_alone']:.2f} | "
+            f"{c['routing_cascade']:.2f} | {c['p50_s_model_alone']:.1f} | {c['p50_s']:.1f} | "
+            f"{c['p95_s_model_alone']:.1f} | {c['p95_s']:.1f} | {c['router_ms_p50']:.0f} |"
+        )
+    print("\nmargin sweep (router accepts at margin >= m, score >= 0.45, no back-reference):")
+    for c in cascades:
+        for m, row in c["sweep"].items():
+            print(
+                f"  m={m}: accepted {row['accepted']:.2f}, router wrong on {row['router_wrong']}, "
+                f"routing with {c['model']} {row['routing']:.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -156,6 +156,7 @@ class _Progress:
         self.enabled = enabled and err.is_terminal
         self.rows: dict[str, dict[str, Any]] = {}
         self.status = "starting"
+        self.answer = ""  # the answer's sentences as they stream (each one final)
         self._live: Live | None = None
 
     def live(self) -> Any:
@@ -188,6 +189,9 @@ class _Progress:
                 confidence=f"{ev.get('confidence', 0):.2f}",
                 ms=f"{(ev.get('cost') or {}).get('ms', 0):.0f}",
             )
+        elif kind == "token":
+            self.status = "answering"
+            self.answer += ev["text"]
         elif kind == "answer":
             self.status = "answered"
         elif kind == "run_finished":
@@ -198,7 +202,8 @@ class _Progress:
             self._live.update(self._render())
 
     def _render(self) -> Table:
-        table = Table(title=f"podium · {self.status}", expand=False)
+        caption = self.answer.strip() if self.status == "answering" else None
+        table = Table(title=f"podium · {self.status}", caption=caption, expand=False)
         for col in ("step", "expert", "input", "status", "conf", "ms"):
             table.add_column(col)
         colors = {"ok": "green", "failed": "red", "skipped": "yellow", "running": "cyan"}

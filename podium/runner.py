@@ -41,6 +41,7 @@ from podium.models.provider import ChatModelLike, ModelProvider, model_label
 from podium.models.roles import default_roles
 from podium.orchestrator.context import PodiumContext
 from podium.orchestrator.events import RunFinished, RunPaused, RunStarted
+from podium.orchestrator.planner_cascade import CascadeSettings
 from podium.orchestrator.semantic_router import RouterSettings
 from podium.orchestrator.state import RunState, total_cost
 from podium.workspace import LimitsSpec, Workspace, demo_workspace
@@ -147,6 +148,7 @@ class Podium:
         checkpoint: bool = True,
         store: bool = True,
         semantic_check: bool = True,
+        planner_cascade: bool = True,
         limits: LimitsSpec | None = None,
         warmup: bool = True,
         executor: Any = None,
@@ -183,6 +185,8 @@ class Podium:
         self.limits = limits or cfg.limits
         self.guardians = [*self.guards.guardians, *guardians]
         self.semantic_check = semantic_check
+        # The router plans the tasks it is sure of; the planner model the rest.
+        self.cascade = CascadeSettings(enabled=planner_cascade)
         if builtins and not any(getattr(g, "name", "") == "fact_check" for g in self.guardians):
             self.guardians.append(_fact_check_guardian())  # guard_out: contradicted claims
         # Where expert calls run: the argument, else the workspace's [executor] (in-process).
@@ -224,6 +228,7 @@ class Podium:
                     limits=self.limits,
                     guardians=list(self.guardians),
                     semantic_check=self.semantic_check,
+                    cascade=self.cascade,
                     router_settings=RouterSettings(
                         advisory=plans_reliably(self.models.roles["planner"])
                     ),

@@ -16,6 +16,7 @@ from podium.experts.registry import ExpertRegistry
 from podium.models.provider import ModelProvider
 from podium.workspace import LimitsSpec, Workspace
 
+from .planner_cascade import CascadeSettings
 from .semantic_router import RouterSettings, SemanticRouter
 
 
@@ -28,6 +29,8 @@ class PodiumContext:
     guardians: list[Guardian] = field(default_factory=list)
     semantic_check: bool = True
     router_settings: RouterSettings = field(default_factory=RouterSettings)
+    # The planner cascade: the router plans the tasks it is sure of (see planner_cascade.py).
+    cascade: CascadeSettings = field(default_factory=CascadeSettings)
     # Where expert calls run: None = in this process; otherwise an object with
     # ``async arun(expert, request, ctx) -> ExpertResult`` (e.g. Ray actors).
     executor: Any = None

@@ -49,6 +49,9 @@ class PlanReady(_Event):
     attempts: int = 1
     notes: list[str] = Field(default_factory=list)
     cost: dict[str, Any] = Field(default_factory=dict)
+    # Who planned: "router" (the planner cascade was sure) or "model"; and why.
+    planned_by: Literal["router", "model"] = "model"
+    cascade: str = ""
 
 
 class StepStarted(_Event):

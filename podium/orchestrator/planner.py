@@ -20,6 +20,7 @@ from podium.models.usage import metered
 from .context import PodiumContext
 from .events import PlanReady, PlanRetry, emit
 from .plan import Plan, Step, plan_schema, validate_plan
+from .planner_cascade import RouterDecision, router_decision
 from .state import RunState, ledger_entry
 
 SYSTEM_PROMPT = """You are the planner of Podium. Break the user's task into the fewest steps.
@@ -107,8 +108,15 @@ async def plan_node(state: RunState, runtime: Runtime[PodiumContext]) -> dict[st
     names = offered.names()
     if not names:
         raise PlanError("no experts are registered", hint="register one (podium experts list)")
-    schema = plan_schema(names, max_steps=ctx.limits.max_steps)
     history = list(state.get("messages", [])[:-1])
+    if ctx.semantic_check and ctx.cascade.enabled:
+        # Embedding is CPU work: off the event loop, so a server keeps answering.
+        decision = await asyncio.to_thread(_decide, ctx, task, bool(history))
+        if decision.plan is not None:
+            return _ready(run_id, decision.plan, Cost(), attempts=0, decision=decision)
+    else:
+        decision = RouterDecision(None, 0.0, "the planner cascade is off")
+    schema = plan_schema(names, max_steps=ctx.limits.max_steps)
     messages = planner_messages(task, offered, history, ctx.sources)
     problems: list[str] = []
     cost = Cost()
@@ -137,19 +145,7 @@ async def plan_node(state: RunState, runtime: Runtime[PodiumContext]) -> dict[st
                 plan = await asyncio.to_thread(_review, ctx, plan, task)
             problems = validate_plan(plan, names, max_steps=ctx.limits.max_steps)
             if not problems:
-                emit(
-                    PlanReady(
-                        run_id=run_id,
-                        plan=plan.model_dump(mode="json"),
-                        attempts=attempt,
-                        notes=plan.notes,
-                        cost=cost.model_dump(),
-                    )
-                )
-                return {
-                    "plan": plan.model_dump(mode="json"),
-                    "ledger": [ledger_entry("plan", cost, decision=f"{attempt} attempt(s)")],
-                }
+                return _ready(run_id, plan, cost, attempts=attempt, decision=decision)
             messages = [*messages, AIMessage(proposed.model_dump_json())]
         emit(PlanRetry(run_id=run_id, attempt=attempt, problems=problems))
         messages = [
@@ -164,6 +160,40 @@ async def plan_node(state: RunState, runtime: Runtime[PodiumContext]) -> dict[st
         f"the planner gave no valid plan in {ctx.limits.plan_attempts} attempts: "
         + "; ".join(problems),
         hint="try a stronger planner (--planner openai:... or ollama:...), or rephrase the task",
+    )
+
+
+def _ready(
+    run_id: str, plan: Plan, cost: Cost, *, attempts: int, decision: RouterDecision
+) -> dict[str, Any]:
+    """Announce the plan with who made it and why, and record it in the ledger."""
+    by_router = decision.plan is not None
+    why = f"router: {decision.reason}" if by_router else f"planner model: {decision.reason}"
+    emit(
+        PlanReady(
+            run_id=run_id,
+            plan=plan.model_dump(mode="json"),
+            attempts=attempts,
+            notes=plan.notes,
+            cost=cost.model_dump(),
+            planned_by="router" if by_router else "model",
+            cascade=why,
+        )
+    )
+    made = "planned by the semantic router" if by_router else f"{attempts} attempt(s)"
+    return {
+        "plan": plan.model_dump(mode="json"),
+        "ledger": [ledger_entry("plan", cost, decision=f"{made}; {why}")],
+    }
+
+
+def _decide(ctx: PodiumContext, task: str, follow_up: bool) -> RouterDecision:
+    return router_decision(
+        ctx.router,
+        task,
+        max_steps=ctx.limits.max_steps,
+        follow_up=follow_up,
+        settings=ctx.cascade,
     )
 
 

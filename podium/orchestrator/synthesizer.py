@@ -21,8 +21,9 @@ from podium.models.provider import as_model_unavailable
 from podium.models.usage import metered
 
 from .context import PodiumContext
+from .direct_answer import direct_answer
 from .events import AnswerReady, AnswerToken, emit
-from .plan import Plan
+from .plan import Plan, Step
 from .state import RunState, StepOutcome, ledger_entry, result_from_outcome
 
 SYSTEM = (
@@ -64,6 +65,16 @@ def grounding_problems(
     ``findings`` maps step ids to what each successful step found; the answer must reflect
     every one of them (one of its numbers, or some of its words).
     """
+    problems = text_problems(answer, sources)
+    missing = [sid for sid, fact in (findings or {}).items() if _missing(answer, fact)]
+    if missing:
+        problems.append(f"leaves out what step {', '.join(missing)} found")
+    return problems
+
+
+def text_problems(answer: str, sources: list[str]) -> list[str]:
+    """What is wrong with a text as written, whatever it covers: empty, repeating itself,
+    echoing the prompt, or stating a number no result contains."""
     problems = []
     words = answer.lower().split()
     if not words:
@@ -78,15 +89,6 @@ def grounding_problems(
     invented = [n for n in _NUMBER.findall(answer) if _canon(n) not in known]
     if invented:
         problems.append(f"numbers not in any result: {', '.join(invented[:5])}")
-    answer_numbers = {_canon(n) for n in _NUMBER.findall(answer)}
-    answer_words = _content_words(answer)
-    missing = [
-        sid
-        for sid, fact in (findings or {}).items()
-        if not _reflects(answer_numbers, answer_words, fact)
-    ]
-    if missing:
-        problems.append(f"leaves out what step {', '.join(missing)} found")
     return problems
 
 
@@ -129,6 +131,9 @@ async def synthesize_node(state: RunState, runtime: Runtime[PodiumContext]) -> d
         # A spent budget means no more model calls: the answer is put together from the steps.
         answer, mode, cost = compose(plan, results), "composed without a model", Cost()
         notes.append(f"stopped early: {stopped}")
+    elif (direct := direct_answer(plan, results, LOW_CONFIDENCE)) is not None:
+        # One step whose result is the answer (a count): no model call to restate it.
+        answer, mode, cost = direct, "the step's result is the answer (no model call)", Cost()
     else:
         answer, mode, cost, notes = await _written(ctx, run_id, task, plan, results)
     failed = [sid for sid, o in results.items() if o["status"] != "ok"]
@@ -149,34 +154,55 @@ async def synthesize_node(state: RunState, runtime: Runtime[PodiumContext]) -> d
 async def _written(
     ctx: PodiumContext, run_id: str, task: str, plan: Plan, results: dict[str, StepOutcome]
 ) -> tuple[str, str, Cost, list[str]]:
-    """The model writes the answer; a grounding check decides whether it stands."""
+    """The model writes the answer, streamed a sentence at a time; nothing streamed is ever
+    taken back.
+
+    Each sentence is checked before it is sent (no number that is not in a result, no echo of
+    the prompt, no repetition). The first sentence that fails ends the model's part; what a
+    step found that the sent sentences do not reflect is then added step by step, each part
+    checked the same way. So the answer grows only by appending, and a reader never sees a
+    draft that is later replaced.
+    """
     block = results_block(plan, results)
     sources = [task, block, *(_all_text(o) for o in results.values())]
+    findings = {
+        sid: result_from_outcome(o).text(900) for sid, o in results.items() if o["status"] == "ok"
+    }
     model = ctx.models.chat(role="synthesizer")
     label = ctx.models.label(role="synthesizer")
     notes: list[str] = []
+    answer = ""
+
+    def send(text: str) -> None:
+        nonlocal answer
+        answer += text
+        emit(AnswerToken(run_id=run_id, text=text))
+
     with metered() as (meter, timing):
         try:
-            answer = ""
-            async for chunk in model.astream(
-                [SystemMessage(SYSTEM), HumanMessage(f"Task: {task}\n\nResults:\n{block}")]
-            ):
-                piece = str(chunk.content)
-                if piece:
-                    answer += piece
-                    emit(AnswerToken(run_id=run_id, text=piece))
-            answer = answer.strip()
-            findings = {
-                sid: result_from_outcome(o).text(900)
-                for sid, o in results.items()
-                if o["status"] == "ok"
-            }
-            problems = grounding_problems(answer, sources, findings)
+            pending, problems = "", []
+            messages = [SystemMessage(SYSTEM), HumanMessage(f"Task: {task}\n\nResults:\n{block}")]
+            async for chunk in model.astream(messages):
+                pending += str(chunk.content)
+                pending, problems = _send_sentences(pending, answer, sources, send)
+                if problems:
+                    break
+            if not problems and pending.strip():
+                _, problems = _send_sentences(pending + "\n", answer, sources, send)
+            missing = [sid for sid in findings if _missing(answer, findings[sid])]
             mode = "model"
-            if problems:
-                notes.append("rewrote the model's answer step by step: " + "; ".join(problems))
-                answer = await _step_by_step(model, plan, results, sources)
-                mode = "composed"
+            if problems or missing or not answer.strip():
+                why = "; ".join(problems) or (
+                    f"leaves out what step {', '.join(missing)} found" if missing else "empty"
+                )
+                notes.append(f"completed the model's answer step by step: {why}")
+                wrote = bool(answer.strip())
+                rest = [st for st in plan.steps if st.id in missing or not wrote]
+                parts = await _step_by_step(model, rest, results, sources)
+                if parts:
+                    send(("" if not wrote or answer[-1:].isspace() else " ") + parts)
+                mode = "model + composed" if wrote else "composed"
+            answer = answer.strip() or "No step produced a result."
         except Exception as exc:
             unavailable = as_model_unavailable(exc, label)
             if unavailable is not None:
@@ -190,6 +216,30 @@ async def _written(
         large_calls=meter.large_calls,
     )
     return answer, mode, cost, notes
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?:;])\s+|\n+")
+
+
+def _send_sentences(
+    pending: str, answer: str, sources: list[str], send: Any
+) -> tuple[str, list[str]]:
+    """Send every complete sentence of ``pending`` that passes the checks; return the
+    incomplete rest and, if a sentence failed, why (it and everything after are dropped)."""
+    while (end := _SENTENCE_END.search(pending)) is not None:
+        sentence, pending = pending[: end.end()], pending[end.end() :]
+        if not sentence.strip():
+            continue
+        problems = text_problems(answer + sentence, sources)
+        if problems:
+            return "", problems
+        send(sentence)
+        answer += sentence
+    return pending, []
+
+
+def _missing(answer: str, fact: str) -> bool:
+    return not _reflects({_canon(n) for n in _NUMBER.findall(answer)}, _content_words(answer), fact)
 
 
 def compose(plan: Plan, results: dict[str, StepOutcome]) -> str:
@@ -215,10 +265,10 @@ def _line(outcome: StepOutcome, sentence: str, *, raw: bool) -> str:
 
 
 async def _step_by_step(
-    model: Any, plan: Plan, results: dict[str, StepOutcome], sources: list[str]
+    model: Any, steps: list[Step], results: dict[str, StepOutcome], sources: list[str]
 ) -> str:
     parts = []
-    for step in plan.steps:
+    for step in steps:
         outcome = results.get(step.id)
         if outcome is None or outcome["status"] != "ok":
             continue
@@ -232,7 +282,7 @@ async def _step_by_step(
         sentence = str(reply.content).strip()
         raw = bool(grounding_problems(sentence, [*sources, fact], {step.id: fact}))
         parts.append(_line(outcome, fact if raw else sentence, raw=raw))
-    return "\n".join(parts) if parts else "No step produced a result."
+    return "\n".join(parts)
 
 
 def _all_text(outcome: StepOutcome) -> str:

@@ -1,0 +1,56 @@
+"""The answer streams a sentence at a time, and nothing streamed is ever taken back."""
+
+from __future__ import annotations
+
+from podium import expert
+
+from .scripted import plan_json
+
+
+@expert(description="Counts the orders of a year.")
+def orders(text: str) -> str:
+    return "543 orders"
+
+
+@expert(description="Finds the return policy.")
+def policy(text: str) -> str:
+    return "Damaged items are replaced at no cost within 14 days."
+
+
+TASK = "How many orders were placed in 2024, and what is the return policy?"
+PLAN = plan_json(("s1", "orders", "orders in 2024"), ("s2", "policy", "return policy"))
+
+
+def _streamed(result) -> str:
+    return "".join(e["text"] for e in result.events if e["type"] == "token")
+
+
+def test_a_grounded_answer_streams_in_sentences_that_make_up_the_answer(make_podium):
+    answer = "543 orders were placed in 2024. Damaged items are replaced at no cost within 14 days."
+    podium = make_podium(PLAN, answer, experts=[orders, policy])
+    result = podium.run(TASK)
+
+    tokens = [e["text"] for e in result.events if e["type"] == "token"]
+    assert len(tokens) == 2  # one event per sentence
+    assert tokens[0].strip() == "543 orders were placed in 2024."
+    assert result.answer == answer
+    assert _streamed(result).strip() == result.answer
+
+
+def test_a_sentence_with_an_invented_number_is_never_sent_and_the_rest_is_appended(make_podium):
+    podium = make_podium(
+        PLAN,
+        # The second sentence invents "30 days": it must never reach the reader.
+        "543 orders were placed in 2024. Returns are accepted within 30 days.",
+        # The step-by-step completion for the step the first sentence left out:
+        "Damaged items are replaced at no cost within 14 days.",
+        experts=[orders, policy],
+    )
+    result = podium.run(TASK)
+
+    streamed = _streamed(result)
+    assert "30 days" not in streamed and "30 days" not in result.answer
+    assert result.answer.startswith(streamed.strip())  # append-only: nothing taken back
+    assert result.answer == (
+        "543 orders were placed in 2024. Damaged items are replaced at no cost within 14 days."
+    )
