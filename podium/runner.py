@@ -26,6 +26,7 @@ from langgraph.graph import StateGraph
 from langgraph.types import Command
 from pydantic import BaseModel, Field
 
+from podium import learning
 from podium.errors import ConfigError, InputRejected, PodiumError
 from podium.executors import make_executor
 from podium.experts.base import Expert
@@ -194,6 +195,7 @@ class Podium:
         self._context: PodiumContext | None = None
         self._graph: Any = None
         self._context_lock = threading.Lock()
+        learning.attach(self)  # learning: what `podium learn` kept (few-shot, calibrators, router)
         if warmup:
             # Importing sentence-transformers costs seconds; overlap it with the first plan.
             threading.Thread(target=self._warm, daemon=True, name="podium-warmup").start()
@@ -435,6 +437,7 @@ class Podium:
             return
         if self.store:
             self.store.finish_run(run_id, status=status, answer=answer, error=error, cost=cost)
+            learning.after_run(self, run_id)  # learning: harvest vouched-for step results
         yield stamp(
             RunFinished(
                 run_id=run_id,
