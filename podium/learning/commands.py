@@ -74,6 +74,9 @@ def learn(
     ] = None,
     workspace: WorkspaceOpt = None,
     history: Annotated[bool, typer.Option(help="List past refreshes instead.")] = False,
+    min_examples: Annotated[
+        int | None, typer.Option(help="Fewest verified examples to learn from (default 5).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Relearn from verified examples; a refresh worse on held-back ones is rolled back."""
@@ -90,7 +93,7 @@ def learn(
         rows = (
             refresh_history(podium.store.engine)
             if history
-            else [r.as_dict() for r in run_learn(podium, expert)]
+            else [r.as_dict() for r in run_learn(podium, expert, minimum=min_examples)]
         )
     except PodiumError as exc:
         raise _fail(exc) from None

@@ -28,22 +28,25 @@ if TYPE_CHECKING:
 COMPONENTS = ("fewshot", "calibrator", "router")
 
 
-def learn(podium: Podium, expert: str | None = None) -> list[Refresh]:
-    """Refresh every component (or those of one expert) and put the kept ones to use."""
+def learn(
+    podium: Podium, expert: str | None = None, *, minimum: int | None = None
+) -> list[Refresh]:
+    """Refresh every component (or those of one expert) and put the kept ones to use.
+    ``minimum``: fewest verified examples a component needs (default: its own, 5 or 8)."""
     assert podium.store is not None, "learning needs the run store"
     store = ExampleStore(podium.store)
     engine = podium.store.engine
     done: list[Refresh] = []
     if expert in (None, "nl2sql") and "nl2sql" in podium.registry:
         examples = [e for e in store.examples("nl2sql") if e.sql]
-        done.append(refresh(engine, fewshot_component(podium), examples))
+        done.append(refresh(engine, fewshot_component(podium), examples, minimum))
     for name in [e.name for e in podium.registry]:
         if expert in (None, name):
             outcomes = store.outcomes(name)
             if outcomes or expert == name:
-                done.append(refresh(engine, calibrator_component(name), outcomes))
+                done.append(refresh(engine, calibrator_component(name), outcomes, minimum))
     if expert in (None, "router"):
-        done.append(refresh(engine, router_component(podium), store.examples()))
+        done.append(refresh(engine, router_component(podium), store.examples(), minimum))
     attach(podium)
     return done
 

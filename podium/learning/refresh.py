@@ -94,8 +94,11 @@ def history(engine: sa.Engine, limit: int = 50) -> list[dict[str, Any]]:
         ]
 
 
-def refresh(engine: sa.Engine, component: Component[T], items: list[T]) -> Refresh:
+def refresh(
+    engine: sa.Engine, component: Component[T], items: list[T], minimum: int | None = None
+) -> Refresh:
     """Build, compare on the held-back part, publish or roll back, and record it."""
+    minimum = component.minimum if minimum is None else max(2, minimum)
     learn, held = split(items, component.key)
     result = Refresh(
         component.expert,
