@@ -191,7 +191,7 @@ class ExampleStore:
         )
         latest: dict[tuple[str, str], tuple[int, float, bool]] = {}
         with Session(self.engine) as s:
-            for fb, step in s.execute(query).tuples():
+            for fb, step in s.execute(query).all():
                 key = (step.run_id, step.step_id)
                 latest[key] = (fb.id, step.confidence, fb.verdict == "good")
         return list(latest.values())

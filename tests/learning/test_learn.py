@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
-from podium import Podium, expert
+from podium import ExpertResult, Podium, expert
 from podium.cli import app
 from podium.learning import ExampleStore, learn
 from podium.learning.refresh import history
@@ -104,3 +105,40 @@ def test_a_refresh_that_is_not_worse_is_kept_and_used_by_the_router(workspace) -
     assert "how many orders were shipped to Lyon" not in hints["order_counts"]  # held back
     router = fresh.context.router
     assert router.route("how long do refunds take to arrive").expert == "policy_lookup"
+
+
+@expert
+def guess(text: str) -> ExpertResult:
+    """Guesses an answer and is always very sure of it."""
+    return ExpertResult(output=f"guess for {text}", summary="a guess", confidence=0.9)
+
+
+def test_a_calibrator_is_refit_from_verdicts_and_set_on_the_expert(workspace) -> None:
+    def build() -> Podium:
+        def rule(messages: list) -> str:
+            if str(messages[0].content).startswith("You are the planner"):
+                task = next(str(m.content) for m in reversed(messages) if m.type == "human")
+                return plan_json(("s1", "guess", task))
+            return "Done."
+
+        return Podium(
+            planner=RuleChatModel(rule=rule),
+            experts=[guess],
+            workspace=workspace,
+            builtins=False,
+            plugins=False,
+            warmup=False,
+            semantic_check=False,
+        )
+
+    podium = build()
+    store = ExampleStore(podium.store)
+    for i in range(10):  # sure at 0.9, right half of the time
+        store.feedback(podium.run(f"question {i}").run_id, "s1", "good" if i % 2 == 0 else "bad")
+    assert len(store.outcomes("guess")) == 10
+
+    [refresh] = learn(podium, "guess")
+    assert (refresh.component, refresh.status) == ("calibrator", "kept")
+    assert (refresh.learned_from, refresh.held_back) == (8, 2)
+    assert refresh.before == -0.4 and refresh.after == 0.0  # ECE 0.4 -> 0 on held-back
+    assert build().registry.get("guess").calibrator(0.9) == pytest.approx(0.5)

@@ -12,7 +12,7 @@ from langchain_core.tracers.context import collect_runs
 from podium import Podium
 from podium.experts.nl2sql import NL2SQLExpert
 from podium.learning import ExampleStore, attach, learn
-from podium.workspace import Workspace
+from podium.workspace import LimitsSpec, Workspace
 
 from ..scripted import RuleChatModel, plan_json
 
@@ -40,6 +40,7 @@ def _podium(root: Path, db: Path) -> Podium:
         plugins=False,
         warmup=False,
         semantic_check=False,
+        limits=LimitsSpec(step_timeout_s=1800, max_seconds=3600),  # a shared, busy CPU
     )
 
 
