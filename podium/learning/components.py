@@ -44,7 +44,8 @@ def learn(
         if expert in (None, name):
             outcomes = store.outcomes(name)
             if outcomes or expert == name:
-                done.append(refresh(engine, calibrator_component(name), outcomes, minimum))
+                floor = None if minimum is None else max(minimum, 8)  # a fit needs verdicts
+                done.append(refresh(engine, calibrator_component(name), outcomes, floor))
     if expert in (None, "router"):
         done.append(refresh(engine, router_component(podium), store.examples(), minimum))
     attach(podium)

@@ -72,7 +72,9 @@ def test_verified_answers_reach_the_next_runs_prompt_and_a_thumbs_down_removes_t
     assert all(e.provenance[-1]["kind"] == "feedback" for e in examples)
     assert all(e.sql and "singer" in e.sql.lower() for e in examples)
 
-    [refresh] = learn(podium, "nl2sql", minimum=2)
+    refreshes = {r.component: r for r in learn(podium, "nl2sql", minimum=2)}
+    assert refreshes["calibrator"].status == "skipped"  # 2 verdicts do not make a calibrator
+    refresh = refreshes["fewshot"]
     assert (refresh.learned_from, refresh.held_back) == (1, 1)
     assert refresh.before == refresh.after == 1.0 and refresh.status == "kept"
 
