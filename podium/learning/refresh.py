@@ -111,8 +111,8 @@ def refresh(
         len(held),
     )
     artifact: Any = None
-    if len(items) < component.minimum or not learn or not held:
-        result.note = f"{len(items)} verified example(s); at least {component.minimum} are needed"
+    if len(items) < minimum or not learn or not held:
+        result.note = f"{len(items)} verified example(s); at least {minimum} are needed"
     else:
         current = published(engine, component.expert, component.name)
         artifact = component.build(learn)
