@@ -46,6 +46,7 @@ COMMAND_MODULES = (
     "podium.server.commands",
     "podium.bench.commands",
     "podium.executors.commands",
+    "podium.learning.commands",
 )
 
 

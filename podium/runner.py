@@ -26,6 +26,7 @@ from langgraph.graph import StateGraph
 from langgraph.types import Command
 from pydantic import BaseModel, Field
 
+from podium import learning, tracing
 from podium.errors import ConfigError, InputRejected, PodiumError
 from podium.executors import make_executor
 from podium.experts.base import Expert
@@ -63,6 +64,9 @@ class RunResult(BaseModel):
     cost: dict[str, Any] = Field(default_factory=dict)
     ledger: list[dict[str, Any]] = Field(default_factory=list)
     events: list[dict[str, Any]] = Field(default_factory=list)
+    trace_id: str | None = Field(
+        default=None, description="The OpenTelemetry trace of this run (when tracing is on)."
+    )
     pending_approvals: list[dict[str, Any]] = Field(
         default_factory=list,
         description="Steps waiting for a person (status 'awaiting_approval'); answer with "
@@ -95,6 +99,7 @@ class RunResult(BaseModel):
             "verdicts": self.verdicts,
             "pending_approvals": self.pending_approvals,
             "cost": self.cost,
+            "trace_id": self.trace_id,
             "events": len(self.events),
         }
 
@@ -171,6 +176,7 @@ class Podium:
         defaults = default_roles()
         planner = planner or cfg.models.planner or defaults["planner"]
         # The workspace's [guardians] policy: guardians, the PII vault on remote models, audit.
+        tracing.configure_from(cfg.tracing)  # tracing: on only when [tracing] or OTEL_* say so
         self.guards = Guards.from_workspace(self.workspace)
         self.models = ModelProvider(
             {
@@ -198,6 +204,7 @@ class Podium:
         self._context: PodiumContext | None = None
         self._graph: Any = None
         self._context_lock = threading.Lock()
+        learning.attach(self)  # learning: what `podium learn` kept (few-shot, calibrators, router)
         if warmup:
             # Importing sentence-transformers costs seconds; overlap it with the first plan.
             threading.Thread(target=self._warm, daemon=True, name="podium-warmup").start()
@@ -376,6 +383,8 @@ class Podium:
         """Stream one leg of a run (start, resume or answer to approvals) and record it."""
         seq = self.store.next_seq(run_id) if (self.store and not fresh) else 1
         final: dict[str, Any] = {}
+        trace = tracing.start_run(run_id, task, resumed=not fresh)  # tracing: None when off
+        trace_id = trace.trace_id if trace else None
 
         def stamp(ev: dict[str, Any]) -> dict[str, Any]:
             nonlocal seq
@@ -392,9 +401,12 @@ class Podium:
                     task=task,
                     planner=self.planner_label,
                     workspace=str(self.workspace.root),
+                    trace_id=trace_id,
                 ).model_dump(mode="json")
             )
-        config = {"configurable": {"thread_id": run_id}, "recursion_limit": 200}
+        config: dict[str, Any] = {"configurable": {"thread_id": run_id}, "recursion_limit": 200}
+        if trace:
+            config["callbacks"] = [trace.handler]
         status, answer, error = "failed", None, None
         try:
             async with self._compiled() as graph:
@@ -430,16 +442,23 @@ class Podium:
         except Exception as exc:
             box.error, error = exc, f"{type(exc).__name__}: {exc}"
         cost = total_cost(final.get("ledger", []))
+        if trace:
+            trace.finish("awaiting_approval" if box.pending else status, error, cost)
         box.state = final
         if box.pending and box.error is None:
             if self.store:
                 self.store.finish_run(
                     run_id, status="awaiting_approval", answer=None, error=None, cost=cost
                 )
-            yield stamp(RunPaused(run_id=run_id, pending=box.pending).model_dump(mode="json"))
+            yield stamp(
+                RunPaused(run_id=run_id, pending=box.pending, trace_id=trace_id).model_dump(
+                    mode="json"
+                )
+            )
             return
         if self.store:
             self.store.finish_run(run_id, status=status, answer=answer, error=error, cost=cost)
+            learning.after_run(self, run_id)  # learning: harvest vouched-for step results
         yield stamp(
             RunFinished(
                 run_id=run_id,
@@ -447,6 +466,7 @@ class Podium:
                 answer=answer,
                 error=error,  # type: ignore[arg-type]
                 cost=cost,
+                trace_id=trace_id,
             ).model_dump(mode="json")
         )
 
@@ -504,6 +524,7 @@ class _Outcome:
             cost=last.get("cost", {}),
             ledger=[dict(e) for e in state.get("ledger", [])],
             events=events,
+            trace_id=last.get("trace_id"),
             pending_approvals=self.pending,
         )
 

@@ -18,6 +18,7 @@ from podium.errors import ConfigError
 from podium.executors.spec import ExecutorSpec
 from podium.experts.guardians.policy import GuardPolicy
 from podium.experts.registry import ExpertSpec
+from podium.tracing import TracingSpec
 
 CONFIG_NAME = "podium.toml"
 DEMO_VERSION = "3"  # bump when podium/demo changes: existing copies are refreshed
@@ -86,6 +87,7 @@ class WorkspaceConfig(BaseModel):
     )
     limits: LimitsSpec = Field(default_factory=LimitsSpec)
     guardians: GuardPolicy = Field(default_factory=GuardPolicy)
+    tracing: TracingSpec | None = None  # OpenTelemetry traces of runs (podium.tracing)
 
     @field_validator("databases")
     @classmethod

@@ -1,4 +1,5 @@
-"""Tables for documents, their chunks and long-term memory facts (same ``Base`` as runs).
+"""Tables for documents, their chunks, long-term memory facts and what Podium learns from
+its runs (verified examples, feedback, refreshes) — same ``Base`` as runs.
 
 A chunk's integer ``id`` is also its id in the FAISS index, so the database and the index can
 be compared id by id (see :mod:`podium.memory.index`).
@@ -66,4 +67,58 @@ class FactRow(Base):
     conversation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     model: Mapped[str] = mapped_column(String(200), default="")
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[float] = mapped_column(Float, default=time.time)
+
+
+class ExampleRow(Base):
+    """A step result that something other than the model that wrote it vouched for
+    (see :mod:`podium.learning.examples`); a thumbs-down sets ``status`` to ``removed``."""
+
+    __tablename__ = "verified_examples"
+    __table_args__ = (Index("ix_verified_examples_step", "run_id", "step_id", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    expert: Mapped[str] = mapped_column(String(64), index=True)
+    run_id: Mapped[str] = mapped_column(String(64))
+    step_id: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(200), default="")
+    input: Mapped[str] = mapped_column(Text)
+    output: Mapped[Any] = mapped_column(JSON, nullable=True)
+    confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    voucher: Mapped[str] = mapped_column(String(32))
+    provenance: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default="active", index=True)
+    created_at: Mapped[float] = mapped_column(Float, default=time.time)
+    updated_at: Mapped[float] = mapped_column(Float, default=time.time)
+
+
+class FeedbackRow(Base):
+    """A person's verdict on a step (or, with ``step_id`` empty, on a whole run)."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    step_id: Mapped[str] = mapped_column(String(32), default="")
+    verdict: Mapped[str] = mapped_column(String(8))
+    via: Mapped[str] = mapped_column(String(16), default="cli")
+    created_at: Mapped[float] = mapped_column(Float, default=time.time)
+
+
+class RefreshRow(Base):
+    """One ``podium learn`` refresh of one component: before/after on the held-back examples,
+    whether it was kept, and what was published (``artifact``) when it was."""
+
+    __tablename__ = "learn_refreshes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    expert: Mapped[str] = mapped_column(String(64), index=True)
+    component: Mapped[str] = mapped_column(String(32), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    before: Mapped[float | None] = mapped_column(Float, nullable=True)
+    after: Mapped[float | None] = mapped_column(Float, nullable=True)
+    metric: Mapped[str] = mapped_column(String(64), default="")
+    held_back: Mapped[int] = mapped_column(Integer, default=0)
+    artifact: Mapped[Any] = mapped_column(JSON, nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[float] = mapped_column(Float, default=time.time)

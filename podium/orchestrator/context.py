@@ -69,10 +69,11 @@ class PodiumContext:
 
 def routing_hints(expert: object, workspace: Workspace | None) -> list[str]:
     """Workspace-specific texts an expert offers for routing (table names, document titles)."""
+    learned = list(getattr(expert, "learned_hints", ()))  # accepted clauses (podium learn)
     hinter = getattr(expert, "routing_hints", None)
     if callable(hinter) and workspace is not None:
         try:
-            return list(hinter(workspace))
+            return list(hinter(workspace)) + learned
         except Exception:  # a hint is an optimisation; a broken one must not stop planning
-            return []
-    return []
+            return learned
+    return learned

@@ -24,6 +24,7 @@ class RunStarted(_Event):
     task: str
     planner: str = ""
     workspace: str = ""
+    trace_id: str | None = None  # the OpenTelemetry trace, when tracing is on
 
 
 class GuardVerdict(_Event):
@@ -108,6 +109,7 @@ class RunPaused(_Event):
 
     type: Literal["run_paused"] = "run_paused"
     pending: list[dict[str, Any]] = Field(default_factory=list)
+    trace_id: str | None = None
 
 
 class AnswerToken(_Event):
@@ -127,6 +129,7 @@ class RunFinished(_Event):
     answer: str | None = None
     error: str | None = None
     cost: dict[str, Any] = Field(default_factory=dict)
+    trace_id: str | None = None
 
 
 Event = Annotated[

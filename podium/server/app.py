@@ -35,7 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from podium.errors import PodiumError
 from podium.runner import Podium
 
-from . import openai_api, routes, workspace_api
+from . import feedback_api, openai_api, routes, workspace_api
 from .databases import DatabasePolicy
 from .runs import RunHub
 
@@ -120,6 +120,7 @@ def create_app(
     app.include_router(routes.router)
     app.include_router(workspace_api.router)
     app.include_router(openai_api.router)
+    app.include_router(feedback_api.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -1,0 +1,294 @@
+"""Verified examples: step results that something other than the model that wrote them
+vouched for, stored in the run store with their provenance.
+
+Vouchers, strongest last (an example keeps every voucher it got, in ``provenance``):
+
+* ``quorum`` — NL2SQL: enough independent small-model drafts returned the same rows;
+* ``agreement`` — NL2SQL: the large model's query returned the same rows as a small draft;
+* ``approval`` — a person approved the step's result before it was used;
+* ``feedback`` / ``thumbs_up`` — a person said the step was good (``podium feedback`` or the
+  chat page).
+
+A step's confidence alone never makes an example. A thumbs-down (``bad``) removes the step's
+example, and a step that was judged bad is never harvested again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from podium.errors import PodiumError
+from podium.memory.store import RunStore, StepRow
+from podium.memory.tables import ExampleRow, FeedbackRow
+
+Verdict = Literal["good", "bad"]
+Via = Literal["cli", "api", "python"]
+HUMAN_VOUCHERS = ("approval", "feedback", "thumbs_up")
+
+
+class StepNotFound(PodiumError):
+    """The run exists but has no step with that id."""
+
+    http_status = 404
+
+
+@dataclass(frozen=True)
+class Example:
+    """One verified example, as the learners read it."""
+
+    id: int
+    expert: str
+    input: str
+    output: Any
+    source: str
+    voucher: str
+    run_id: str
+    step_id: str
+    confidence: float = 0.0
+    provenance: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def sql(self) -> str | None:
+        out = self.output
+        return out.get("sql") if isinstance(out, dict) else None
+
+
+@dataclass(frozen=True)
+class Voucher:
+    kind: str
+    detail: str
+    by: str = ""
+
+
+def nl2sql_vouchers(step_events: list[dict[str, Any]]) -> list[Voucher]:
+    """What the NL2SQL cascade's own decisions vouch for: agreeing drafts, or the large
+    model's query returning the same rows as a draft. Escalations alone vouch for nothing."""
+    found: list[Voucher] = []
+    for ev in step_events:
+        data = ev.get("data") or {}
+        if ev.get("type") != "expert_note" or ev.get("kind") != "nl2sql_decision":
+            continue
+        action = data.get("action")
+        if action == "agreed":
+            found.append(Voucher("quorum", str(data.get("reason", "")), "small drafts"))
+        elif action in ("finalised", "repaired") and data.get("drafts_agreeing_with_final", 0):
+            n = data["drafts_agreeing_with_final"]
+            found.append(
+                Voucher(
+                    "agreement",
+                    f"the large model's query returned the rows of {n} draft(s)",
+                    "small+large",
+                )
+            )
+    return found
+
+
+def approval_vouchers(events: list[dict[str, Any]], step_id: str) -> list[Voucher]:
+    """A person approved the step's *result* (an ``after`` approval; ``before`` only lets it
+    run, and says nothing about what it returned)."""
+    after = {
+        e["step_id"]
+        for e in events
+        if e.get("type") == "approval_required" and e.get("when") == "after"
+    }
+    return [
+        Voucher("approval", str(e.get("note") or "approved"), "person")
+        for e in events
+        if e.get("type") == "approval"
+        and e.get("step_id") == step_id
+        and e.get("approved")
+        and step_id in after
+    ]
+
+
+class ExampleStore:
+    """Verified examples and feedback in a run store's database."""
+
+    def __init__(self, store: RunStore) -> None:
+        self.store = store
+        self.engine = store.engine
+
+    # -- harvesting ------------------------------------------------------------------------
+
+    def harvest(self, run_id: str) -> list[Example]:
+        """Record the examples a finished run's own decisions and approvals vouch for."""
+        run = self.store.get_run(run_id)
+        judged_bad = self._bad_steps(run["id"])
+        if "*" in judged_bad:
+            return []
+        events = run["events"]
+        added: list[Example] = []
+        for step in run["steps"]:
+            if step["status"] != "ok" or step["step_id"] in judged_bad or not usable(step):
+                continue
+            own = [e for e in events if e.get("step_id") == step["step_id"]]
+            vouchers = approval_vouchers(events, step["step_id"])
+            if step["expert"] == "nl2sql":
+                vouchers = nl2sql_vouchers(own) + vouchers
+            if vouchers:
+                added.append(self._upsert(run, step, vouchers))
+        return added
+
+    # -- feedback --------------------------------------------------------------------------
+
+    def feedback(
+        self, run_id: str, step_id: str | None, verdict: Verdict, *, via: Via = "cli"
+    ) -> list[Example]:
+        """A person's verdict on one step (or, without a step, on every step of the run).
+
+        ``good`` makes each judged step's result an example (or adds the voucher to it);
+        ``bad`` removes the examples. Returns the examples touched."""
+        if verdict not in ("good", "bad"):
+            raise ValueError(f"verdict must be good or bad, not {verdict!r}")
+        run = self.store.get_run(run_id)
+        steps = run["steps"]
+        if step_id:
+            steps = [s for s in steps if s["step_id"] == step_id]
+            if not steps:
+                known = ", ".join(s["step_id"] for s in run["steps"]) or "none"
+                raise StepNotFound(
+                    f"run {run['id']} has no step {step_id!r}", hint=f"its steps: {known}"
+                )
+        with Session(self.engine) as s, s.begin():
+            s.add(FeedbackRow(run_id=run["id"], step_id=step_id or "", verdict=verdict, via=via))
+        touched: list[Example] = []
+        kind = "thumbs_up" if via == "api" else "feedback"
+        for step in steps:
+            if verdict == "bad":
+                touched += self._remove(run["id"], step["step_id"], f"thumbs-down via {via}")
+            elif step["status"] == "ok" and usable(step):
+                touched.append(self._upsert(run, step, [Voucher(kind, "judged good", "person")]))
+        return touched
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def examples(
+        self, expert: str | None = None, *, status: str = "active", ids: Iterable[int] | None = None
+    ) -> list[Example]:
+        query = sa.select(ExampleRow).where(ExampleRow.status == status).order_by(ExampleRow.id)
+        if expert:
+            query = query.where(ExampleRow.expert == expert)
+        if ids is not None:
+            query = query.where(ExampleRow.id.in_(list(ids)))
+        with Session(self.engine) as s:
+            return [_example(r) for r in s.scalars(query)]
+
+    def outcomes(self, expert: str) -> list[tuple[int, float, bool]]:
+        """(feedback id, confidence, judged good) for every step of ``expert`` a person
+        judged: what a calibrator is refit from. The newest verdict on a step counts."""
+        query = (
+            sa.select(FeedbackRow, StepRow)
+            .join(StepRow, StepRow.run_id == FeedbackRow.run_id)
+            .where(StepRow.expert == expert, StepRow.status == "ok")
+            .where(sa.or_(FeedbackRow.step_id == "", FeedbackRow.step_id == StepRow.step_id))
+            .order_by(FeedbackRow.created_at, FeedbackRow.id)
+        )
+        latest: dict[tuple[str, str], tuple[int, float, bool]] = {}
+        with Session(self.engine) as s:
+            for fb, step in s.execute(query).all():
+                key = (step.run_id, step.step_id)
+                latest[key] = (fb.id, step.confidence, fb.verdict == "good")
+        return list(latest.values())
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _bad_steps(self, run_id: str) -> set[str]:
+        with Session(self.engine) as s:
+            rows = s.scalars(sa.select(FeedbackRow).where(FeedbackRow.run_id == run_id)).all()
+        latest: dict[str, str] = {}
+        for r in sorted(rows, key=lambda r: (r.created_at, r.id)):
+            latest[r.step_id] = r.verdict
+        if latest.get("") == "bad":
+            return {"*"} | {k for k in latest if k}  # the whole run was judged bad
+        return {k for k, v in latest.items() if v == "bad"}
+
+    def _upsert(
+        self, run: dict[str, Any], step: dict[str, Any], vouchers: list[Voucher]
+    ) -> Example:
+        now = time.time()
+        marks = [{"kind": v.kind, "detail": v.detail, "by": v.by, "at": now} for v in vouchers]
+        with Session(self.engine) as s, s.begin():
+            row = s.scalar(
+                sa.select(ExampleRow).where(
+                    ExampleRow.run_id == run["id"], ExampleRow.step_id == step["step_id"]
+                )
+            )
+            if row is None:
+                row = ExampleRow(
+                    expert=step["expert"],
+                    run_id=run["id"],
+                    step_id=step["step_id"],
+                    source=_source(run, step["step_id"]),
+                    input=step["input"],
+                    output=step["output"],
+                    confidence=step["confidence"],
+                    voucher=vouchers[-1].kind,
+                    provenance=marks,
+                    status="active",
+                    created_at=now,
+                    updated_at=now,
+                )
+                s.add(row)
+            else:
+                row.provenance = [*row.provenance, *marks]
+                row.voucher = vouchers[-1].kind
+                row.status, row.updated_at = "active", now
+            s.flush()
+            return _example(row)
+
+    def _remove(self, run_id: str, step_id: str, why: str) -> list[Example]:
+        with Session(self.engine) as s, s.begin():
+            row = s.scalar(
+                sa.select(ExampleRow).where(
+                    ExampleRow.run_id == run_id, ExampleRow.step_id == step_id
+                )
+            )
+            if row is None:
+                return []
+            row.status, row.updated_at = "removed", time.time()
+            row.provenance = [
+                *row.provenance,
+                {"kind": "removed", "detail": why, "at": time.time()},
+            ]
+            s.flush()
+            return [_example(row)]
+
+
+def usable(step: dict[str, Any]) -> bool:
+    """A result worth learning from: not an error, not a refusal, an NL2SQL step with SQL."""
+    out = step.get("output")
+    if isinstance(out, dict) and out.get("refused"):
+        return False
+    if step["expert"] == "nl2sql":
+        return isinstance(out, dict) and bool(out.get("sql"))
+    return out is not None
+
+
+def _source(run: dict[str, Any], step_id: str) -> str:
+    """The database (or other source) the step named in its plan arguments, if any."""
+    for s in (run.get("plan") or {}).get("steps", []):
+        if s.get("id") == step_id:
+            args = s.get("args") or {}
+            return str(args.get("database") or args.get("source") or "")
+    return ""
+
+
+def _example(row: ExampleRow) -> Example:
+    return Example(
+        id=row.id,
+        expert=row.expert,
+        input=row.input,
+        output=row.output,
+        source=row.source,
+        voucher=row.voucher,
+        run_id=row.run_id,
+        step_id=row.step_id,
+        confidence=row.confidence,
+        provenance=list(row.provenance or []),
+    )

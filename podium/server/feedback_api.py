@@ -1,0 +1,63 @@
+"""Feedback from the chat page: thumbs up or down on a step or on a whole answer.
+
+POST /api/runs/{run_id}/steps/{step_id}/feedback   {"verdict": "good" | "bad"}
+POST /api/runs/{run_id}/feedback                   {"verdict": "good" | "bad"}  (every step)
+
+``good`` makes the step's result a verified example (voucher ``thumbs_up``), ``bad`` removes
+it and takes it out of the few-shot pool at once. Unknown runs and steps are 404. The
+server's host, origin and token checks apply as to every ``/api`` route.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict
+
+from podium.errors import ConfigError
+
+router = APIRouter(prefix="/api", tags=["feedback"])
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    verdict: Literal["good", "bad"]
+
+
+class FeedbackResult(BaseModel):
+    run_id: str
+    step_id: str | None
+    verdict: Literal["good", "bad"]
+    examples: list[int]  # ids of the verified examples added, confirmed or removed
+
+
+async def _record(request: Request, run_id: str, step_id: str | None, verdict: str) -> Any:
+    from podium.learning import ExampleStore, attach
+
+    podium = request.app.state.hub.podium
+    if podium.store is None:
+        raise ConfigError("this server keeps no run store: there is nothing to give feedback on")
+
+    def work() -> list[int]:
+        touched = ExampleStore(podium.store).feedback(run_id, step_id, verdict, via="api")
+        if verdict == "bad":
+            attach(podium)  # a removed example leaves the few-shot pool now, not at restart
+        return [e.id for e in touched]
+
+    ids = await asyncio.to_thread(work)
+    return FeedbackResult(run_id=run_id, step_id=step_id, verdict=verdict, examples=ids)  # type: ignore[arg-type]
+
+
+@router.post("/runs/{run_id}/steps/{step_id}/feedback", response_model=FeedbackResult)
+async def step_feedback(
+    run_id: str, step_id: str, body: FeedbackRequest, request: Request
+) -> FeedbackResult:
+    return await _record(request, run_id, step_id, body.verdict)
+
+
+@router.post("/runs/{run_id}/feedback", response_model=FeedbackResult)
+async def run_feedback(run_id: str, body: FeedbackRequest, request: Request) -> FeedbackResult:
+    return await _record(request, run_id, None, body.verdict)
