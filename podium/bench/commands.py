@@ -54,6 +54,18 @@ def bench(
     ] = 0.5,
     seed: Annotated[int, typer.Option(help="Which examples (shuffle seed).")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print figures.json to stdout.")] = False,
+    write_policy: Annotated[
+        bool,
+        typer.Option(
+            "--write-policy",
+            help="Write the Pareto-best strategy (fewest large calls within one point of the "
+            "best) as the expert's policy card in the workspace.",
+        ),
+    ] = False,
+    workspace: Annotated[
+        Path | None,
+        typer.Option("--workspace", "-w", help="Where --write-policy writes (default: demo)."),
+    ] = None,
 ) -> None:
     """Measure small only, large only, cascade, vote, verify, hints and draft→finalise."""
     from podium.errors import PodiumError
@@ -112,6 +124,20 @@ def bench(
         err.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(2) from None
     write_outputs(report, out_dir)
+    if write_policy:
+        import sys
+
+        from podium.workspace import Workspace, demo_workspace
+
+        from .cards import write_policy as write_card
+
+        try:
+            ws = Workspace.load(workspace) if workspace else demo_workspace()
+            card, path = write_card(report, built, ws, command=" ".join(["podium", *sys.argv[1:]]))
+        except PodiumError as exc:
+            err.print(f"[bold red]error:[/] {exc}")
+            raise typer.Exit(1) from None
+        err.print(f"wrote the policy card {path}: {card.line()}")
     if as_json:
         out.print_json(json.dumps(report.figures()))
     else:

@@ -13,6 +13,7 @@ from podium.experts.base import Expert, ExpertContext, ExpertResult
 from podium.models.usage import current_meter, metered
 from podium.orchestrator.collaboration.agreement import Agreement, same_output
 from podium.orchestrator.collaboration.vote import VoteMode
+from podium.orchestrator.policies import StepPolicy
 
 # Every strategy `podium bench` knows, in the order its table shows them.
 ALL_STRATEGIES = (
@@ -77,6 +78,8 @@ class BenchTask:
     """One benchmark: examples, the small and large experts, and how to score an answer."""
 
     name: ClassVar[str] = ""
+    # The registry name of the expert whose policy card ``--write-policy`` writes.
+    expert: ClassVar[str] = ""
     # Every strategy but draft_finalise, which needs a task that can check and repair a draft.
     strategies: ClassVar[tuple[str, ...]] = ALL_STRATEGIES[:-1]
     vote_mode: VoteMode = "weighted"
@@ -122,6 +125,20 @@ class BenchTask:
     def validate(self, result: ExpertResult) -> str | None:
         """Feedback for draft→finalise (None = acceptable)."""
         return result.error
+
+    def policy(self, strategy: str, threshold: float, calibrator: str | None) -> StepPolicy:
+        """The step policy that runs ``strategy`` for this task's expert in a plan."""
+        kinds: dict[str, tuple[str, dict[str, Any]]] = {
+            "small_only": ("single", {}),
+            "large_only": ("large", {}),
+            "cascade": ("cascade", {"threshold": threshold, "calibrator": calibrator}),
+            "vote": ("vote", {"voters": [self.expert, "large"], "mode": self.vote_mode}),
+            "verify": ("verify", {"max_rounds": 1, "escalate": "large"}),
+            "hints": ("hints", {}),
+            "draft_finalise": ("draft_finalise", {"accept_above": threshold}),
+        }
+        kind, options = kinds[strategy]
+        return StepPolicy(kind=kind, options={k: v for k, v in options.items() if v is not None})
 
     def escalation(self, large: Expert) -> Expert | None:
         """Who settles an unresolved verification (default: the large model, with hints)."""

@@ -84,6 +84,7 @@ class ClaimJudge(LargeModelExpert):
 
 class FactCheckTask(BenchTask):
     name = "fact_check"
+    expert = "fact_check"
 
     def __init__(
         self, data: Path, *, n: int, small: str, large: str, calibration: int = 40, seed: int = 0

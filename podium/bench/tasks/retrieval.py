@@ -80,6 +80,7 @@ class PassagePicker(LargeModelExpert):
 
 class RetrievalTask(BenchTask):
     name = "retrieval"
+    expert = "retrieval"
     strategies = ("small_only", "large_only", "cascade")
     metric = "nDCG@10"
 

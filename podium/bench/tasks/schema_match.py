@@ -110,6 +110,7 @@ class CandidatePicker(LargeModelExpert):
 
 class SchemaMatchTask(BenchTask):
     name = "schema_match"
+    expert = "schema_match"
 
     def __init__(
         self,
