@@ -1,9 +1,12 @@
-"""Run ``podium bench`` on every task's dev slice and print the BENCHMARKS.md tables.
+"""Run ``podium bench`` on the four tasks and print the BENCHMARKS.md tables.
 
-    PYTHONPATH=$PWD .venv/bin/python benchmarks/collab.py [--large URI] [--out DIR]
+    PYTHONPATH=$PWD PODIUM_LLAMA_THREADS=1 .venv/bin/python benchmarks/collab.py \
+        [--tasks fact_check,schema_match,retrieval,nl2sql] [--n 50] [--out DIR]
 
-Sample sizes are the bench defaults (fact_check 40, schema_match 79, nl2sql 6 with a subset of
-strategies): the embedded model is slow on two shared cores, so keep runs short.
+Small and large default to the machine's roles (the ladder: Qwen2.5-Coder-0.5B drafts,
+Qwen2.5-Coder-1.5B is ``large``). The sizes below are what one session on two shared cores
+could afford (the 1.5B model judging one long claim-evidence prompt takes tens of seconds
+there); pass ``--n`` for larger samples.
 """
 
 from __future__ import annotations
@@ -12,13 +15,17 @@ import argparse
 from pathlib import Path
 
 from podium.bench import TASKS, run_bench
-from podium.bench.commands import DEFAULT_N, markdown, write_outputs
+from podium.bench.commands import markdown, write_outputs
+from podium.models.roles import default_roles
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+ALL = ["small_only", "large_only", "cascade", "vote", "verify", "hints", "draft_finalise"]
+# task: (data folder, test examples, calibration examples)
 PLAN = {
-    "schema_match": ("schema_match", None),
-    "fact_check": ("fact_check", None),
-    "nl2sql": ("spider", ["small_only", "large_only", "cascade", "vote", "draft_finalise"]),
+    "fact_check": ("fact_check", 50, 40),
+    "schema_match": ("schema_match", 1000, 30),  # every labelled column not used to calibrate
+    "retrieval": ("retrieval", 120, 60),
+    "nl2sql": ("spider", 60, 30),
 }
 
 
@@ -26,17 +33,27 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--out", type=Path, default=Path("bench-out"))
-    parser.add_argument("--small", default="local:smollm2")
-    parser.add_argument("--large", default="local:smollm2")
     parser.add_argument("--tasks", default=",".join(PLAN))
+    parser.add_argument("--strategies", default=",".join(ALL))
+    parser.add_argument("--n", type=int, default=None, help="Test examples (all tasks).")
     args = parser.parse_args()
+    roles = default_roles()
     for name in args.tasks.split(","):
-        folder, strategies = PLAN[name]
+        folder, n, calibration = PLAN[name]
         task = TASKS[name](
-            args.data / folder, n=DEFAULT_N[name], small=args.small, large=args.large
+            args.data / folder,
+            n=args.n or n,
+            calibration=calibration,
+            small=roles["small"],
+            large=roles["large"],
         )
-        report = run_bench(task, strategies)
-        write_outputs(report, args.out / name)
+        out = args.out / name
+        report = run_bench(
+            task,
+            args.strategies.split(","),
+            partial=lambda so_far, out=out: write_outputs(so_far, out),
+        )
+        write_outputs(report, out)
         print(f"### {name}\n\n{markdown(report)}")
 
 

@@ -310,17 +310,37 @@ def experts_list(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> No
         )
     except PodiumError as exc:
         raise _fail(exc) from None
+    from podium.orchestrator.policy_cards import read_cards
+
     reg = podium.registry
-    cards = [{**e.card(), "origin": reg.origin(e.name)} for e in reg]
+    try:
+        policies = read_cards(podium.workspace)
+    except PodiumError as exc:
+        raise _fail(exc) from None
+    cards = [
+        {
+            **e.card(),
+            "origin": reg.origin(e.name),
+            "policy": policies[e.name].model_dump(mode="json") if e.name in policies else None,
+        }
+        for e in reg
+    ]
     problems = [p.__dict__ for p in reg.problems]
     if as_json:
         out.print_json(json.dumps({"experts": cards, "problems": problems}))
         return
     table = Table(title="experts")
-    for col in ("name", "description", "model", "origin"):
+    for col in ("name", "description", "model", "origin", "policy"):
         table.add_column(col, overflow="fold")
     for c in cards:
-        table.add_row(c["name"], c["description"], c["model"] or "-", c["origin"])
+        card = policies.get(c["name"])
+        table.add_row(
+            c["name"],
+            c["description"],
+            c["model"] or "-",
+            c["origin"],
+            card.line() if card else "-",
+        )
     out.print(table)
     for p in problems:
         err.print(f"[yellow]not registered:[/] {p['name']} from {p['source']}: {p['reason']}")

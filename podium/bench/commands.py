@@ -16,7 +16,7 @@ from podium.orchestrator.collaboration.calibration import Calibrator
 
 from .core import ALL_STRATEGIES, BenchReport
 
-DEFAULT_N = {"fact_check": 40, "schema_match": 79, "nl2sql": 6}
+DEFAULT_N = {"fact_check": 40, "schema_match": 69, "nl2sql": 6, "retrieval": 60}
 
 
 def register(app: typer.Typer, eval_app: typer.Typer, train_app: typer.Typer) -> None:
@@ -24,7 +24,7 @@ def register(app: typer.Typer, eval_app: typer.Typer, train_app: typer.Typer) ->
 
 
 def bench(
-    task: Annotated[str, typer.Argument(help="nl2sql | fact_check | schema_match")],
+    task: Annotated[str, typer.Argument(help="nl2sql | fact_check | schema_match | retrieval")],
     data: Annotated[
         Path, typer.Option(help="The task's data folder (e.g. ../shared/data/spider).")
     ],
@@ -45,11 +45,27 @@ def bench(
         ),
     ] = "",
     n: Annotated[int | None, typer.Option(help="Test examples (default per task).")] = None,
+    calibration: Annotated[
+        int | None,
+        typer.Option(help="Calibration examples, apart from the test ones (default per task)."),
+    ] = None,
     budget: Annotated[
         float, typer.Option(help="Cascade: largest share of examples sent to the large model.")
     ] = 0.5,
     seed: Annotated[int, typer.Option(help="Which examples (shuffle seed).")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print figures.json to stdout.")] = False,
+    write_policy: Annotated[
+        bool,
+        typer.Option(
+            "--write-policy",
+            help="Write the Pareto-best strategy (fewest large calls within one point of the "
+            "best) as the expert's policy card in the workspace.",
+        ),
+    ] = False,
+    workspace: Annotated[
+        Path | None,
+        typer.Option("--workspace", "-w", help="Where --write-policy writes (default: demo)."),
+    ] = None,
 ) -> None:
     """Measure small only, large only, cascade, vote, verify, hints and draft→finalise."""
     from podium.errors import PodiumError
@@ -76,7 +92,10 @@ def bench(
     try:
         parse_model_uri(small)
         parse_model_uri(large)
-        built = TASKS[task](data, n=n or DEFAULT_N[task], small=small, large=large, seed=seed)
+        sizes: dict[str, Any] = {"n": n or DEFAULT_N[task]}
+        if calibration is not None:
+            sizes["calibration"] = calibration
+        built = TASKS[task](data, **sizes, small=small, large=large, seed=seed)
         chosen = [s for s in (wanted or ALL_STRATEGIES) if s in built.strategies]
         total = len(built.calibration_examples()) + len(chosen) * len(built.test_examples())
         with Progress(
@@ -105,6 +124,20 @@ def bench(
         err.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(2) from None
     write_outputs(report, out_dir)
+    if write_policy:
+        import sys
+
+        from podium.workspace import Workspace, demo_workspace
+
+        from .cards import write_policy as write_card
+
+        try:
+            ws = Workspace.load(workspace) if workspace else demo_workspace()
+            card, path = write_card(report, built, ws, command=" ".join(["podium", *sys.argv[1:]]))
+        except PodiumError as exc:
+            err.print(f"[bold red]error:[/] {exc}")
+            raise typer.Exit(1) from None
+        err.print(f"wrote the policy card {path}: {card.line()}")
     if as_json:
         out.print_json(json.dumps(report.figures()))
     else:
@@ -114,7 +147,15 @@ def bench(
 
 def render_table(report: BenchReport) -> Table:
     table = Table(title=f"{report.task} (n={report.n})")
-    for col in ("strategy", "accuracy", "95% CI", "large calls", "tokens/ex", "s/ex"):
+    for col in (
+        "strategy",
+        report.metric,
+        "95% CI",
+        "large calls",
+        "reached large",
+        "tokens/ex",
+        "s/ex",
+    ):
         table.add_column(col)
     for name, s in report.strategies.items():
         table.add_row(
@@ -122,6 +163,7 @@ def render_table(report: BenchReport) -> Table:
             f"{s.accuracy:.3f}",
             f"{s.ci_low:.2f}–{s.ci_high:.2f}",
             str(s.large_calls),
+            f"{s.reached_large:.0%}",
             f"{s.tokens_per_example:.0f}",
             f"{s.seconds:.2f}",
         )
@@ -132,13 +174,19 @@ def markdown(report: BenchReport) -> str:
     lines = [
         f"**{report.task}**, n = {report.n}; small: {report.small}; large: {report.large}",
         "",
-        "| strategy | accuracy | 95 % CI | large calls | tokens / example | s / example |",
-        "|---|---|---|---|---|---|",
+        f"| strategy | {report.metric} | 95 % CI | large calls | reached large "
+        "| fixed / broke vs small | tokens / example | s / example (under load) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, s in report.strategies.items():
+        versus = (
+            f"{s.extra['fixed_vs_small']} / {s.extra['broke_vs_small']}"
+            if "fixed_vs_small" in s.extra
+            else "–"
+        )
         lines.append(
             f"| {name} | {s.accuracy:.3f} | {s.ci_low:.2f}–{s.ci_high:.2f} | {s.large_calls} "
-            f"| {s.tokens_per_example:.0f} | {s.seconds:.2f} |"
+            f"| {s.reached_large:.0%} | {versus} | {s.tokens_per_example:.0f} | {s.seconds:.2f} |"
         )
     cal = report.calibration
     if cal:
@@ -177,7 +225,7 @@ def plot(report: BenchReport, path: Path) -> None:
         ax.errorbar([x], [s.accuracy], yerr=err_bar, fmt="o", capsize=3)
         ax.annotate(name, (x, s.accuracy), textcoords="offset points", xytext=(5, 5))
     ax.set_xlabel("large-model calls per example")
-    ax.set_ylabel("accuracy (95 % CI)")
+    ax.set_ylabel(f"{report.metric} (95 % CI)")
     ax.set_title(f"{report.task}: quality vs large-model cost (n={report.n})")
     ax.grid(alpha=0.3)
     fig.tight_layout()

@@ -43,15 +43,21 @@ class StrategyScore(BaseModel):
     n: int
     large_calls: int
     large_calls_per_example: float
+    reached_large: float = Field(
+        default=0.0, description="Share of examples on which the large model was called."
+    )
     tokens: int
     tokens_per_example: float
-    seconds: float = Field(description="Wall time per example.")
+    seconds: float = Field(
+        description="Wall time per example (replayed answers counted at their measured time)."
+    )
     extra: dict[str, Any] = Field(default_factory=dict)
 
 
 class BenchReport(BaseModel):
     task: str
     n: int
+    metric: str = "accuracy"
     small: str
     large: str
     strategies: dict[str, StrategyScore]
@@ -63,11 +69,13 @@ class BenchReport(BaseModel):
         return {
             "task": self.task,
             "n": self.n,
+            "metric": self.metric,
             "strategies": {
                 k: {
                     "accuracy": v.accuracy,
                     "ci95": [v.ci_low, v.ci_high],
                     "large_calls": v.large_calls,
+                    "reached_large": v.reached_large,
                     "tokens": v.tokens,
                     "seconds": v.seconds,
                 }
@@ -88,6 +96,17 @@ def wilson(correct: int, n: int, z: float = 1.96) -> tuple[float, float]:
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)
+
+
+def mean_interval(values: Sequence[float], z: float = 1.96) -> tuple[float, float]:
+    """95 % normal interval of a mean (for graded scores such as nDCG@10)."""
+    n = len(values)
+    if n == 0:
+        return 0.0, 0.0
+    mean = sum(values) / n
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / max(1, n - 1))
+    half = z * sd / math.sqrt(n)
+    return round(max(0.0, mean - half), 4), round(min(1.0, mean + half), 4)
 
 
 Progress = Callable[[str, int], None]
@@ -145,38 +164,76 @@ async def _run(
         "calibrator": calibrator.model_dump(exclude={"report"}),
     }
 
-    ledger = DecisionLedger()
-    runners = _strategies(task, small, large, threshold.value, ledger)
     scores: dict[str, StrategyScore] = {}
     examples = task.test_examples()
+    counted = [small, large, *voters_of(task)]
+    baseline: list[bool] = []  # small_only's right/wrong per example: who overruled whom
     for name in wanted:
-        good = tokens = 0
+        ledger = DecisionLedger()
+        runners = _strategies(task, small, large, threshold.value, ledger, counted[2:])
+        good = tokens = reached = 0
         calls_before = large.calls
+        replayed_before = sum(c.replayed_seconds for c in counted)
         start = time.perf_counter()
+        answers: list[ExpertResult] = []
+        right: list[bool] = []
+        quality: list[float] = []
         for ex in examples:
+            before = large.calls
             with metered() as (meter, _):
                 result = await runners[name](task.request(ex), task.context(ex))
-            good += int(result.ok and task.correct(result, ex))
+            answers.append(result)
+            right.append(bool(result.ok and task.correct(result, ex)))
+            quality.append(task.score(result, ex))
+            good += int(right[-1])
             tokens += meter.input_tokens + meter.output_tokens
+            reached += int(large.calls > before)
             progress(name, 1)
         seconds = time.perf_counter() - start
+        seconds += sum(c.replayed_seconds for c in counted) - replayed_before
+        if name == "small_only":
+            baseline = right
+        versus_small = {}
+        if baseline and name != "small_only":
+            versus_small = {
+                "fixed_vs_small": sum(r and not b for r, b in zip(right, baseline, strict=True)),
+                "broke_vs_small": sum(b and not r for r, b in zip(right, baseline, strict=True)),
+            }
         n, calls = len(examples), large.calls - calls_before
-        low, high = wilson(good, n)
+        if task.metric == "accuracy":
+            low, high = wilson(good, n)
+        else:
+            low, high = mean_interval(quality)
         scores[name] = StrategyScore(
-            accuracy=round(good / n, 4),
+            accuracy=round(sum(quality) / n, 4),
             ci_low=low,
             ci_high=high,
             correct=good,
             n=n,
             large_calls=calls,
             large_calls_per_example=round(calls / n, 3),
+            reached_large=round(reached / n, 3),
             tokens=tokens,
             tokens_per_example=round(tokens / n, 1),
             seconds=round(seconds / n, 3),
+            extra={
+                **({"ledger": ledger.summary()} if len(ledger) else {}),
+                **versus_small,
+                **task.breakdown(answers, examples),
+            },
         )
         if partial is not None:
-            partial(_report(task, examples, scores, calibration, notes, ledger))
-    return _report(task, examples, scores, calibration, notes, ledger)
+            partial(_report(task, examples, scores, calibration, notes))
+    return _report(task, examples, scores, calibration, notes)
+
+
+def voters_of(task: BenchTask) -> list[Counted]:
+    """The task's extra voters, counted once per run (so their answers are replayed too)."""
+    cache = task.__dict__.setdefault("_counted_voters", None)
+    if cache is None:
+        cache = [Counted(v) for v in task.extra_voters()]
+        task.__dict__["_counted_voters"] = cache
+    return cache
 
 
 def _report(
@@ -185,13 +242,11 @@ def _report(
     scores: dict[str, StrategyScore],
     calibration: dict[str, Any],
     notes: list[str],
-    ledger: DecisionLedger,
 ) -> BenchReport:
-    if "cascade" in scores:
-        scores["cascade"].extra = {"ledger": ledger.summary()}
     return BenchReport(
         task=task.name,
         n=len(examples),
+        metric=task.metric,
         small=task.small_label,
         large=task.large_label,
         strategies=dict(scores),
@@ -204,9 +259,14 @@ Runner = Callable[[BaseModel, ExpertContext], Any]
 
 
 def _strategies(
-    task: BenchTask, small: Counted, large: Counted, threshold: float, ledger: DecisionLedger
+    task: BenchTask,
+    small: Counted,
+    large: Counted,
+    threshold: float,
+    ledger: DecisionLedger,
+    extra_voters: Sequence[Expert] = (),
 ) -> dict[str, Runner]:
-    voters: list[Expert] = [small, *[Counted(v) for v in task.extra_voters()], large]
+    voters: list[Expert] = [small, *extra_voters, large]
 
     async def small_only(req: BaseModel, ctx: ExpertContext) -> ExpertResult:
         return await small.arun(req, ctx)
@@ -229,6 +289,7 @@ def _strategies(
             agree=task.agree,
             max_rounds=1,
             escalate=task.escalation(large),
+            ledger=ledger,
         )
 
     async def run_hints(req: BaseModel, ctx: ExpertContext) -> ExpertResult:

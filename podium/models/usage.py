@@ -71,9 +71,22 @@ class UsageMeter(BaseCallbackHandler):
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         self._pending.pop(run_id, None)
 
+    def add(self, input_tokens: int, output_tokens: int, *, large: bool = False) -> None:
+        """Count a call made elsewhere (e.g. an answer replayed from a cache)."""
+        with self._lock:
+            self.calls += 1
+            self.large_calls += large
+            self.input_tokens += input_tokens
+            self.output_tokens += output_tokens
+
 
 _current_meter: ContextVar[UsageMeter | None] = ContextVar("podium_usage_meter", default=None)
 register_configure_hook(_current_meter, inheritable=True)
+
+
+def current_meter() -> UsageMeter | None:
+    """The meter of the enclosing :func:`metered` block, if any."""
+    return _current_meter.get()
 
 
 @contextlib.contextmanager

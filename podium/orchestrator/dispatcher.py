@@ -24,6 +24,7 @@ from .events import ApprovalRequired, ExpertNote, StepFinished, StepStarted, emi
 from .guard import screen_step
 from .plan import Plan, fill_references
 from .policies import StepPolicy, execute_step
+from .policy_cards import policy_for
 from .state import (
     RunState,
     StepOutcome,
@@ -200,10 +201,24 @@ async def step_node(payload: StepTask, runtime: Runtime[PodiumContext]) -> dict[
     }
 
 
-def _decision(outcome: StepOutcome) -> dict[str, str]:
-    """An expert's own decision trail (e.g. nl2sql's ``escalate -> finalised``), for the ledger."""
-    decision = (outcome.get("details") or {}).get("decision")
-    return {"decision": decision} if isinstance(decision, str) else {}
+def _decision(outcome: StepOutcome) -> dict[str, Any]:
+    """An expert's own decision trail (e.g. nl2sql's ``escalate -> finalised``) and the
+    collaboration policy the step ran with (kind, source, what it decided), for the ledger."""
+    details = outcome.get("details") or {}
+    entry: dict[str, Any] = {}
+    decision = details.get("decision")
+    if isinstance(decision, str):
+        entry["decision"] = decision
+    policy = details.get("policy")
+    if isinstance(policy, dict):
+        entry["policy"] = policy["kind"]
+        entry["policy_source"] = policy["source"]
+        collab = details.get("collaboration")
+        if isinstance(collab, dict):
+            said = collab.get("decision") or collab.get("outcome")
+            if isinstance(said, str):
+                entry["collaboration"] = said
+    return entry
 
 
 async def run_step(payload: StepTask, ctx: PodiumContext) -> tuple[StepOutcome, Cost]:
@@ -218,6 +233,7 @@ async def run_step(payload: StepTask, ctx: PodiumContext) -> tuple[StepOutcome, 
         emit(ExpertNote(run_id=run_id, step_id=step_id, expert=expert_name, kind=kind, data=data))
 
     timeout = ctx.limits.step_timeout_s
+    chosen: dict[str, Any] | None = None
     with metered() as (meter, timing):
         try:
             expert = ctx.registry.get(expert_name)
@@ -232,7 +248,11 @@ async def run_step(payload: StepTask, ctx: PodiumContext) -> tuple[StepOutcome, 
                 models=ctx.models,
                 emit=note,
             )
-            policy = StepPolicy.model_validate(step["policy"]) if step.get("policy") else None
+            planned = StepPolicy.model_validate(step["policy"]) if step.get("policy") else None
+            policy, source = policy_for(planned, expert, ctx.workspace)
+            if policy is not None:
+                chosen = {"kind": policy.kind, "options": policy.options, "source": source}
+                note({"kind": "policy", "policy": policy.kind, "source": source})
             async with asyncio.timeout(timeout):  # no extra task per step, unlike wait_for
                 result = await execute_step(expert, request, ectx, policy, ctx)
             if not isinstance(result, ExpertResult):
@@ -247,6 +267,8 @@ async def run_step(payload: StepTask, ctx: PodiumContext) -> tuple[StepOutcome, 
         except Exception as exc:  # an expert may fail in any way; the run must go on
             result = ExpertResult.failure(f"{type(exc).__name__}: {exc}")
     result.cost = _metered_cost(result.cost, meter, timing["ms"])
+    if chosen is not None:
+        result.details = {**result.details, "policy": chosen}
     outcome = outcome_from_result(step_id, expert_name, text, result)
     emit(
         StepFinished(

@@ -78,12 +78,33 @@ def validate_plan(plan: Plan, experts: Iterable[str], *, max_steps: int = 16) ->
                 problems.append(f"step {s.id} depends on {dep!r}, which is not a step id")
             if dep == s.id:
                 problems.append(f"step {s.id} depends on itself")
+        if s.policy is not None:
+            for name in policy_experts(s.policy):
+                if name not in known and name != "large":
+                    problems.append(
+                        f"step {s.id}'s {s.policy.kind} policy names unknown expert {name!r}; "
+                        f"choose 'large' or one of {sorted(known)}"
+                    )
         for ref in _REF.findall(s.input):
             if ref in ids and ref not in s.depends_on:
                 problems.append(f"step {s.id} uses {{{ref}}} but does not list it in depends_on")
     if not problems and has_cycle(plan):
         problems.append("the steps' depends_on form a cycle; a plan must be a DAG")
     return problems
+
+
+def policy_experts(policy: StepPolicy) -> list[str]:
+    """The expert names a policy's options refer to (voters, verifiers, finaliser, ...)."""
+    o = policy.options
+    names: list[str] = []
+    for key in ("voters", "verifiers", "from"):
+        names += [str(n) for n in o.get(key) or []]
+    for key in ("large", "finaliser"):
+        if o.get(key):
+            names.append(str(o[key]))
+    if o.get("escalate") and o["escalate"] != "human":
+        names.append(str(o["escalate"]))
+    return names
 
 
 def has_cycle(plan: Plan) -> bool:
@@ -109,26 +130,36 @@ def fill_references(text: str, outputs: dict[str, str]) -> str:
     return _REF.sub(lambda m: outputs.get(m.group(1), m.group(0)), text)
 
 
-def plan_schema(expert_names: list[str], max_steps: int = 6) -> type[BaseModel]:
+def plan_schema(
+    expert_names: list[str], max_steps: int = 6, *, with_policy: bool = False
+) -> type[BaseModel]:
     """A Plan model whose ``expert`` field only admits registered experts.
 
     Used for constrained decoding: the grammar built from this schema makes an unknown
     expert name impossible to generate. Cached per expert set: building a pydantic model
     costs ~10 ms, which was the largest single piece of a scripted run's overhead.
+
+    ``with_policy`` adds each step's optional, validated ``policy`` (for plans written by
+    people or programs). The planner model is not given it: a step without a policy gets
+    the expert's policy card at dispatch (:mod:`.policy_cards`).
     """
-    return _plan_schema(tuple(expert_names), max_steps)
+    return _plan_schema(tuple(expert_names), max_steps, with_policy)
 
 
 @functools.lru_cache(maxsize=64)
-def _plan_schema(expert_names: tuple[str, ...], max_steps: int) -> type[BaseModel]:
+def _plan_schema(
+    expert_names: tuple[str, ...], max_steps: int, with_policy: bool = False
+) -> type[BaseModel]:
     expert_type = Literal[tuple(expert_names)]  # type: ignore[valid-type]
-    step_model = create_model(
-        "PlannedStep",
-        id=(str, Field(pattern=r"^s[1-9][0-9]?$")),
-        expert=(expert_type, ...),
-        input=(str, Field(min_length=3, max_length=300)),
-        depends_on=(list[str], Field(default_factory=list, max_length=3)),
-    )
+    fields: dict[str, Any] = {
+        "id": (str, Field(pattern=r"^s[1-9][0-9]?$")),
+        "expert": (expert_type, ...),
+        "input": (str, Field(min_length=3, max_length=300)),
+        "depends_on": (list[str], Field(default_factory=list, max_length=3)),
+    }
+    if with_policy:
+        fields["policy"] = (StepPolicy | None, None)
+    step_model = create_model("PlannedStep", **fields)
     return create_model(
         "PlannedSteps", steps=(list[step_model], Field(min_length=1, max_length=max_steps))
     )

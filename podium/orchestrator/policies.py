@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.types import RetryPolicy
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from podium.errors import BudgetExceeded, InputRejected, PodiumError, SQLRefused
 from podium.experts.base import Expert, ExpertContext, ExpertResult
@@ -39,14 +39,109 @@ DEFAULT_RETRY = RetryPolicy(
 )
 
 
+class VoteOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    voters: list[str] | None = Field(default=None, description="Registry names; 'large'.")
+    mode: Literal["majority", "weighted", "quorum"] = "majority"
+    quorum: int | None = Field(default=None, ge=1)
+    agree: Literal["output", "rows"] = "output"
+
+
+class VerifyOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    verifiers: list[str] = Field(default_factory=lambda: ["large"], min_length=1)
+    consensus: Literal["all", "majority", "any"] = "all"
+    max_rounds: int = Field(default=2, ge=1, le=5)
+    escalate: str | None = Field(default=None, description="An expert name, or 'human'.")
+    agree: Literal["output", "rows"] = "output"
+
+
+class CascadeOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    large: str = "large"
+    threshold: float = Field(default=0.5, ge=0.0, le=1.0001)
+    calibrator: str | None = Field(default=None, description="A calibrator JSON file.")
+
+
+class HintsOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    from_: list[str] | None = Field(default=None, alias="from")
+    enabled: bool = True
+    choices: list[str] | None = None
+
+
+class DraftOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    finaliser: str = "large"
+    accept_above: float | None = Field(default=None, ge=0.0, le=1.0001)
+    max_repairs: int = Field(default=1, ge=0, le=5)
+
+
+class SingleOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LargeOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    large: str = "large"
+
+
+# The built-in kinds and what each accepts: a typo in an option is an error naming it.
+# ``single`` is the step's expert alone (a policy card that found no structure worth its
+# cost says so explicitly); ``large`` is the large model alone.
+OPTIONS: dict[str, type[BaseModel]] = {
+    "single": SingleOptions,
+    "large": LargeOptions,
+    "vote": VoteOptions,
+    "verify": VerifyOptions,
+    "cascade": CascadeOptions,
+    "hints": HintsOptions,
+    "draft_finalise": DraftOptions,
+}
+PolicySource = Literal["plan", "card", "default"]
+
+
 class StepPolicy(BaseModel):
-    """A collaboration policy for one step. Every field is optional; the collaboration
-    mechanisms in :mod:`podium.orchestrator.collaboration` read the ones they own."""
+    """A collaboration policy for one step: a kind and its options.
 
-    model_config = ConfigDict(extra="allow")
+    The built-in kinds (:data:`OPTIONS`) validate their options; a kind added with
+    :func:`register_policy` takes any options. Set it in a Python workflow or a plan; when a
+    step has none the dispatcher takes the expert's policy card from the workspace
+    (``podium bench TASK --write-policy``), else the expert's ``default_policy``.
+    """
 
-    kind: str = Field(description="vote | verify | cascade | hints | draft_finalise")
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = Field(
+        min_length=1,
+        description="single | large | vote | verify | cascade | hints | draft_finalise",
+    )
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_options(self) -> StepPolicy:
+        model = OPTIONS.get(self.kind)
+        if model is not None:
+            try:
+                model.model_validate(self.options)
+            except ValidationError as exc:
+                problems = "; ".join(
+                    f"{'.'.join(str(x) for x in e['loc']) or 'options'}: {e['msg']}"
+                    for e in exc.errors()
+                )
+                raise ValueError(f"{self.kind} policy options: {problems}") from None
+        elif self.kind not in _POLICIES:
+            raise ValueError(
+                f"unknown policy kind {self.kind!r}; use one of "
+                f"{', '.join(sorted({*OPTIONS, *_POLICIES}))}"
+            )
+        return self
 
 
 PolicyRunner = Callable[

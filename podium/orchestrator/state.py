@@ -45,6 +45,9 @@ class LedgerEntry(TypedDict):
     ms: float
     large_calls: int
     decision: NotRequired[str]
+    policy: NotRequired[str]  # the collaboration policy's kind, when the step had one
+    policy_source: NotRequired[str]  # plan | card | default
+    collaboration: NotRequired[str]  # what it decided: accepted, escalated, agreed, ...
 
 
 def merge_dicts(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:

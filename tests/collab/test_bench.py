@@ -89,3 +89,63 @@ def test_bench_refuses_an_unknown_task_and_a_missing_folder(tmp_path) -> None:
     missing = CliRunner().invoke(app, ["bench", "nl2sql", "--data", str(tmp_path / "nope")])
     said = " ".join(missing.output.split())  # rich wraps long lines
     assert missing.exit_code == 2 and "nope is not a folder; point --data" in said
+
+
+class CountingOracle(Oracle):
+    """An oracle that counts how often it really ran."""
+
+    def __init__(self, name: str, modulo: int, honest: bool) -> None:
+        super().__init__(name, modulo, honest)
+        self.ran = 0
+
+    async def arun(self, request: BaseModel, ctx: ExpertContext) -> ExpertResult:
+        self.ran += 1
+        return await super().arun(request, ctx)
+
+
+class CountingToy(Toy):
+    def __init__(self) -> None:
+        super().__init__()
+        self.big = CountingOracle("large", 1, honest=True)
+
+    def large(self) -> Expert:
+        return self.big
+
+
+def test_a_repeated_large_call_is_replayed_but_still_counted_for_each_strategy() -> None:
+    task = CountingToy()
+    report = run_bench(task, ["large_only", "cascade", "vote"])
+    s = report.strategies
+    # large_only asks all 40; cascade and vote ask the same requests again and are charged
+    # for them, but the model itself answered each request once.
+    assert s["large_only"].large_calls == 40 and s["vote"].large_calls == 40
+    assert s["cascade"].large_calls == 20
+    assert task.big.ran == 40
+
+
+def test_each_strategy_says_how_often_it_reached_the_large_model_and_whom_it_overruled() -> None:
+    report = run_bench(Toy(), ["small_only", "large_only", "cascade"])
+    s = report.strategies
+    assert s["small_only"].reached_large == 0.0
+    assert s["large_only"].reached_large == 1.0
+    assert s["cascade"].reached_large == 0.5
+    # The large model is always right: it fixes the small expert's 20 misses, breaks nothing.
+    assert s["large_only"].extra["fixed_vs_small"] == 20
+    assert s["large_only"].extra["broke_vs_small"] == 0
+    assert s["cascade"].extra["ledger"]["by_decision"] == {
+        "cascade:accepted": 20,
+        "cascade:escalated": 20,
+    }
+
+
+def test_a_graded_metric_gets_a_mean_interval_not_a_proportion_one() -> None:
+    class Graded(Toy):
+        metric = "nDCG@10"
+
+        def score(self, result: ExpertResult, example: Any) -> float:
+            return 0.75 if result.output == "right" else 0.25
+
+    report = run_bench(Graded(), ["small_only"])
+    small = report.strategies["small_only"]
+    assert small.accuracy == 0.5 and report.metric == "nDCG@10"
+    assert small.ci_low < 0.5 < small.ci_high and small.ci_high - small.ci_low < 0.2

@@ -6,7 +6,9 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
 from langgraph.graph import END, START, StateGraph
+from pydantic import ValidationError
 from typing_extensions import TypedDict
 
 from podium import ExpertResult, expert
@@ -85,14 +87,9 @@ def test_a_cascade_step_escalates_to_the_large_role(make_podium) -> None:
     assert any(e.get("kind") == "cascade_decision" for e in result.events)
 
 
-def test_an_unknown_policy_fails_the_step_with_the_known_ones(make_podium) -> None:
-    step = Step(id="s1", expert="labeller", input="x", policy={"kind": "telepathy"})
-    podium = make_podium(
-        *["done"] * 3, experts=[labeller], workflow=build_orchestrate_graph(planner=planned(step))
-    )
-    result = podium.run("anything at all")
-    assert "unknown collaboration policy 'telepathy'" in result.steps[0]["error"]
-    assert "cascade" in result.steps[0]["error"] or result.steps[0]["status"] == "failed"
+def test_an_unknown_policy_is_refused_when_the_step_is_built() -> None:
+    with pytest.raises(ValidationError, match="unknown policy kind 'telepathy'; use one of"):
+        Step(id="s1", expert="labeller", input="x", policy={"kind": "telepathy"})
 
 
 class QA(TypedDict, total=False):

@@ -27,8 +27,15 @@ def _nl2sql(data: Path, **kw: Any) -> BenchTask:
     return NL2SQLTask(data, **kw)
 
 
+def _retrieval(data: Path, **kw: Any) -> BenchTask:
+    from .retrieval import RetrievalTask
+
+    return RetrievalTask(data, **kw)
+
+
 TASKS: dict[str, Callable[..., BenchTask]] = {
     "fact_check": _fact_check,
     "schema_match": _schema_match,
     "nl2sql": _nl2sql,
+    "retrieval": _retrieval,
 }

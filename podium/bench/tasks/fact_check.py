@@ -1,11 +1,14 @@
 """fact_check: label a Climate-FEVER claim from its five evidence sentences.
 
 Labels SUPPORTS / REFUTES / NOT_ENOUGH_INFO (DISPUTED claims are left out: no single right
-answer). The small expert is a logistic regression on MiniLM features of the claim and its
-evidence (claim, mean evidence, their product and difference, best cosine), trained in the
-bench on the claims outside the test and calibration splits; its confidence is its top class
-probability. A second small voter is a k-nearest-neighbour classifier on the same features.
-The large expert is the ``large`` chat model constrained to the three labels.
+answer). The small expert is the built-in fact-check expert with its shipped verifier (a
+calibrated head on MiniLM pair features), given the claim and its evidence; its answer is the
+claim's verdict and its confidence the expert's. A second small voter is the same expert with
+the fine-tuned MiniLM cross-encoder verifier (``"cross"``). The large expert is the ``large``
+chat model judging the claim against the evidence, constrained to the three labels.
+
+Only claims the shipped verifier never saw in training are used (its weights list the claims
+they were fit on), so the small expert is not scored on its own training data.
 """
 
 from __future__ import annotations
@@ -15,14 +18,16 @@ import random
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from pydantic import BaseModel, Field
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from pydantic import BaseModel
 
 from podium.errors import InputRejected
 from podium.experts.base import Expert, ExpertContext, ExpertResult
-from podium.models.embeddings import load_embedder
+from podium.experts.fact_check import FactCheckExpert, FactCheckRequest, load_verifier
+from podium.experts.fact_check.verifier import claim_key
 from podium.models.provider import ModelProvider
 from podium.orchestrator.collaboration import LargeModelExpert
+from podium.orchestrator.collaboration.hints import SLMHint, with_hints
 
 from .base import BenchTask
 
@@ -33,76 +38,56 @@ SYSTEM = (
 )
 
 
-class ClaimRequest(BaseModel):
-    text: str = Field(min_length=1, description="The claim and its evidence, as a prompt.")
-    claim: str = ""
-    evidence: list[str] = Field(default_factory=list)
-
-
 def prompt(claim: str, evidence: list[str]) -> str:
     lines = "\n".join(f"- {e}" for e in evidence)
     return f"Claim: {claim}\nEvidence:\n{lines}\nLabel the claim."
 
 
-class ClaimClassifier(Expert):
-    """A small supervised classifier over embedding features (scikit-learn)."""
+class Verdict(Expert):
+    """The fact-check expert with the claim's verdict as its output (what voters compare)."""
 
-    description = "Labels a claim SUPPORTS, REFUTES or NOT_ENOUGH_INFO given evidence."
-    input_model = ClaimRequest
+    input_model = FactCheckRequest
 
-    def __init__(self, name: str, model: Any, embed: Any) -> None:
+    def __init__(self, inner: FactCheckExpert, name: str) -> None:
+        self.inner = inner
         self.name = name  # type: ignore[misc]
-        self.clf, self.embed = model, embed
+        self.description = inner.description  # type: ignore[misc]
 
-    def run(self, request: BaseModel, ctx: ExpertContext) -> ExpertResult:
-        assert isinstance(request, ClaimRequest)
-        x = features(self.embed, [(request.claim, request.evidence)])
-        proba = self.clf.predict_proba(x)[0]
-        best = int(np.argmax(proba))
-        return ExpertResult(
-            output=str(self.clf.classes_[best]),
-            confidence=float(proba[best]),
-            details={
-                "proba": {
-                    str(c): round(float(p), 4)
-                    for c, p in zip(self.clf.classes_, proba, strict=True)
-                }
-            },
+    async def arun(self, request: BaseModel, ctx: ExpertContext) -> ExpertResult:
+        result = await self.inner.arun(request, ctx)
+        if not result.ok or not isinstance(result.output, dict):
+            return result
+        return result.model_copy(
+            update={
+                "output": result.output["verdict"],
+                "details": {**result.details, "claims": result.output.get("claims", [])},
+            }
         )
 
 
-def features(embed: Any, items: list[tuple[str, list[str]]]) -> np.ndarray:
-    rows = []
-    for claim, evidence in items:
-        c = embed(claim)
-        e = np.stack([embed(t) for t in evidence]) if evidence else np.zeros((1, c.size))
-        sims = e @ c
-        m = e.mean(axis=0)
-        rows.append(np.concatenate([c, m, c * m, np.abs(c - m), [sims.max(), sims.mean()]]))
-    return np.asarray(rows, dtype=np.float32)
+class ClaimJudge(LargeModelExpert):
+    """The large model reading the claim and its evidence (and hints, a draft, feedback)."""
 
-
-class CachedEmbed:
-    def __init__(self, embedder: Any) -> None:
-        self.embedder, self.cache = embedder, {}
-
-    def warm(self, texts: list[str]) -> None:
-        todo = [t for t in dict.fromkeys(texts) if t not in self.cache]
-        if todo:
-            for t, v in zip(todo, self.embedder.encode(todo), strict=True):
-                self.cache[t] = np.asarray(v, dtype=np.float32)
-
-    def __call__(self, text: str) -> np.ndarray:
-        if text not in self.cache:
-            self.warm([text])
-        return self.cache[text]
+    def prompt(self, request: BaseModel, ctx: ExpertContext) -> list[BaseMessage]:
+        assert isinstance(request, FactCheckRequest)
+        task = prompt(request.text, request.evidence)
+        options = ctx.options
+        if options.get("draft") is not None:
+            task += f"\n\nA first answer: {options['draft']}"
+        if options.get("feedback"):
+            task += f"\nAnother reviewer answered: {options['feedback']}"
+        hints = [SLMHint.model_validate(h) for h in options.get("hints", [])]
+        task = with_hints(task, hints, enabled=bool(options.get("use_hints", True)))
+        task += "\n\nAnswer with exactly one of: " + ", ".join(LABELS) + "."
+        return [SystemMessage(self.system), HumanMessage(task)]
 
 
 class FactCheckTask(BenchTask):
     name = "fact_check"
+    expert = "fact_check"
 
     def __init__(
-        self, data: Path, *, n: int, small: str, large: str, calibration: int = 150, seed: int = 0
+        self, data: Path, *, n: int, small: str, large: str, calibration: int = 40, seed: int = 0
     ) -> None:
         path = data / "claims.jsonl"
         if not path.is_file():
@@ -110,40 +95,26 @@ class FactCheckTask(BenchTask):
                 f"{path} not found", hint="point --data at the fact_check folder (claims.jsonl)"
             )
         records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-        claims = [r for r in records if r["claim_label"] in LABELS]
+        seen = load_verifier().trained_claims or frozenset()  # type: ignore[attr-defined]
+        labelled = [r for r in records if r["claim_label"] in LABELS]
+        claims = [r for r in labelled if claim_key(r["claim"]) not in seen]
         random.Random(seed).shuffle(claims)
-        if n + calibration + 100 > len(claims):
+        if n + calibration > len(claims):
             raise InputRejected(
-                f"n={n} leaves too few of the {len(claims)} claims for calibration and training"
+                f"n={n} plus {calibration} calibration claims exceeds the {len(claims)} "
+                "labelled claims the shipped verifier was not trained on"
             )
-        self.test = claims[:n]
-        self.calib = claims[n : n + calibration]
-        self.train = claims[n + calibration :]
+        self.test, self.calib = claims[:n], claims[n : n + calibration]
         self.models = ModelProvider({"large": large, "embeddings": "local:minilm"})
-        self.small_label = "MiniLM features + logistic regression (trained here)"
-        self.large_label = large
+        self._small = Verdict(FactCheckExpert(), "fact_check")
+        self._cross = Verdict(FactCheckExpert("cross"), "fact_check_cross")
+        self.small_label = "fact-check expert, shipped verifier (MiniLM pair head)"
+        self.large_label = f"{large} judging claim vs evidence (three labels)"
         self.notes = [
-            f"{len(self.train)} training, {len(self.calib)} calibration, {n} test claims "
-            f"(seed {seed}); DISPUTED claims left out",
+            f"{len(labelled)} labelled claims, {len(labelled) - len(claims)} of them in the "
+            f"shipped verifier's training set and left out; {calibration} calibration, {n} "
+            f"test of the other {len(claims)} (seed {seed}); DISPUTED claims left out",
         ]
-        self._build()
-
-    def _pairs(self, rows: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
-        return [(r["claim"], [e["evidence"] for e in r["evidences"]]) for r in rows]
-
-    def _build(self) -> None:
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.neighbors import KNeighborsClassifier
-
-        self.embed = CachedEmbed(load_embedder("local:minilm"))
-        every = self.train + self.calib + self.test
-        self.embed.warm([t for c, ev in self._pairs(every) for t in (c, *ev)])
-        x = features(self.embed, self._pairs(self.train))
-        y = [r["claim_label"] for r in self.train]
-        lr = LogisticRegression(max_iter=2000, C=0.5, class_weight="balanced").fit(x, y)
-        knn = KNeighborsClassifier(n_neighbors=15, metric="cosine").fit(x, y)
-        self._small = ClaimClassifier("claim_classifier", lr, self.embed)
-        self._knn = ClaimClassifier("claim_knn", knn, self.embed)
 
     def calibration_examples(self) -> list[dict[str, Any]]:
         return self.calib
@@ -155,14 +126,14 @@ class FactCheckTask(BenchTask):
         return self._small
 
     def extra_voters(self) -> list[Expert]:
-        return [self._knn]
+        return [self._cross]
 
     def large(self) -> Expert:
-        return LargeModelExpert(choices=LABELS, system=SYSTEM, max_tokens=8)
+        return ClaimJudge(choices=LABELS, system=SYSTEM, max_tokens=8, name="claim_judge")
 
     def request(self, example: dict[str, Any]) -> BaseModel:
-        claim, evidence = self._pairs([example])[0]
-        return ClaimRequest(text=prompt(claim, evidence), claim=claim, evidence=evidence)
+        evidence = [e["evidence"] for e in example["evidences"]]
+        return FactCheckRequest(text=example["claim"], evidence=evidence)
 
     def context(self, example: dict[str, Any]) -> ExpertContext:
         return ExpertContext(task="fact_check", models=self.models)

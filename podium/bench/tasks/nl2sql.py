@@ -46,6 +46,7 @@ def _rows(path: Path, sql: str) -> tuple[str, ...] | None:
 
 class NL2SQLTask(BenchTask):
     name = "nl2sql"
+    expert = "nl2sql"
     strategies = ALL_STRATEGIES  # SQL drafts can be executed and repaired
     vote_mode = "majority"
     agree = staticmethod(same_rows)

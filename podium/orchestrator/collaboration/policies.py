@@ -13,6 +13,10 @@ Expert names in options are registry names; ``"large"`` is the large model
 - ``cascade``: large (default "large"), threshold (default 0.5), calibrator (JSON path)
 - ``hints``: from (default [the step's expert]), enabled (default true), choices
 - ``draft_finalise``: finaliser (default "large"), accept_above, max_repairs
+- ``single``: the step's expert alone (what a policy card says when no structure paid off)
+- ``large``: large (default "large"), alone
+
+The options are validated by the models in :mod:`podium.orchestrator.policies`.
 """
 
 from __future__ import annotations
@@ -167,7 +171,21 @@ async def _draft(
     )
 
 
+async def _single(
+    expert: Expert, request: BaseModel, ctx: ExpertContext, policy: StepPolicy, runtime: Any
+) -> ExpertResult:
+    return await expert.arun(request, ctx)
+
+
+async def _large(
+    expert: Expert, request: BaseModel, ctx: ExpertContext, policy: StepPolicy, runtime: Any
+) -> ExpertResult:
+    return await resolve(policy.options.get("large", "large"), runtime).arun(request, ctx)
+
+
 def register_all() -> None:
+    register_policy("single", _single)
+    register_policy("large", _large)
     register_policy("vote", _vote)
     register_policy("verify", _verify)
     register_policy("cascade", _cascade)
