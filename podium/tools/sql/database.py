@@ -159,8 +159,12 @@ class Database:
         return SchemaInfo(tables, inferred_keys=inferred)
 
     def _inferred_keys(self, tables: list[TableInfo]) -> list[InferredKey]:
-        with self.engine.connect() as conn:
-            keys = infer_foreign_keys(conn, tables, self.engine.dialect.identifier_preparer.quote)
+        try:
+            with self.engine.connect() as conn:
+                quote = self.engine.dialect.identifier_preparer.quote
+                keys = infer_foreign_keys(conn, tables, quote)
+        except SQLAlchemyError:  # an aid, not a requirement: the declared schema still stands
+            return []
         by_name = {t.name: t for t in tables}
         for k in keys:
             column = next(c for c in by_name[k.table].columns if c.name == k.column)
@@ -193,10 +197,13 @@ class Database:
         try:
             with self.engine.connect() as conn:
                 _arm_timeout(conn, self.timeout_s)
-                result = conn.execute(sa.text(_escape_colons(sql)))
-                columns = list(result.keys())
-                rows = [tuple(r) for r in result.fetchmany(self.row_cap + 1)]
-                conn.rollback()
+                try:
+                    result = conn.execute(sa.text(_escape_colons(sql)))
+                    columns = list(result.keys())
+                    rows = [tuple(r) for r in result.fetchmany(self.row_cap + 1)]
+                    conn.rollback()
+                finally:  # the pooled connection must not keep this query's deadline
+                    _disarm_timeout(conn)
         except SQLAlchemyError as exc:
             message = _first_line(exc)
             if "interrupted" in message.lower() or "statement timeout" in message.lower():
@@ -319,6 +326,11 @@ def _arm_timeout(conn: sa.Connection, timeout_s: float) -> None:
     raw = conn.connection.dbapi_connection
     deadline = time.monotonic() + timeout_s
     raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)  # type: ignore[union-attr]
+
+
+def _disarm_timeout(conn: sa.Connection) -> None:
+    if conn.dialect.name == "sqlite" and not conn.invalidated:
+        conn.connection.dbapi_connection.set_progress_handler(None, 0)  # type: ignore[union-attr]
 
 
 def _escape_colons(sql: str) -> str:
