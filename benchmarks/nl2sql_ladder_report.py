@@ -157,6 +157,11 @@ def print_report(run: Path, data: Path) -> None:
         print(f"| SmolLM2-135M alone (own sample) | {summary(rows, level, med)} |")
     for name, rows in table.items():
         print(f"| {name} | {summary(rows, level, base)} |")
+    for part, name in (("large", "1.5B alone"), ("drafts", "0.5B alone"), ("smol", "SmolLM2")):
+        recs = _read(run / f"{part}.jsonl")
+        if recs:
+            right = sum(r["attempts"][0]["correct"] for r in recs.values())
+            print(f"- {name} on every question its part finished: {right}/{len(recs)}")
     if common:
         analyses(run, common, level)
 
@@ -214,15 +219,16 @@ def analyses(run: Path, common: list[int], level: dict[int, str]) -> None:
             f"{sum(table[s][i]['correct'] for i in ids) / len(ids):.2f}" for s in names
         )
         print(f"| {db} | {len(ids)} | {cells} |")
-    for arm in sorted(run.glob("*-*.jsonl")):
-        part, variant = arm.stem.split("-", 1)
-        base, other = _read(run / f"{part}.jsonl"), _read(arm)
-        both = [i for i in other if i in base]
-        if not both:
-            continue
-        a = sum(base[i]["attempts"][0]["correct"] for i in both)
-        b = sum(other[i]["attempts"][0]["correct"] for i in both)
-        print(
-            f"\n**A/B `{part}` vs `{part}-{variant}`** on the same {len(both)} questions: "
-            f"{a} vs {b} right"
-        )
+    arms = sorted(run.glob("*-*.jsonl"))
+    for k, arm in enumerate(arms):  # A/B arms of one part, each pair on its shared questions
+        for other_arm in arms[k + 1 :]:
+            if arm.stem.split("-")[0] != other_arm.stem.split("-")[0]:
+                continue
+            a_recs, b_recs = _read(arm), _read(other_arm)
+            both = [i for i in a_recs if i in b_recs]
+            a = sum(a_recs[i]["attempts"][0]["correct"] for i in both)
+            b = sum(b_recs[i]["attempts"][0]["correct"] for i in both)
+            print(
+                f"\n**A/B `{arm.stem}` vs `{other_arm.stem}`** on the same {len(both)} "
+                f"questions: {a} vs {b} right"
+            )
