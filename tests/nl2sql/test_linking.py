@@ -132,3 +132,25 @@ def test_the_schema_is_cached_until_refreshed(linker, tmp_path):
     assert fresh is not first
     assert {t.name for t in fresh.schema.tables} == {"orders", "refunds"}
     assert linker.link(db, "What is the total refund amount?").tables[0] == "refunds"
+
+
+def test_every_value_of_one_column_the_question_names_is_linked(linker, spider_db):
+    db, _ = spider_db("cre_Doc_Template_Mgt")
+
+    linked = linker.link(db, "Show the document id with paragraph text 'Brazil' and 'Ireland'.")
+
+    hits = {(v.table, v.column, v.value) for v in linked.values}
+    assert {
+        ("Paragraphs", "Paragraph_Text", "Brazil"),
+        ("Paragraphs", "Paragraph_Text", "Ireland"),
+    } <= hits
+
+
+def test_a_place_adjective_links_the_place_it_names(linker, spider_db):
+    db, _ = spider_db("world_1")
+
+    linked = linker.link(db, "Which cities are in Asian countries where Chinese is official?")
+
+    hits = {(v.table, v.column, v.value) for v in linked.values}
+    assert ("country", "Continent", "Asia") in hits  # "Asian"
+    assert ("countrylanguage", "Language", "Chinese") in hits  # a value itself: kept as is

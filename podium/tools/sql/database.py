@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from podium.errors import ConfigError, SQLRefused
 
 from .guard import check_read_only
+from .keys import InferredKey, infer_foreign_keys
 
 _SQLGLOT_DIALECTS = {"postgresql": "postgres", "mssql": "tsql", "sqlite": "sqlite"}
 
@@ -66,6 +67,7 @@ class TableInfo:
 @dataclass
 class SchemaInfo:
     tables: list[TableInfo]
+    inferred_keys: list[InferredKey] = field(default_factory=list)  # shown as REFERENCES too
 
     def table(self, name: str) -> TableInfo:
         for t in self.tables:
@@ -99,8 +101,16 @@ class QueryResult:
 class Database:
     """One database, opened read-only, with a cached schema."""
 
-    def __init__(self, url: str, *, row_cap: int = 1000, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        row_cap: int = 1000,
+        timeout_s: float = 10.0,
+        infer_keys: bool = False,
+    ) -> None:
         self.url = url
+        self.infer_keys = infer_keys  # add foreign keys the schema does not declare (keys.py)
         self.row_cap = row_cap
         self.timeout_s = timeout_s
         self.engine = _read_only_engine(url, timeout_s)
@@ -140,12 +150,26 @@ class Database:
                 table = TableInfo(name=name, columns=columns)
                 self._add_samples(table, sample_values)
                 tables.append(table)
+            inferred = self._inferred_keys(tables) if self.infer_keys else []
         except SQLAlchemyError as exc:
             raise ConfigError(
                 f"cannot read the schema of {self.safe_url}: {_first_line(exc)}",
                 hint="check the URL, that the server is reachable and the user may read it",
             ) from exc
-        return SchemaInfo(tables)
+        return SchemaInfo(tables, inferred_keys=inferred)
+
+    def _inferred_keys(self, tables: list[TableInfo]) -> list[InferredKey]:
+        try:
+            with self.engine.connect() as conn:
+                quote = self.engine.dialect.identifier_preparer.quote
+                keys = infer_foreign_keys(conn, tables, quote)
+        except SQLAlchemyError:  # an aid, not a requirement: the declared schema still stands
+            return []
+        by_name = {t.name: t for t in tables}
+        for k in keys:
+            column = next(c for c in by_name[k.table].columns if c.name == k.column)
+            column.foreign_key = k.target
+        return keys
 
     def _add_samples(self, table: TableInfo, k: int) -> None:
         quote = self.engine.dialect.identifier_preparer.quote
@@ -173,10 +197,13 @@ class Database:
         try:
             with self.engine.connect() as conn:
                 _arm_timeout(conn, self.timeout_s)
-                result = conn.execute(sa.text(_escape_colons(sql)))
-                columns = list(result.keys())
-                rows = [tuple(r) for r in result.fetchmany(self.row_cap + 1)]
-                conn.rollback()
+                try:
+                    result = conn.execute(sa.text(_escape_colons(sql)))
+                    columns = list(result.keys())
+                    rows = [tuple(r) for r in result.fetchmany(self.row_cap + 1)]
+                    conn.rollback()
+                finally:  # the pooled connection must not keep this query's deadline
+                    _disarm_timeout(conn)
         except SQLAlchemyError as exc:
             message = _first_line(exc)
             if "interrupted" in message.lower() or "statement timeout" in message.lower():
@@ -299,6 +326,11 @@ def _arm_timeout(conn: sa.Connection, timeout_s: float) -> None:
     raw = conn.connection.dbapi_connection
     deadline = time.monotonic() + timeout_s
     raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)  # type: ignore[union-attr]
+
+
+def _disarm_timeout(conn: sa.Connection) -> None:
+    if conn.dialect.name == "sqlite" and not conn.invalidated:
+        conn.connection.dbapi_connection.set_progress_handler(None, 0)  # type: ignore[union-attr]
 
 
 def _escape_colons(sql: str) -> str:

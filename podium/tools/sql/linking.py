@@ -245,24 +245,40 @@ def _add_bridges(schema: SchemaInfo, chosen: list[str]) -> list[str]:
 
 
 def _value_matches(question: str, idx: SchemaIndex) -> list[ValueMatch]:
+    """Stored values named in the question: quoted strings and word n-grams, case-insensitive,
+    and adjectives of place names (``European`` -> ``Europe``, ``Chinese`` -> ``China``).
+    Several values of one column are all kept (``'Brazil' and 'Ireland'``)."""
     candidates = [m.group(1) for m in _QUOTED.finditer(question)]
     words = [w.strip(".'") for w in _WORD.findall(question)]
     for n in (4, 3, 2, 1):
         candidates += [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
     out: list[ValueMatch] = []
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, str, str]] = set()
     covered: set[str] = set()
     for phrase in candidates:
         key = _norm(phrase)
         if not key or key in _STOP or key in covered or (len(key) < 3 and not key.isdigit()):
             continue
-        for table, column, value in idx.values.get(key, []):
-            if (table, column) in seen:
+        hits = idx.values.get(key) or [h for v in _variants(key) for h in idx.values.get(v, [])]
+        for table, column, value in hits:
+            if (table, column, str(value)) in seen:
                 continue
-            seen.add((table, column))
+            seen.add((table, column, str(value)))
             covered |= set(key.split())
             out.append(ValueMatch(table, column, value, phrase))
     return out[:8]
+
+
+def _variants(word: str) -> list[str]:
+    """The place a demonym or adjective names: Asian, European, Chinese, Japanese."""
+    if len(word) < 5 or " " in word:
+        return []
+    out = []
+    if word.endswith("n"):
+        out += [word[:-1], word[:-2]]
+    if word.endswith("ese"):
+        out += [word[:-3], word[:-3] + "a"]
+    return [v for v in out if len(v) >= 4]
 
 
 def _phrases(question: str) -> list[str]:
