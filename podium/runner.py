@@ -284,7 +284,7 @@ class Podium:
         text = check_text(task, max_chars=self.limits.max_task_chars)
         run_id = run_id or uuid.uuid4().hex[:12]
         if conversation_id and history is None:
-            history = self.conversations.history(conversation_id)
+            history = self.conversations.history(conversation_id, query=text)
         messages = [*(history or []), HumanMessage(text)]
         state: RunState = {
             "started_at": time.time(),
