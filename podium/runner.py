@@ -37,7 +37,7 @@ from podium.memory.checkpointer import open_checkpointer, prepare
 from podium.memory.conversations import ConversationStore
 from podium.memory.store import RunStore
 from podium.models.catalog import plans_reliably
-from podium.models.provider import ChatModelLike, ModelProvider, model_label
+from podium.models.provider import ChatModelLike, ModelProvider, is_local, model_label
 from podium.models.roles import default_roles
 from podium.orchestrator.context import PodiumContext
 from podium.orchestrator.events import RunFinished, RunPaused, RunStarted
@@ -181,6 +181,7 @@ class Podium:
             outbound=self.guards.outbound,
         )
         self.limits = limits or cfg.limits
+        self.guards.models_are_local(all(is_local(m) for m in self.models.roles.values() if m))
         self.guardians = [*self.guards.guardians, *guardians]
         self.semantic_check = semantic_check
         if builtins and not any(getattr(g, "name", "") == "fact_check" for g in self.guardians):
