@@ -33,7 +33,10 @@ def own_demo(demo: Workspace, tmp_path_factory: pytest.TempPathFactory) -> Works
 
 @pytest.fixture(scope="module")
 def server(own_demo: Workspace) -> Iterator[str]:
-    with serve_in_thread(create_app(Podium(workspace=own_demo))) as url:
+    # A step gets 15 minutes, not 2: on a machine shared with other model runs the NL2SQL
+    # cascade (three drafts, then the 1.5B model) has taken longer than 120 s.
+    limits = own_demo.config.limits.model_copy(update={"step_timeout_s": 900})
+    with serve_in_thread(create_app(Podium(workspace=own_demo, limits=limits))) as url:
         yield url
 
 

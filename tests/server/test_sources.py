@@ -86,6 +86,11 @@ def rule(messages: list[Any]) -> str:
 
 @pytest.fixture
 def server(workspace: Any) -> Iterator[str]:
+    yield from serve(workspace)
+
+
+def serve(workspace: Any) -> Iterator[str]:
+    """A server over a workspace with the shop database; staff.sqlite waits beside it."""
     shop_db(workspace.root / "shop.sqlite")
     employees_db(workspace.root / "staff.sqlite")
     workspace.config.databases.append(DatabaseSpec(name="shop", url="sqlite:///shop.sqlite"))
