@@ -1,6 +1,6 @@
 """The PII gatekeeper as a guardian: reports personal data in the task (the vault keeps it
 from remote models) and masks personal data in the answer that neither the user nor the
-workspace's own material (its documents, its database rows) gave.
+workspace's own documents gave.
 
 ``remote`` says whether any model of the run is remote. When every model is local nothing
 leaves the machine: the task is not flagged and the answer is never masked (masking then
@@ -97,9 +97,10 @@ class PIIGuardian:
 
 
 def _workspace_texts(item: GuardInput) -> list[str]:
-    """What the run read from the workspace: evidence passages and rows, step outputs."""
-    texts = [str(e.get("text", "")) for e in item.evidence if isinstance(e, dict)]
-    for outcome in item.results.values():
-        if isinstance(outcome, dict):
-            texts += [str(outcome.get("output", "")), str(outcome.get("summary") or "")]
-    return texts
+    """The workspace's own documents the run read (retrieved passages). Rows and other
+    expert outputs are not among them: a customer's e-mail found by a query is still masked."""
+    return [
+        str(e.get("text", ""))
+        for e in item.evidence
+        if isinstance(e, dict) and e.get("kind") == "passage"
+    ]
