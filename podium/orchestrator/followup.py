@@ -9,7 +9,8 @@ question, its answer, and the self-contained inputs its steps ran with. The rewr
 before it replaces the task: it must keep the follow-up's own names and numbers and add no
 number the conversation never mentioned; otherwise the follow-up goes on with the earlier
 question beside it. Either way the run's task, the plan and every step card carry the
-self-contained question, and a ``followup`` event records what was understood.
+self-contained question, and a ``followup`` event records what was understood; the planner
+then plans that question without the raw earlier turns (which led the 1.5B planner astray).
 
 Questions that stand on their own, and first questions, cost nothing: no model is called.
 """
@@ -20,7 +21,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    HumanMessage,
+    RemoveMessage,
+    SystemMessage,
+)
 from langgraph.runtime import Runtime
 
 from podium.experts.base import Cost
@@ -201,7 +208,16 @@ async def followup_node(state: RunState, runtime: Runtime[PodiumContext]) -> dic
         )
     )
     decision = how + (f" ({'; '.join(problems)})" if problems else "")
-    return {"task": task, "ledger": [ledger_entry("followup", cost, decision=decision)]}
+    # The question now carries its context, so the planner plans it alone: shown the earlier
+    # turns as well, the 1.5B planner wrote depends_on to steps of the earlier plans ("step s1
+    # depends on 's2', which is not a step id") for every follow-up of the conversation
+    # benchmark that it was asked to plan with them, and failed three of them outright.
+    earlier = [RemoveMessage(id=m.id) for m in list(state.get("messages", []))[:-1] if m.id]
+    return {
+        "task": task,
+        "messages": earlier,
+        "ledger": [ledger_entry("followup", cost, decision=decision)],
+    }
 
 
 def _text(message: BaseMessage) -> str:

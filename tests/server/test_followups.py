@@ -25,6 +25,7 @@ from ..scripted import RuleChatModel
 from .conftest import read_events
 
 SEEN: list[list[Any]] = []  # every prompt the rewriting model got, for the assertions
+PLANNED: list[str] = []  # every planner prompt, joined
 
 
 @expert
@@ -48,6 +49,7 @@ def rule(rewrite: str) -> Any:
             SEEN.append(messages)
             return rewrite
         if head.startswith("You are the planner"):
+            PLANNED.append("\n".join(str(m.content) for m in messages))
             task = str(next(m for m in reversed(messages) if m.type == "human").content)
             return json.dumps({"steps": [{"id": "s1", "expert": "orders", "input": task}]})
         return "Summary: " + str(messages[-1].content).split("Results:", 1)[-1].strip()
@@ -57,6 +59,7 @@ def rule(rewrite: str) -> Any:
 
 def serve(workspace: Any, rewrite: str) -> Iterator[str]:
     SEEN.clear()
+    PLANNED.clear()
     podium = Podium(
         planner=RuleChatModel(rule=rule(rewrite)),
         experts=[orders],
@@ -104,6 +107,8 @@ def test_a_follow_up_through_the_openai_history_is_asked_on_its_own(good: str) -
     prompt = str(SEEN[-1][-1].content)
     assert f"Earlier question: {FIRST}" in prompt and "543 orders" in prompt
     assert prompt.endswith(f"Follow-up: {FOLLOW}\nRewritten question:")
+    # the planner plans the question that stands on its own, without the raw turns
+    assert "Earlier in this conversation" not in PLANNED[-1] and FOLLOW not in PLANNED[-1]
 
 
 def test_a_conversation_gives_the_rewrite_the_earlier_sql_and_shows_it_as_an_event(
@@ -137,6 +142,7 @@ def test_a_question_that_stands_on_its_own_is_not_rewritten(good: str) -> None:
     )
     assert SEEN == []
     assert [s["input"] for s in res["steps"]] == ["How many orders were placed in 2023 in total?"]
+    assert f"Earlier in this conversation:\nhuman: {FIRST}" in PLANNED[-1]
 
 
 def test_a_rewrite_that_invents_a_number_is_not_used(invented: str) -> None:
