@@ -156,3 +156,27 @@ def test_a_rewrite_that_invents_a_number_is_not_used(invented: str) -> None:
     )
     assert [s["input"] for s in res["steps"]] == [f"{FOLLOW} (following up on: {FIRST})"]
     assert "34 orders" in res["answer"]
+
+
+def test_the_history_brings_back_an_older_turn_that_matches_the_question(tmp_path: Any) -> None:
+    from podium.memory.conversations import ConversationStore
+
+    chats = ConversationStore(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    conv = chats.create()
+    chats.append(conv, "user", "My order number is 7781 and the parcel never arrived.")
+    chats.append(conv, "assistant", "I am sorry to hear that.")
+    for i in range(6):
+        chats.append(conv, "user", f"Unrelated question {i} about opening hours.")
+        chats.append(conv, "assistant", f"Answer {i}.")
+    history = chats.history(conv, turns=4, query="What happened to that parcel?")
+    texts = [str(m.content) for m in history]
+    assert texts[:2] == [
+        "My order number is 7781 and the parcel never arrived.",
+        "I am sorry to hear that.",
+    ]
+    assert texts[2:] == [
+        "Unrelated question 4 about opening hours.",
+        "Answer 4.",
+        "Unrelated question 5 about opening hours.",
+        "Answer 5.",
+    ]
