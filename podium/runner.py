@@ -38,7 +38,7 @@ from podium.memory.checkpointer import open_checkpointer, prepare
 from podium.memory.conversations import ConversationStore
 from podium.memory.store import RunStore
 from podium.models.catalog import plans_reliably
-from podium.models.provider import ChatModelLike, ModelProvider, model_label
+from podium.models.provider import ChatModelLike, ModelProvider, is_local, model_label
 from podium.models.roles import default_roles
 from podium.orchestrator.context import PodiumContext
 from podium.orchestrator.events import RunFinished, RunPaused, RunStarted
@@ -189,6 +189,7 @@ class Podium:
             outbound=self.guards.outbound,
         )
         self.limits = limits or cfg.limits
+        self.guards.models_are_local(all(is_local(m) for m in self.models.roles.values() if m))
         self.guardians = [*self.guards.guardians, *guardians]
         self.semantic_check = semantic_check
         # The router plans the tasks it is sure of; the planner model the rest.
@@ -296,7 +297,7 @@ class Podium:
         text = check_text(task, max_chars=self.limits.max_task_chars)
         run_id = run_id or uuid.uuid4().hex[:12]
         if conversation_id and history is None:
-            history = self.conversations.history(conversation_id)
+            history = self.conversations.history(conversation_id, query=text)
         messages = [*(history or []), HumanMessage(text)]
         state: RunState = {
             "started_at": time.time(),

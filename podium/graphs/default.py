@@ -1,6 +1,6 @@
 """The default orchestrate graph, and the pieces to build your own.
 
-    guard_in -> plan -> dispatch --Send--> step --> dispatch
+    guard_in -> followup -> plan -> dispatch --Send--> step --> dispatch
                            (a person must answer) -> approval (interrupt) --> dispatch
                            (when every step is done) -> synthesize -> guard_out -> END
 
@@ -18,6 +18,7 @@ from langgraph.graph import END, START, StateGraph
 from podium.orchestrator.approval import approval_node
 from podium.orchestrator.context import PodiumContext
 from podium.orchestrator.dispatcher import dispatch_node, next_steps, step_node
+from podium.orchestrator.followup import followup_node
 from podium.orchestrator.guard import after_guard_in, guard_in_node, guard_out_node
 from podium.orchestrator.planner import plan_node
 from podium.orchestrator.state import RunState, StepTask
@@ -35,6 +36,7 @@ def build_orchestrate_graph(
     """The default graph. Swap a node by passing your own (same state in, update out)."""
     graph = StateGraph(RunState, context_schema=PodiumContext)
     graph.add_node("guard_in", guard_in_node)
+    graph.add_node("followup", followup_node)  # a follow-up becomes a question of its own
     graph.add_node("plan", planner)
     graph.add_node("dispatch", dispatch_node)
     graph.add_node("step", step, input_schema=StepTask)
@@ -42,7 +44,8 @@ def build_orchestrate_graph(
     graph.add_node("synthesize", synthesizer)
     graph.add_node("guard_out", guard_out_node)
     graph.add_edge(START, "guard_in")
-    graph.add_conditional_edges("guard_in", after_guard_in, {"plan": "plan", "end": END})
+    graph.add_conditional_edges("guard_in", after_guard_in, {"plan": "followup", "end": END})
+    graph.add_edge("followup", "plan")
     graph.add_edge("plan", "dispatch")
     graph.add_conditional_edges("dispatch", next_steps, ["step", "approval", "synthesize"])
     graph.add_edge("step", "dispatch")

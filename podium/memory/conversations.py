@@ -125,12 +125,94 @@ class ConversationStore:
         index = LexicalIndex(list(range(len(turns))), [m["content"] for m in turns])
         scores, ids = index.search(query, k)
         return [
-            {**turns[int(i)], "score": round(float(s), 4)} for s, i in zip(scores, ids, strict=True)
+            {**turns[int(i)], "index": int(i), "score": round(float(s), 4)}
+            for s, i in zip(scores, ids, strict=True)
         ]
 
-    def history(self, conversation_id: str, turns: int = 6) -> list[Any]:
-        """The last turns as LangChain messages, for the planner's context."""
+    def rename(self, conversation_id: str, title: str) -> None:
+        with Session(self.engine) as s, s.begin():
+            conv = s.get(ConversationRow, conversation_id)
+            if conv is None:
+                raise ConversationNotFound(f"no conversation {conversation_id!r}")
+            conv.title = title[:200]
+
+    def history(
+        self, conversation_id: str, turns: int = 6, query: str | None = None, older: int = 2
+    ) -> list[Any]:
+        """The conversation as LangChain messages, for the planner's context: the last
+        ``turns`` messages, and before them up to ``older`` earlier exchanges that share the
+        most words with ``query``. Each answer says what its steps ran (their self-contained
+        inputs, the SQL, the documents) in its text and in ``additional_kwargs``."""
         from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-        kinds = {"user": HumanMessage, "assistant": AIMessage, "system": SystemMessage}
-        return [kinds[m["role"]](m["content"]) for m in self.messages(conversation_id, turns)]
+        every = self.messages(conversation_id)
+        recent = every[-turns:] if turns else []
+        picked: list[dict[str, Any]] = []
+        if query and older and len(every) > len(recent):
+            cut = len(every) - len(recent)
+            taken: set[int] = set()
+            for hit in self.relevant(conversation_id, query, k=older * 2):
+                at = hit["index"] - (every[hit["index"]]["role"] != "user")
+                if 0 <= at < cut and at not in taken and len(taken) < older:
+                    taken.add(at)
+            picked = [m for at in sorted(taken) for m in every[at : min(at + 2, cut)]]
+        chosen = [*picked, *recent]
+        steps = self._steps([m["run_id"] for m in chosen if m["role"] == "assistant"])
+        out: list[Any] = []
+        for m in chosen:
+            if m["role"] == "assistant":
+                ran = steps.get(m["run_id"] or "", [])
+                out.append(
+                    AIMessage(_with_steps(m["content"], ran), additional_kwargs={STEPS_KEY: ran})
+                )
+            else:
+                kind = HumanMessage if m["role"] == "user" else SystemMessage
+                out.append(kind(m["content"]))
+        return out
+
+    def _steps(self, run_ids: list[str | None]) -> dict[str, list[dict[str, Any]]]:
+        """What each run's successful steps ran: expert, input, SQL, document sources."""
+        from .store import StepRow
+
+        ids = [r for r in run_ids if r]
+        if not ids:
+            return {}
+        found: dict[str, list[dict[str, Any]]] = {}
+        with Session(self.engine) as s:
+            rows = s.scalars(
+                sa.select(StepRow)
+                .where(StepRow.run_id.in_(ids), StepRow.status == "ok")
+                .order_by(StepRow.run_id, StepRow.step_id)
+            ).all()
+        for r in rows:
+            found.setdefault(r.run_id, []).append(_step_record(r.expert, r.input, r.output))
+        return found
+
+
+STEPS_KEY = "podium_steps"  # an answer's AIMessage.additional_kwargs: what its steps ran
+STEPS_MARK = "\n(Answered by: "
+
+
+def _step_record(expert: str, text: str, output: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {"expert": expert, "input": text}
+    if isinstance(output, dict) and output.get("sql"):
+        record["sql"] = str(output["sql"])[:400]
+    if isinstance(output, list):
+        names = [str(p.get("source", "")).rsplit("/", 1)[-1] for p in output if isinstance(p, dict)]
+        record["sources"] = list(dict.fromkeys(n for n in names if n))[:3]
+    return record
+
+
+def _with_steps(answer: str, steps: list[dict[str, Any]]) -> str:
+    """An answer followed by one line on how it was found (what the planner reads)."""
+    if not steps:
+        return answer
+    parts = []
+    for st in steps:
+        part = f"{st['expert']} on {st['input']!r}"
+        if st.get("sql"):
+            part += f" with SQL {st['sql']}"
+        if st.get("sources"):
+            part += f" from {', '.join(st['sources'])}"
+        parts.append(part)
+    return f"{answer}{STEPS_MARK}{'; '.join(parts)})"

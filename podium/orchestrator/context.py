@@ -63,6 +63,19 @@ class PodiumContext:
 
         return describe_sources(self.workspace)
 
+    @cached_property
+    def database_cards(self) -> list[Any]:
+        """What each database holds, for sending a step to the one it asks about."""
+        from .sources import database_cards
+
+        return database_cards(self.workspace)
+
+    def workspace_changed(self) -> None:
+        """Forget what was read from the workspace, after a database or documents were added
+        or removed: the next plan describes, offers and routes to what is there now."""
+        for name in ("planning_registry", "router", "sources", "database_cards"):
+            self.__dict__.pop(name, None)
+
     def guardians_for(self, stage: str) -> list[Guardian]:
         return [g for g in self.guardians if stage in g.stages]
 

@@ -25,6 +25,7 @@ from .guard import screen_step
 from .plan import Plan, fill_references
 from .policies import StepPolicy, execute_step
 from .policy_cards import policy_for
+from .sources import with_database
 from .state import (
     RunState,
     StepOutcome,
@@ -239,6 +240,9 @@ async def run_step(payload: StepTask, ctx: PodiumContext) -> tuple[StepOutcome, 
             expert = ctx.registry.get(expert_name)
             timeout = expert.timeout_s or timeout
             request = expert.parse_input(text, step.get("args"))
+            request, routed = with_database(request, text, ctx.database_cards)
+            if routed:
+                note({"kind": "database", **routed})
             ectx = ExpertContext(
                 run_id=run_id,
                 step_id=step_id,

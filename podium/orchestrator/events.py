@@ -38,6 +38,18 @@ class GuardVerdict(_Event):
     ms: float = 0.0
 
 
+class FollowUpRewritten(_Event):
+    """A follow-up question, rewritten to stand on its own before planning (``how``:
+    ``rewritten`` by the model, or sent on ``with the earlier question`` beside it)."""
+
+    type: Literal["followup"] = "followup"
+    original: str
+    task: str
+    earlier: str = ""
+    how: Literal["rewritten", "with the earlier question"] = "rewritten"
+    problems: list[str] = Field(default_factory=list)
+
+
 class PlanRetry(_Event):
     type: Literal["plan_retry"] = "plan_retry"
     attempt: int
@@ -135,6 +147,7 @@ class RunFinished(_Event):
 Event = Annotated[
     RunStarted
     | GuardVerdict
+    | FollowUpRewritten
     | PlanRetry
     | PlanReady
     | StepStarted

@@ -9,7 +9,11 @@ saying there are none — lets it route by what is actually there.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
+
+from pydantic import BaseModel
 
 from podium.experts.registry import ExpertRegistry
 from podium.workspace import Workspace
@@ -73,3 +77,93 @@ def offered_experts(registry: ExpertRegistry, workspace: Workspace | None) -> Ex
     }
     kept = [e for e in registry if has.get(getattr(e, "needs", None) or "", True)]
     return registry if len(kept) == len(registry) or not kept else ExpertRegistry(kept)
+
+
+# -- which database a step asks ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DatabaseCard:
+    """What a question may name of one database: its name, description, tables, columns
+    and a few of their values."""
+
+    name: str
+    words: frozenset[str]
+    values: frozenset[str]
+    text: str
+
+
+def database_cards(workspace: Workspace | None) -> list[DatabaseCard]:
+    """One card per database of the workspace (an unreachable one has only its name)."""
+    from podium.tools.sql import open_database
+
+    cards = []
+    for db in workspace.config.databases if workspace else []:
+        names = [db.name, db.description]
+        values: list[str] = []
+        try:
+            schema = open_database(workspace.resolve_url(db.url)).schema()  # type: ignore[union-attr]
+        except Exception:
+            schema = None
+        for table in schema.tables if schema else []:
+            names.append(table.name)
+            for col in table.columns:
+                names.append(col.name)
+                values += [str(v) for v in col.samples if isinstance(v, str) and len(v) < 40]
+        text = " ".join(names)
+        sampled = frozenset(_stems(" ".join(values)))
+        cards.append(DatabaseCard(db.name, frozenset(_stems(text)), sampled, text))
+    return cards
+
+
+def pick_database(question: str, cards: list[DatabaseCard]) -> tuple[str, str] | None:
+    """The database a question is about, and why: the one whose tables, columns and
+    description share the most words with it (a sampled value counts half). ``None`` when
+    there is no choice to make or no database shares a word."""
+    if len(cards) < 2:
+        return None
+    asked = _stems(question)
+    scored = []
+    for card in cards:
+        named = sorted(asked & card.words)
+        valued = sorted((asked & card.values) - card.words)
+        scored.append((len(named) + 0.5 * len(valued), card.name, named + valued))
+    scored.sort(key=lambda s: -s[0])
+    best, runner_up = scored[0], scored[1]
+    if best[0] == 0 or best[0] == runner_up[0]:
+        return None
+    return best[1], f"it names {', '.join(best[2][:4])}"
+
+
+_WORD = re.compile(r"[a-z][a-z0-9]+")
+_COMMON = frozenset(
+    "the and for with from what which who how many much are was were does did have has that "
+    "this these those their there where when into each per all any number count total list "
+    "show give tell name names average sum most least many id ids".split()
+)
+
+
+def _stems(text: str) -> set[str]:
+    """Lower-case words, split at underscores and camel case, crudely singular."""
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", text).replace("_", " ").lower()
+    out = set()
+    for w in _WORD.findall(spaced):
+        if w in _COMMON or len(w) < 3:
+            continue
+        out.add(w[:-3] + "y" if w.endswith("ies") else w[:-1] if w.endswith("s") else w)
+    return out
+
+
+def with_database(
+    request: BaseModel, question: str, cards: list[DatabaseCard]
+) -> tuple[BaseModel, dict[str, str] | None]:
+    """A request that may name a database (a ``database`` field) but does not, sent to the
+    one its question is about; with the note that says which and why (``None``: unchanged).
+    Without this every such step asked the workspace's first database."""
+    if getattr(request, "database", "") is not None or "database" not in type(request).model_fields:
+        return request, None
+    picked = pick_database(question, cards)
+    if picked is None:
+        return request, None
+    name, why = picked
+    return request.model_copy(update={"database": name}), {"database": name, "why": why}

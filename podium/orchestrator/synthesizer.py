@@ -127,20 +127,38 @@ async def synthesize_node(state: RunState, runtime: Runtime[PodiumContext]) -> d
     results = state.get("results", {})
     stopped = state.get("stopped")
     notes: list[str] = []
+    refused = {sid: o for sid, o in results.items() if _refusal(o)}
+    trusted = {
+        sid: o
+        for sid, o in results.items()
+        if o["status"] == "ok" and sid not in refused and o["confidence"] >= CONFIDENCE_FLOOR
+    }
     if stopped:
         # A spent budget means no more model calls: the answer is put together from the steps.
         answer, mode, cost = compose(plan, results), "composed without a model", Cost()
         notes.append(f"stopped early: {stopped}")
+    elif not trusted:
+        # Nothing to write from: say so (no model is asked to dress up a guess).
+        answer, mode, cost = _nothing_known(plan, results, refused), "no trusted result", Cost()
     elif (direct := direct_answer(plan, results, LOW_CONFIDENCE)) is not None:
         # One step whose result is the answer (a count): no model call to restate it.
         answer, mode, cost = direct, "the step's result is the answer (no model call)", Cost()
     else:
-        answer, mode, cost, notes = await _written(ctx, run_id, task, plan, results)
+        # Streamed in reading order (refusals, the written answer, what is not known), so the
+        # streamed sentences are exactly the answer: nothing shown is replaced.
+        lead = " ".join(_refusal(o) for o in refused.values())
+        if lead:
+            emit(AnswerToken(run_id=run_id, text=lead + " "))
+        written, mode, cost, notes = await _written(ctx, run_id, task, plan, trusted)
+        doubts = [
+            _doubt(o) for sid, o in results.items() if sid not in trusted and sid not in refused
+        ]
+        if doubts:
+            emit(AnswerToken(run_id=run_id, text=" " + " ".join(doubts)))
+        answer = " ".join([lead, written, *doubts]).strip()
     failed = [sid for sid, o in results.items() if o["status"] != "ok"]
     if stopped:
         answer = f"(Stopped early: {stopped}.)\n{answer}"
-    elif failed:
-        answer += f"\n\n(Not answered: step {', '.join(sorted(failed))} did not succeed.)"
     emit(AnswerReady(run_id=run_id, text=answer, cost=cost.model_dump()))
     return {
         "answer": answer,
@@ -149,6 +167,54 @@ async def synthesize_node(state: RunState, runtime: Runtime[PodiumContext]) -> d
             ledger_entry("synthesize", cost, decision=mode + ("; " + notes[0] if notes else ""))
         ],
     }
+
+
+# Below this confidence a step's result is not stated as an answer: "I don't know" is.
+# Calibrated on the demo: the retrieval expert scores answerable questions 0.5-0.66 and
+# questions its documents do not cover 0.06-0.09; nl2sql's own fallbacks (no two drafts agree,
+# no final query ran) score 0.1-0.33, agreeing drafts 0.67-1.0.
+CONFIDENCE_FLOOR = 0.3
+CANT_CHANGE = "I can't change data"
+
+
+def _refusal(outcome: StepOutcome) -> str:
+    """The step's refusal to change data, in words (empty when it is not one)."""
+    out = outcome.get("output")
+    if outcome["status"] != "ok" or not (isinstance(out, dict) and out.get("refused") == "write"):
+        return ""
+    reason = str(out.get("message") or "this workspace's databases are read-only")
+    return f"{CANT_CHANGE}: {reason[0].lower()}{reason[1:]}"
+
+
+def _doubt(outcome: StepOutcome) -> str:
+    """One sentence on a part of the task that has no trusted answer."""
+    asked = outcome["input"].strip().rstrip("?.")
+    if outcome["status"] == "ok":
+        return (
+            f"I don't know the answer to “{asked}?”: the best result I found has confidence "
+            f"{outcome['confidence']:.2f}, below the {CONFIDENCE_FLOOR:.2f} I need to state it."
+        )
+    if outcome["status"] == "awaiting_approval":
+        return f"“{asked}” still waits for your approval."
+    why = (outcome.get("error") or "it did not run").rstrip(".")
+    return f"I could not answer “{asked}?”: its step did not succeed ({why})."
+
+
+def _nothing_known(
+    plan: Plan, results: dict[str, StepOutcome], refused: dict[str, StepOutcome]
+) -> str:
+    parts = [_refusal(o) for o in refused.values()]
+    rest = [o for sid, o in results.items() if sid not in refused]
+    if rest:
+        parts.append(
+            "I don't know. None of this workspace's sources gave an answer I can trust."
+            if not refused
+            else ""
+        )
+        parts.extend(_doubt(o) for o in rest)
+    elif not parts:
+        parts.append("I don't know: no step produced a result.")
+    return " ".join(p for p in parts if p)
 
 
 async def _written(
@@ -202,7 +268,7 @@ async def _written(
                 if parts:
                     send(("" if not wrote or answer[-1:].isspace() else " ") + parts)
                 mode = "model + composed" if wrote else "composed"
-            answer = answer.strip() or "No step produced a result."
+            answer = answer.strip() or "I don't know: no step produced a result."
         except Exception as exc:
             unavailable = as_model_unavailable(exc, label)
             if unavailable is not None:
@@ -243,24 +309,35 @@ def _missing(answer: str, fact: str) -> bool:
 
 
 def compose(plan: Plan, results: dict[str, StepOutcome]) -> str:
-    """The answer put together from each successful step's own summary, without a model."""
+    """The answer put together from each successful step's own summary, without a model:
+    one sentence per step."""
     lines = [
         _line(o, result_from_outcome(o).text(900), raw=True)
         for step in plan.steps
         if (o := results.get(step.id)) is not None and o["status"] == "ok"
     ]
-    return "\n".join(lines) if lines else "No step produced a result."
+    return "\n".join(lines) if lines else "I don't know: no step produced a result."
 
 
 LOW_CONFIDENCE = 0.5
+_SINGLE = re.compile(r"^[^:\n]{1,80}: ([^;\n]{1,80})$")  # nl2sql's "COUNT(*): 543"
 
 
 def _line(outcome: StepOutcome, sentence: str, *, raw: bool) -> str:
-    """One step's part of the answer: the model's sentence as it is; a raw result (a row, a
-    passage) after the question it answers. Low confidence is said in words."""
-    text = f"{outcome['input'].rstrip(' ?.')}: {sentence}" if raw else sentence
+    """One step's part of the answer: the model's sentence as it is; a raw result (a value,
+    rows, a passage) in a sentence that names the question it answers. Low confidence is
+    said in words."""
+    text = sentence
+    if raw:
+        asked = outcome["input"].strip().rstrip(" ?.")
+        single = _SINGLE.match(sentence.strip())
+        text = (
+            f"The answer to “{asked}?” is {single.group(1)}."
+            if single
+            else f"For “{asked}?”, I found: {sentence.strip().rstrip('.')}."
+        )
     if outcome["confidence"] < LOW_CONFIDENCE:
-        text += " (low confidence: treat this as uncertain)"
+        text += f" I am not sure of this (confidence {outcome['confidence']:.2f})."
     return text
 
 

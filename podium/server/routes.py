@@ -5,7 +5,8 @@ GET  /api/runs/{id}/events        SSE: every event of the run (``?after=seq`` to
 GET  /api/runs/{id}               the run as stored: plan, steps, answer, events
 POST /api/runs/{id}/approve       {"approvals": {"s2": true}} -> the run continues
 POST /api/runs/{id}/resume        continue an interrupted run from its checkpoint
-GET  /api/conversations           newest first; POST creates one; GET /{id} reads one
+GET  /api/conversations           newest first; POST creates one; GET /{id} reads one;
+                                  PATCH /{id} {"title"} renames it; DELETE /{id} deletes it
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from podium.experts.guardians import check_text
 from podium.memory.store import RunRow
 
 from .runs import RunHub
-from .schemas import ApprovalRequest, ConversationCreate, RunRequest
+from .schemas import ApprovalRequest, ConversationCreate, ConversationRename, RunRequest
 from .sse import event_stream, parse_last_event_id
 
 router = APIRouter(prefix="/api", tags=["runs"])
@@ -133,6 +134,14 @@ async def get_conversation(conversation_id: str, request: Request) -> dict[str, 
                 {"id": r.id, "task": r.task, "status": r.status, "answer": r.answer} for r in rows
             ]
     return {"id": conversation_id, "messages": messages, "runs": runs}
+
+
+@router.patch("/conversations/{conversation_id}")
+async def rename_conversation(
+    conversation_id: str, body: ConversationRename, request: Request
+) -> dict[str, Any]:
+    _hub(request).podium.conversations.rename(conversation_id, body.title.strip())
+    return {"id": conversation_id, "title": body.title.strip()}
 
 
 @router.delete("/conversations/{conversation_id}", status_code=204)

@@ -39,6 +39,10 @@ class ConversationCreate(_Strict):
     title: str = Field(default="", max_length=200)
 
 
+class ConversationRename(_Strict):
+    title: str = Field(min_length=1, max_length=200, pattern=r"\S")
+
+
 class DatabaseConnect(_Strict):
     name: str = Field(pattern=r"^[A-Za-z_][\w-]*$", max_length=64)
     url: str = Field(min_length=1, max_length=2000, description="SQLAlchemy URL.")

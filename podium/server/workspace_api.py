@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from podium.errors import ConfigError, InputRejected, PodiumError
 from podium.memory.store import RunRow, StepRow
-from podium.tools.documents import TEXT_SUFFIXES
+from podium.tools.documents import PDF_SUFFIXES, SUPPORTED_SUFFIXES
 from podium.tools.sql.database import redact_url
 from podium.workspace import DatabaseSpec, DocumentsSpec
 
@@ -38,6 +38,10 @@ class TooLarge(InputRejected):
 
 class Conflict(InputRejected):
     http_status = 409
+
+
+class NotFound(InputRejected):
+    http_status = 404
 
 
 def safe_url(url: str) -> str:
@@ -79,20 +83,63 @@ async def experts(request: Request) -> dict[str, Any]:
 
 @router.get("/workspace")
 async def workspace(request: Request) -> dict[str, Any]:
+    """The databases (with their tables and row counts) and the document folders (with
+    their files) the planner can use."""
     ws = request.app.state.hub.podium.workspace
+    databases = await asyncio.to_thread(
+        lambda: [
+            {
+                "name": d.name,
+                "url": safe_url(d.url),
+                "description": d.description,
+                "tables": _tables(ws, d.url),
+            }
+            for d in ws.config.databases
+        ]
+    )
     return {
         "name": ws.name,
-        "databases": [
-            {"name": d.name, "url": safe_url(d.url), "description": d.description}
-            for d in ws.config.databases
-        ],
+        "databases": databases,
         "documents": [
-            {"path": d.path, "files": _count_files(p)}
+            {
+                "path": d.path,
+                "description": d.description,
+                "files": _files(p),
+                "uploads": p == (ws.root / UPLOAD_DIR).resolve(),
+            }
             for d, p in zip(ws.config.documents, ws.document_paths(), strict=True)
         ],
-        "upload_suffixes": sorted(TEXT_SUFFIXES),
+        "upload_suffixes": sorted(SUPPORTED_SUFFIXES),
         "max_upload_bytes": request.app.state.limits.max_upload_bytes,
     }
+
+
+def _changed(request: Request) -> None:
+    """The planner, the router and the database choice read the workspace again."""
+    request.app.state.hub.podium.context.workspace_changed()
+
+
+@router.delete("/databases/{name}", status_code=204)
+async def remove_database(name: str, request: Request) -> None:
+    """Disconnect a database (its file is left alone)."""
+    ws = request.app.state.hub.podium.workspace
+    if not any(d.name == name for d in ws.config.databases):
+        raise NotFound(f"no database named {name!r}", hint="see GET /api/workspace")
+    ws.config.databases = [d for d in ws.config.databases if d.name != name]
+    await asyncio.to_thread(ws.save)
+    _changed(request)
+
+
+@router.delete("/documents/{name}", status_code=204)
+async def remove_document(name: str, request: Request) -> None:
+    """Delete an uploaded document (the workspace's own folders are edited in podium.toml)."""
+    ws = request.app.state.hub.podium.workspace
+    folder = (ws.root / UPLOAD_DIR).resolve()
+    path = (folder / _safe_name(name)).resolve()
+    if path.parent != folder or not path.is_file():
+        raise NotFound(f"no uploaded document {name!r}", hint="see GET /api/workspace")
+    await asyncio.to_thread(path.unlink)
+    _changed(request)
 
 
 @router.post("/databases", status_code=201)
@@ -112,32 +159,37 @@ async def connect_database(body: DatabaseConnect, request: Request) -> dict[str,
         DatabaseSpec(name=body.name, url=allowed.saved_url, description=body.description)
     )
     await asyncio.to_thread(ws.save)
+    _changed(request)
     return {"name": body.name, "url": safe_url(allowed.saved_url), "tables": tables}
 
 
 @router.post("/documents", status_code=201)
 async def upload_document(file: UploadFile, request: Request) -> dict[str, Any]:
-    """Add a text document (Markdown, plain text, reStructuredText) to the workspace."""
+    """Add a document (Markdown, plain text, reStructuredText, HTML or PDF) to the workspace."""
     ws = request.app.state.hub.podium.workspace
     limit = request.app.state.limits.max_upload_bytes
     name = _safe_name(file.filename or "")
     suffix = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
-    if suffix not in TEXT_SUFFIXES:
+    if suffix not in SUPPORTED_SUFFIXES:
         raise UnsupportedMedia(
-            f"{file.filename!r} is not a text document",
-            hint=f"upload one of: {', '.join(sorted(TEXT_SUFFIXES))}",
+            f"{file.filename!r} is not a document Podium can read",
+            hint=f"upload one of: {', '.join(sorted(SUPPORTED_SUFFIXES))}",
         )
     data = await file.read(limit + 1)
     if len(data) > limit:
         raise TooLarge(f"{name} is over the upload limit of {limit:,} bytes")
-    if b"\x00" in data:
+    if suffix in PDF_SUFFIXES:
+        if not data.startswith(b"%PDF-"):
+            raise UnsupportedMedia(f"{name} is not a PDF file", hint="upload the PDF itself")
+    elif b"\x00" in data:
         raise UnsupportedMedia(f"{name} is binary, not text", hint="upload a text document")
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UnsupportedMedia(
-            f"{name} is not UTF-8 text (byte {exc.start})", hint="save it as UTF-8"
-        ) from exc
+    else:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UnsupportedMedia(
+                f"{name} is not UTF-8 text (byte {exc.start})", hint="save it as UTF-8"
+            ) from exc
     folder = ws.root / UPLOAD_DIR
     try:
         await asyncio.to_thread(_write_new, folder, name, data)
@@ -152,6 +204,7 @@ async def upload_document(file: UploadFile, request: Request) -> dict[str, Any]:
             await asyncio.to_thread(ws.save)
         except OSError as exc:
             raise ConfigError(f"could not update {ws.root / 'podium.toml'}: {exc}") from exc
+    _changed(request)
     return {"name": name, "bytes": len(data), "folder": UPLOAD_DIR}
 
 
@@ -177,10 +230,31 @@ def _write_new(folder: Any, name: str, data: bytes) -> None:
         out.write(data)
 
 
-def _count_files(path: Any) -> int:
+def _files(path: Any) -> list[str]:
     from podium.tools.documents import iter_text_files
 
     try:
-        return len(iter_text_files([path]))
+        return [p.name for p in iter_text_files([path], SUPPORTED_SUFFIXES)]
     except (OSError, PodiumError):
-        return 0
+        return []
+
+
+def _tables(ws: Any, url: str) -> list[dict[str, Any]]:
+    """Each table with its row count (an unreachable database lists none)."""
+    from podium.tools.sql import open_database
+
+    try:
+        db = open_database(ws.resolve_url(url))
+        names = [t.name for t in db.schema().tables]
+        with db.engine.connect() as conn:
+            return [
+                {
+                    "name": n,
+                    "rows": conn.execute(
+                        sa.select(sa.func.count()).select_from(sa.table(n))
+                    ).scalar_one(),
+                }
+                for n in names
+            ]
+    except Exception:  # listing is a courtesy: a broken database shows without tables
+        return []

@@ -82,7 +82,9 @@ def test_a_binary_upload_is_refused_and_a_text_one_accepted(
     err = _error(http.post("/api/documents", files={"file": ("notes.md", png)}), 415)
     assert "notes.md is binary" in err["message"]
     err = _error(http.post("/api/documents", files={"file": ("photo.png", b"hello")}), 415)
-    assert "not a text document" in err["message"] and ".md" in err["hint"]
+    assert "not a document Podium can read" in err["message"] and ".pdf" in err["hint"]
+    err = _error(http.post("/api/documents", files={"file": ("fake.pdf", b"hello")}), 415)
+    assert "fake.pdf is not a PDF file" in err["message"]
     latin1 = "café".encode("latin-1")
     err = _error(http.post("/api/documents", files={"file": ("a.txt", latin1)}), 415)
     assert "not UTF-8" in err["message"]
@@ -94,7 +96,11 @@ def test_a_binary_upload_is_refused_and_a_text_one_accepted(
     saved = workspace.root / "uploads" / "tides.md"
     assert saved.read_text() == "# Tides\nTwice a day."
     docs = http.get("/api/workspace").json()["documents"]
-    assert {"path": "uploads", "files": 1} in docs
+    assert {"path": "uploads", "description": "", "files": ["tides.md"], "uploads": True} in docs
+    assert http.delete("/api/documents/tides.md").status_code == 204
+    assert not saved.exists()
+    assert http.delete("/api/documents/..%2Fpodium.toml").status_code == 404
+    assert (workspace.root / "podium.toml").exists()
 
 
 def test_connecting_a_database_never_shows_its_password(http: httpx.Client, workspace) -> None:

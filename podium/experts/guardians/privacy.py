@@ -1,5 +1,10 @@
 """The PII gatekeeper as a guardian: reports personal data in the task (the vault keeps it
-from remote models) and masks personal data in the answer that the user did not give."""
+from remote models) and masks personal data in the answer that neither the user nor the
+workspace's own documents gave.
+
+``remote`` says whether any model of the run is remote. When every model is local nothing
+leaves the machine: the task is not flagged and the answer is never masked (masking then
+only garbled the shop's own text: "We ship from [PERSON] to ... [LOCATION]")."""
 
 from __future__ import annotations
 
@@ -32,8 +37,16 @@ class PIIGuardian:
         if not spans:
             return Verdict(guardian=self.name, action="allow", category="pii", model=model)
         counts = ", ".join(f"{n} {k}" for k, n in describe(spans).items())
+        if not self.remote:
+            return Verdict(
+                guardian=self.name,
+                action="allow",
+                category="pii",
+                model=model,
+                reason="every model is local: personal data stays on this machine",
+            )
         if item.stage == "in":
-            masked = self.remote and self.policy.pii_remote == "mask"
+            masked = self.policy.pii_remote == "mask"
             how = (
                 "placeholders replace them in every call to a remote model"
                 if masked
@@ -47,7 +60,7 @@ class PIIGuardian:
                 reason=f"personal data in the task ({counts}); {how}",
                 model=model,
             )
-        given = item.task.lower()
+        given = " ".join([item.task, *_workspace_texts(item)]).lower()
         leaked = [s for s in spans if s.text.lower() not in given]
         if not leaked or self.policy.pii_leak == "off":
             return Verdict(
@@ -55,7 +68,9 @@ class PIIGuardian:
                 action="allow",
                 category="pii",
                 model=model,
-                reason="personal data in the answer came from the user" if spans else "",
+                reason="personal data in the answer came from the user or the workspace"
+                if spans
+                else "",
             )
         counts = ", ".join(f"{n} {k}" for k, n in describe(leaked).items())
         if self.policy.pii_leak == "flag":
@@ -79,3 +94,13 @@ class PIIGuardian:
             transformed=text,
             model=model,
         )
+
+
+def _workspace_texts(item: GuardInput) -> list[str]:
+    """The workspace's own documents the run read (retrieved passages). Rows and other
+    expert outputs are not among them: a customer's e-mail found by a query is still masked."""
+    return [
+        str(e.get("text", ""))
+        for e in item.evidence
+        if isinstance(e, dict) and e.get("kind") == "passage"
+    ]

@@ -79,6 +79,12 @@ class Guards:
             return vaulted(self.vault)
         return None
 
+    def models_are_local(self, local: bool) -> None:
+        """Tell the PII guardian whether any prompt can leave this machine."""
+        for guardian in self.guardians:
+            if isinstance(guardian, PIIGuardian):
+                guardian.remote = not local
+
     def warm(self) -> None:
         """Load the guardians' models now (they are loaded on first use otherwise)."""
         for g in self.guardians:

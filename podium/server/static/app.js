@@ -63,6 +63,47 @@ async function follow(runId, after, onEvent) {
   }
 }
 
+const plural = (n, word, many = `${word}s`) => `${n} ${n === 1 ? word : many}`;
+
+// Keep the newest message in view: always when asked (a new turn, an opened conversation),
+// otherwise only while the reader is already near the bottom (never yank them back up).
+function scrollToEnd(force = false) {
+  const gap = document.documentElement.scrollHeight - window.scrollY - window.innerHeight;
+  if (force || gap < 160) window.scrollTo(0, document.documentElement.scrollHeight);
+}
+
+// Thumbs up/down on an answer or a step: POST {"verdict": "good"|"bad"}.
+function feedback(path, label) {
+  const box = el("span", { class: "feedback", "data-testid": "feedback" });
+  const send = (verdict) => async () => {
+    try {
+      await api(path, { method: "POST", json: { verdict } });
+      box.replaceChildren(el("span", { class: "muted", "data-testid": "feedback-sent" },
+        verdict === "good" ? "thanks: marked good" : "thanks: marked bad"));
+    } catch (err) {
+      showError(err.message);
+    }
+  };
+  box.append(
+    el("button", { class: "thumb", title: `${label} was good`, "aria-label": `${label} was good`, "data-testid": "good", onclick: send("good") }, "✓ good"),
+    el("button", { class: "thumb", title: `${label} was bad`, "aria-label": `${label} was bad`, "data-testid": "bad", onclick: send("bad") }, "✗ bad"));
+  return box;
+}
+
+// What each guardian did, in plain words (the score and the category stay in the tooltip).
+const GUARDIANS = {
+  injection: "Manipulation check", input_limits: "Input check", pii: "Personal-data filter",
+  fact_check: "Fact check", documents: "Document screen",
+};
+function verdictText(ev) {
+  const who = GUARDIANS[ev.guardian] || ev.guardian.replace(/_/g, " ");
+  const what = ev.stage === "in" ? "your message" : ev.stage === "step" ? "a source" : "the answer";
+  if (ev.action === "allow") return `${who}: ${what} passed`;
+  if (ev.action === "block") return `${who} stopped ${what}${ev.reason ? `: ${ev.reason}` : ""}`;
+  if (ev.action === "transform") return `${who} changed ${what}${ev.reason ? `: ${ev.reason}` : ""}`;
+  return `${who} noted something about ${what}${ev.reason ? `: ${ev.reason}` : ""}`;
+}
+
 function showError(message) {
   const box = $("#error");
   box.textContent = message;
@@ -80,23 +121,32 @@ class RunView {
     this.started = null;
     this.node = el("div", { class: "turn", "data-run-id": runId });
     this.node.append(el("div", { class: "bubble user" }, task));
+    this.understood = el("div", { class: "understood muted", "data-testid": "understood", hidden: "" });
+    this.node.append(this.understood);
+    this.checks = { passed: 0, other: 0 };
     this.status = el("span", { class: "status", "data-testid": "run-status" }, "starting");
     this.plan = el("div", { class: "plan", "data-testid": "plan" });
     this.approvals = el("div", { class: "approvals" });
     this.verdicts = el("ul", { class: "verdicts", "data-testid": "verdicts" });
+    this.checkSummary = el("summary", {}, "Checks");
     this.answer = el("div", { class: "answer", "data-testid": "answer" });
+    this.rating = el("div", { class: "rating", hidden: "" },
+      feedback(`/api/runs/${runId}/feedback`, "This answer"));
     this.meter = el("div", { class: "meter", "data-testid": "meter" });
     this.node.append(
       el("div", { class: "bubble assistant" },
         el("div", { class: "run-head" }, el("span", { class: "muted" }, `run ${runId}`), this.status),
-        this.plan, this.approvals, this.answer, this.verdicts, this.meter));
+        this.plan, this.approvals, this.answer, this.rating,
+        el("details", { class: "checks", "data-testid": "checks" }, this.checkSummary, this.verdicts),
+        this.meter));
   }
 
   handle(ev) {
     if (ev.seq && ev.seq <= this.seq) return;
     this.seq = ev.seq || this.seq;
-    const fn = this[`on_${ev.type}`];
+    const fn = this[`on_${ev.type.replace(/\./g, "_")}`];
     if (fn) fn.call(this, ev);
+    scrollToEnd();
   }
 
   setStatus(text) {
@@ -105,6 +155,11 @@ class RunView {
   }
 
   on_run_started(ev) { this.started = ev.ts; this.setStatus("planning"); }
+
+  on_followup(ev) {
+    this.understood.hidden = false;
+    this.understood.textContent = `Understood as: ${ev.task}`;
+  }
   on_plan_retry(ev) { this.setStatus(`re-planning (attempt ${ev.attempt})`); }
 
   on_plan(ev) {
@@ -146,7 +201,8 @@ class RunView {
       (s.depends_on || []).length ? el("div", { class: "muted" }, `after ${s.depends_on.join(", ")}`) : null,
       el("div", { class: "step-meta" }, view.conf, view.cost),
       view.notes,
-      el("details", {}, el("summary", {}, "output"), view.body),
+      el("details", {}, el("summary", {}, "details"), view.body),
+      feedback(`/api/runs/${this.runId}/steps/${s.id}/feedback`, `Step ${s.id}`),
     ].filter(Boolean));
     this.steps[s.id] = view;
     return card;
@@ -179,8 +235,9 @@ class RunView {
     this.spent.tokens += (cost.input_tokens || 0) + (cost.output_tokens || 0);
     this.spent.done += 1;
     const wall = this.started ? ` · ${(ev.ts - this.started).toFixed(1)} s so far` : "";
-    this.meter.textContent = `${this.spent.done} steps done · ${(this.spent.ms / 1000).toFixed(1)} s `
-      + `expert time · ${this.spent.tokens} tokens${wall}`;
+    const tokens = this.spent.tokens ? ` · ${plural(this.spent.tokens, "token")}` : "";
+    this.meter.textContent = `${plural(this.spent.done, "step")} done · `
+      + `${(this.spent.ms / 1000).toFixed(1)} s expert time${tokens}${wall}`;
   }
 
   on_expert_note(ev) {
@@ -189,9 +246,12 @@ class RunView {
   }
 
   on_verdict(ev) {
-    this.verdicts.append(el("li", { class: `verdict ${ev.action}` },
-      `${ev.stage === "in" ? "input" : "answer"} · ${ev.guardian}: ${ev.action}`,
-      ev.category ? ` (${ev.category})` : "", ev.reason ? ` — ${ev.reason}` : ""));
+    const detail = [ev.category, ev.score ? `score ${ev.score.toFixed(2)}` : ""].filter(Boolean).join(", ");
+    this.verdicts.append(el("li", { class: `verdict ${ev.action}`, title: detail }, verdictText(ev)));
+    this.checks[ev.action === "allow" ? "passed" : "other"] += 1;
+    const { passed, other } = this.checks;
+    this.checkSummary.textContent = `Checks: ${passed} passed`
+      + (other ? ` · ${plural(other, "note")}` : "");
   }
 
   on_approval_required(ev) {
@@ -230,29 +290,34 @@ class RunView {
 
   on_run_paused() { this.setStatus("waiting for approval"); }
 
+  // "token" events carry the answer a checked sentence at a time; the synthesizer only ever
+  // appends to what it streamed, so what is shown is never taken back.
   on_token(ev) {
-    this.answer.classList.add("draft");
+    this.answer.classList.add("streaming");
     this.answer.textContent += ev.text;
   }
 
   on_answer(ev) {
-    this.answer.classList.remove("draft");
+    this.answer.classList.remove("streaming");
     this.answer.textContent = ev.text;
   }
 
   on_run_finished(ev) {
     this.setStatus(ev.status);
     if (ev.answer) this.on_answer({ text: ev.answer });
+    this.rating.hidden = !ev.answer;
     if (ev.error) this.answer.append(el("div", { class: "error" }, ev.error));
     const c = ev.cost || {};
     const wall = this.started ? ((ev.ts - this.started)).toFixed(1) : "?";
-    this.meter.textContent = `${wall} s wall · ${((c.ms || 0) / 1000).toFixed(1)} s model/expert time · `
-      + `${(c.input_tokens || 0) + (c.output_tokens || 0)} tokens · ${c.model_calls || 0} model calls`;
+    const tokens = (c.input_tokens || 0) + (c.output_tokens || 0);
+    this.meter.textContent = `${wall} s wall · ${((c.ms || 0) / 1000).toFixed(1)} s model/expert time`
+      + (tokens ? ` · ${plural(tokens, "token")}` : "") + ` · ${plural(c.model_calls || 0, "model call")}`;
   }
 }
 
 // Votes, verifications, cascade decisions: one readable line each.
 function noteText(kind, data) {
+  if (kind === "database") return `asked the ${data.database} database (${data.why})`;
   const label = { verification: "verified", cascade_decision: "cascade", draft_finalise: "draft → final" }[kind] || kind.replace(/_/g, " ");
   const head = data.outcome || data.decision || "";
   const rest = Object.entries(data)
@@ -293,12 +358,36 @@ async function loadConversations() {
   const list = $("#conversations");
   list.replaceChildren(...conversations.map((c) => el("li", {
     class: c.id === state.conversation ? "active" : "", "data-id": c.id,
-    onclick: () => openConversation(c.id),
-  }, c.title || "(untitled)")));
+  },
+  el("span", { class: "title", "data-testid": "conversation-title", onclick: () => openConversation(c.id) },
+    c.title || "(untitled)"),
+  el("button", { class: "icon", title: "Rename", "aria-label": "Rename", "data-testid": "rename",
+    onclick: () => renameConversation(c) }, "✎"),
+  el("button", { class: "icon", title: "Delete", "aria-label": "Delete", "data-testid": "delete",
+    onclick: () => deleteConversation(c) }, "✕"))));
+}
+
+async function renameConversation(c) {
+  const title = prompt("New name for this conversation:", c.title || "");
+  if (title === null || !title.trim()) return;
+  await api(`/api/conversations/${c.id}`, { method: "PATCH", json: { title: title.trim() } })
+    .catch((e) => showError(e.message));
+  loadConversations();
+}
+
+async function deleteConversation(c) {
+  if (!confirm(`Delete "${c.title || "(untitled)"}"? Its messages are removed.`)) return;
+  await api(`/api/conversations/${c.id}`, { method: "DELETE" }).catch((e) => showError(e.message));
+  if (state.conversation === c.id) {
+    state.conversation = null;
+    $("#messages").replaceChildren();
+  }
+  loadConversations();
 }
 
 async function openConversation(id) {
   state.conversation = id;
+  document.body.classList.remove("sidebar-open");
   showView("chat");
   const conv = await api(`/api/conversations/${id}`);
   $("#messages").replaceChildren();
@@ -309,6 +398,7 @@ async function openConversation(id) {
     for (const ev of run.events) view.handle(ev);
     if (run.live) follow(r.id, view.seq, (e) => view.handle(e)).catch((e) => showError(e.message));
   }
+  scrollToEnd(true);  // a conversation opens at its latest message
   loadConversations();
 }
 
@@ -325,6 +415,7 @@ async function ask(event) {
     $("#task").value = "";
     const view = new RunView(started.run_id, text);
     $("#messages").append(view.node);
+    scrollToEnd(true);
     if (state.conversation !== started.conversation_id) {
       state.conversation = started.conversation_id;
       loadConversations();
@@ -351,9 +442,27 @@ async function loadExperts() {
 
 async function loadWorkspace() {
   const ws = await api("/api/workspace");
-  $("#databases").replaceChildren(...ws.databases.map((d) => el("li", {}, el("b", {}, d.name), ` ${d.url}`)));
-  $("#documents").replaceChildren(...ws.documents.map((d) => el("li", {}, `${d.path} (${d.files} files)`)));
+  $("#databases").replaceChildren(...ws.databases.map((d) => el("li", { "data-testid": "database", "data-name": d.name },
+    el("div", {}, el("b", {}, d.name), ` ${d.url}`, d.description ? el("span", { class: "muted" }, ` — ${d.description}`) : null,
+      el("button", { class: "remove", "data-testid": "remove-db", onclick: () => removeDatabase(d.name) }, "Remove")),
+    el("ul", { class: "tables" }, d.tables.map((t) => el("li", {}, `${t.name}: ${plural(t.rows, "row")}`))))));
+  $("#documents").replaceChildren(...ws.documents.map((d) => el("li", { "data-testid": "folder" },
+    el("div", {}, el("b", {}, d.path), ` (${plural(d.files.length, "file")})`),
+    el("ul", { class: "files" }, d.files.map((f) => el("li", { "data-testid": "document" }, f,
+      d.uploads ? el("button", { class: "remove", "data-testid": "remove-doc", onclick: () => removeDocument(f) }, "Remove") : null))))));
   $("#upload-file").setAttribute("accept", ws.upload_suffixes.join(","));
+}
+
+async function removeDatabase(name) {
+  if (!confirm(`Disconnect the database ${name}? Its file is left as it is.`)) return;
+  await api(`/api/databases/${encodeURIComponent(name)}`, { method: "DELETE" }).catch((e) => showError(e.message));
+  loadWorkspace();
+}
+
+async function removeDocument(name) {
+  if (!confirm(`Delete the uploaded document ${name}?`)) return;
+  await api(`/api/documents/${encodeURIComponent(name)}`, { method: "DELETE" }).catch((e) => showError(e.message));
+  loadWorkspace();
 }
 
 async function connectDatabase(event) {
@@ -361,9 +470,9 @@ async function connectDatabase(event) {
   const form = event.target;
   try {
     const res = await api("/api/databases", {
-      method: "POST", json: { name: form.name.value, url: form.url.value },
+      method: "POST", json: { name: form.name.value, url: form.url.value, description: form.description.value },
     });
-    $("#db-result").textContent = `connected ${res.name}: ${res.tables.length} tables`;
+    $("#db-result").textContent = `connected ${res.name}: ${plural(res.tables.length, "table")}`;
     form.reset();
     loadWorkspace();
   } catch (err) {
@@ -403,8 +512,10 @@ async function main() {
   $("#task").addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("#ask").requestSubmit(); }
   });
+  $("#toggle-sidebar").addEventListener("click", () => document.body.classList.toggle("sidebar-open"));
   $("#new-chat").addEventListener("click", () => {
     state.conversation = null;
+    document.body.classList.remove("sidebar-open");
     $("#messages").replaceChildren();
     loadConversations();
   });
