@@ -261,11 +261,13 @@ def test_a_conversation_keeps_its_turns_and_feeds_them_to_the_planner(workspace)
     from .scripted import RuleChatModel
 
     seen: list[str] = []
+    tasks: list[str] = []
 
     def reply(messages):
         if str(messages[0].content).startswith("You are the planner"):
-            seen.append(" | ".join(str(m.content) for m in messages if m.type == "system"))
             task = next(str(m.content) for m in reversed(messages) if m.type == "human")
+            seen.append(" | ".join(str(m.content) for m in messages if m.type == "system"))
+            tasks.append(task)
             return plan_json(("s1", "lookup", task))
         return "Answer: " + str(messages[-1].content).split("): ", 1)[1]
 
@@ -286,5 +288,6 @@ def test_a_conversation_keeps_its_turns_and_feeds_them_to_the_planner(workspace)
     assert [t["role"] for t in turns] == ["user", "assistant", "user", "assistant"]
     assert turns[1]["content"] == "Answer: fact about first question about owls"
     assert "Earlier in this conversation" not in seen[0]
-    assert "first question about owls" in seen[1]  # the planner saw the earlier turn
+    # the follow-up reached the planner self-contained: it carries the earlier question
+    assert "first question about owls" in tasks[1]
     assert podium.conversations.list()[0]["title"] == "first question about owls"
