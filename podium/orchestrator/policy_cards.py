@@ -16,6 +16,7 @@ The planner model never writes policies; it only names experts.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,15 +93,29 @@ def write_card(workspace: Any, card: PolicyCard) -> Path:
     return path
 
 
+# Cards read so far, by path, with the file's modification time: a step looks its expert's card
+# up with one stat (the dispatcher does it for every step), and a card that ``podium bench
+# --write-policy`` rewrites is read again.
+_READ: dict[str, tuple[int, PolicyCard]] = {}
+
+
 def read_card(workspace: Any, expert: str) -> PolicyCard | None:
     """The expert's card, or None; a card that no longer validates is an error that says so."""
     if workspace is None:
         return None
-    path = cards_dir(workspace) / f"{expert}.json"
-    if not path.is_file():
-        return None
+    name = os.path.join(workspace.root, ".podium", "policies", f"{expert}.json")  # no mkdir
     try:
-        return PolicyCard.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        mtime = os.stat(name).st_mtime_ns
+    except OSError:
+        return None
+    known = _READ.get(name)
+    if known is not None and known[0] == mtime:
+        return known[1]
+    path = Path(name)
+    try:
+        card = PolicyCard.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        _READ[name] = (mtime, card)
+        return card
     except (ValueError, OSError) as exc:
         raise ConfigError(
             f"the policy card {path} is not valid: {exc}",

@@ -66,7 +66,7 @@ def grounding_problems(
     every one of them (one of its numbers, or some of its words).
     """
     problems = text_problems(answer, sources)
-    missing = [sid for sid, fact in (findings or {}).items() if _missing(answer, fact)]
+    missing = _missing(answer, findings or {})
     if missing:
         problems.append(f"leaves out what step {', '.join(missing)} found")
     return problems
@@ -255,7 +255,7 @@ async def _written(
                     break
             if not problems and pending.strip():
                 _, problems = _send_sentences(pending + "\n", answer, sources, send)
-            missing = [sid for sid in findings if _missing(answer, findings[sid])]
+            missing = _missing(answer, findings)
             mode = "model"
             if problems or missing or not answer.strip():
                 why = "; ".join(problems) or (
@@ -304,8 +304,11 @@ def _send_sentences(
     return pending, []
 
 
-def _missing(answer: str, fact: str) -> bool:
-    return not _reflects({_canon(n) for n in _NUMBER.findall(answer)}, _content_words(answer), fact)
+def _missing(answer: str, findings: dict[str, str]) -> list[str]:
+    """The steps whose finding the answer does not reflect (the answer is read once)."""
+    numbers = {_canon(n) for n in _NUMBER.findall(answer)}
+    words = _content_words(answer)
+    return [sid for sid, fact in findings.items() if not _reflects(numbers, words, fact)]
 
 
 def compose(plan: Plan, results: dict[str, StepOutcome]) -> str:
