@@ -118,7 +118,7 @@ def test_bench_retrieval_scores_ndcg_and_writes_a_policy_card(
 
 
 def test_bench_nl2sql_runs_the_nl2sql_expert_on_both_rungs(shared_data, tmp_path) -> None:
-    report = _bench("nl2sql", shared_data / "spider", tmp_path, 2, 2, "small_only,large_only")
+    report = _bench("nl2sql", shared_data / "spider", tmp_path, 2, 4, "small_only,large_only")
     s = report["strategies"]
     assert s["small_only"]["large_calls"] == 0 and s["large_only"]["large_calls"] == 2
     assert s["small_only"]["tokens"] > 0 and s["large_only"]["tokens"] > 0
