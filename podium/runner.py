@@ -456,6 +456,8 @@ class Podium:
                     mode="json"
                 )
             )
+            if self.store:  # the closing event is on disk too before the caller reads the run
+                await asyncio.to_thread(self.store.flush)
             return
         if self.store:
             self.store.finish_run(run_id, status=status, answer=answer, error=error, cost=cost)
@@ -470,6 +472,8 @@ class Podium:
                 trace_id=trace_id,
             ).model_dump(mode="json")
         )
+        if self.store:  # the closing event is on disk too before the caller reads the run
+            await asyncio.to_thread(self.store.flush)
 
     @contextlib.asynccontextmanager
     async def _compiled(self) -> AsyncIterator[Any]:
