@@ -40,7 +40,7 @@ def direct_answer(plan: Plan, results: dict[str, StepOutcome], min_confidence: f
         return None
     things, verb, rest = match["things"].strip(), match["verb"].lower(), match["rest"].rstrip()
     if rest.strip().lower() == "there":  # "How many singers are there?"
-        verb = {"is": "are", "was": "were"}.get(verb, verb) if count != 1 else verb
+        verb = {"is": "are", "was": "were"}.get(verb, verb)  # a count of one never gets here
         return f"There {verb} {count:,} {things}." if count else f"There {verb} no {things}."
     if count == 0:
         verb = {"is": "are", "was": "were", "has been": "have been"}.get(verb, verb)
