@@ -52,7 +52,7 @@ from podium.experts.fact_check.train import (
     split_claims,
 )
 from podium.experts.fact_check.train_cross import three_way_split
-from podium.experts.guardians import GuardInput
+from podium.guardians import GuardInput
 from podium.models.embeddings import load_embedder
 
 ROOT = Path(__file__).resolve().parents[1]

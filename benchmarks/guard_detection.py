@@ -25,10 +25,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from podium.experts.guardians.classifier import guardify_scores  # noqa: E402
-from podium.experts.guardians.evaluate import evaluate  # noqa: E402
-from podium.experts.guardians.metrics import detection_metrics  # noqa: E402
-from podium.experts.guardians.train import read_jsonl, train  # noqa: E402
+from podium.guardians.classifier import guardify_scores  # noqa: E402
+from podium.guardians.evaluate import evaluate  # noqa: E402
+from podium.guardians.metrics import detection_metrics  # noqa: E402
+from podium.guardians.train import read_jsonl, train  # noqa: E402
 
 PUBLISHED = [
     # meta-llama/PurpleLlama, Prompt-Guard/MODEL_CARD.md ("Model Performance" table)

@@ -88,7 +88,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=19)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    from podium.experts.guardians.evaluate import evaluate
+    from podium.guardians.evaluate import evaluate
 
     if args.set == "bipia":
         rows = build(args.checkout, args.seed)

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from scripted import RuleChatModel
 
 from podium import Podium, expert
-from podium.experts.guardians.policy import GuardPolicy
+from podium.guardians.policy import GuardPolicy
 from podium.workspace import Workspace
 
 TASKS = [

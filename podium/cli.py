@@ -89,7 +89,7 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live progress.")] = False,
 ) -> None:
     """Plan TASK, run the experts, and print the answer."""
-    from podium.experts.guardians import check_text
+    from podium.guardians import check_text
 
     try:
         text = check_text(_read_task(task))

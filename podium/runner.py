@@ -30,10 +30,10 @@ from podium import learning, tracing
 from podium.errors import ConfigError, InputRejected, PodiumError
 from podium.executors import make_executor
 from podium.experts.base import Expert
-from podium.experts.guardians import Guardian, check_text
-from podium.experts.guardians.setup import Guards
 from podium.experts.registry import ExpertRegistry
 from podium.graphs.default import build_orchestrate_graph
+from podium.guardians import Guardian, check_text
+from podium.guardians.setup import Guards
 from podium.memory.checkpointer import open_checkpointer, prepare
 from podium.memory.conversations import ConversationStore
 from podium.memory.store import RunStore

@@ -16,8 +16,8 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from podium.errors import ConfigError
 from podium.executors.spec import ExecutorSpec
-from podium.experts.guardians.policy import GuardPolicy
 from podium.experts.registry import ExpertSpec
+from podium.guardians.policy import GuardPolicy
 from podium.tracing import TracingSpec
 
 CONFIG_NAME = "podium.toml"

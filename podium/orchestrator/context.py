@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from podium.experts.guardians import Guardian, InputLimits
 from podium.experts.registry import ExpertRegistry
+from podium.guardians import Guardian, InputLimits
 from podium.models.provider import ModelProvider
 from podium.workspace import LimitsSpec, Workspace
 
@@ -35,7 +35,7 @@ class PodiumContext:
     # ``async arun(expert, request, ctx) -> ExpertResult`` (e.g. Ray actors).
     executor: Any = None
     # The guardians' policy, PII vault, document screen and audit log
-    # (podium.experts.guardians.setup.Guards); None = only the guardians listed above.
+    # (podium.guardians.setup.Guards); None = only the guardians listed above.
     guards: Any = None
 
     def __post_init__(self) -> None:

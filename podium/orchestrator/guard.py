@@ -10,7 +10,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from podium.experts.guardians import Guardian, GuardInput, Stage, Verdict
+from podium.guardians import Guardian, GuardInput, Stage, Verdict
 
 from .context import PodiumContext
 from .events import GuardVerdict, emit

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Header, Query, Request
 from sqlalchemy.orm import Session
 from sse_starlette.sse import EventSourceResponse
 
-from podium.experts.guardians import check_text
+from podium.guardians import check_text
 from podium.memory.store import RunRow
 
 from .runs import RunHub

@@ -17,7 +17,7 @@ from podium.experts.fact_check import (
     load_verifier,
 )
 from podium.experts.fact_check.train import evaluate
-from podium.experts.guardians import GuardInput
+from podium.guardians import GuardInput
 from podium.workspace import Workspace
 
 from ..scripted import plan_json, scripted

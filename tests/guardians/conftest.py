@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from podium.experts.guardians.policy import GuardPolicy
+from podium.guardians.policy import GuardPolicy
 
 
 @pytest.fixture

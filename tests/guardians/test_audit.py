@@ -7,7 +7,7 @@ import sqlite3
 from typer.testing import CliRunner
 
 from podium.cli import app
-from podium.experts.guardians.audit import AuditLog
+from podium.guardians.audit import AuditLog
 
 
 def _verdicts(n: int) -> list[dict]:

@@ -60,7 +60,7 @@ def test_train_guard_writes_heads_that_load_and_separate_attacks(shared_data, tm
     assert meta["prompt"]["n"] > 50 and meta["document"]["n"] == 40
     assert 0 < meta["prompt"]["threshold"] <= 1
 
-    from podium.experts.guardians.classifier import AttackClassifier
+    from podium.guardians.classifier import AttackClassifier
     from podium.models.embeddings import load_embedder
 
     clf = AttackClassifier(load_embedder("local:minilm"), path=out)

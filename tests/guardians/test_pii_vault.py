@@ -9,7 +9,7 @@ import re
 import pytest
 
 from podium import Podium, expert
-from podium.experts.guardians import Vault
+from podium.guardians import Vault
 from tests.reliability.fake_openai import FakeOpenAI
 from tests.scripted import plan_json
 
@@ -110,7 +110,7 @@ async def test_a_vaulted_model_streams_restored_text_and_sends_placeholders():
     from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
     from langchain_core.messages import AIMessage, HumanMessage
 
-    from podium.experts.guardians import VaultedChatModel
+    from podium.guardians import VaultedChatModel
     from tests.scripted import RuleChatModel
 
     vault = Vault()

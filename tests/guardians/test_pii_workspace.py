@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from podium.experts.guardians import GuardInput
-from podium.experts.guardians.privacy import PIIGuardian
+from podium.guardians import GuardInput
+from podium.guardians.privacy import PIIGuardian
 
 pytestmark = pytest.mark.slow  # Presidio and spaCy load
 

@@ -3,8 +3,8 @@ and its block ends the run before planning; its verdict lands in the audit chain
 
 from __future__ import annotations
 
-from podium.experts.guardians import GuardInput, GuardPolicy, Verdict
-from podium.experts.guardians.audit import AuditLog
+from podium.guardians import GuardInput, GuardPolicy, Verdict
+from podium.guardians.audit import AuditLog
 
 
 class NoProjectNames:
@@ -59,7 +59,7 @@ def test_a_policy_that_names_something_else_fails_clearly(workspace):
     import pytest
 
     from podium.errors import RegistryError
-    from podium.experts.guardians.setup import Guards
+    from podium.guardians.setup import Guards
 
     policy = _policy()
     policy.extra = ["tests.guardians.test_registration:_policy"]

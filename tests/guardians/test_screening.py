@@ -10,7 +10,7 @@ import pytest
 
 from podium import ExpertResult, expert
 from podium.experts.base import Evidence
-from podium.experts.guardians import screen_documents
+from podium.guardians import screen_documents
 from podium.memory.store import RunStore
 from tests.scripted import RuleChatModel, plan_json
 
@@ -125,7 +125,7 @@ def test_an_injected_instruction_in_a_retrieved_document_never_reaches_the_model
     assert flagged and flagged[0]["category"] == "indirect_injection"
     assert any(e["type"] == "verdict" and e["stage"] == "step" for e in result.events)
     # The verdicts are in the audit chain, which verifies.
-    from podium.experts.guardians.audit import AuditLog
+    from podium.guardians.audit import AuditLog
 
     log = AuditLog(f"sqlite:///{guarded.data_dir / 'audit.sqlite'}")
     recorded = {(r["stage"], r["guardian"]) for r in log.records(result.run_id)}

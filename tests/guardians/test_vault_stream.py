@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from podium.experts.guardians.vault import Vault, _StreamRestorer
+from podium.guardians.vault import Vault, _StreamRestorer
 
 
 def test_a_placeholder_split_across_stream_chunks_is_restored():

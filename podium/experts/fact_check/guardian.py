@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from podium.experts.guardians.base import GuardInput, Stage, Verdict
+from podium.guardians.base import GuardInput, Stage, Verdict
 
 from .checker import ClaimCheck, FactChecker, Source, cross_verify
 from .claims import split_claims
