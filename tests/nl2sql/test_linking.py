@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from podium.experts.nl2sql.linking import SchemaLinker
 from podium.models.embeddings import load_embedder
 from podium.tools.sql import Database
-from podium.tools.sql.linking import SchemaLinker
 
 pytestmark = pytest.mark.slow  # loads all-MiniLM-L6-v2
 

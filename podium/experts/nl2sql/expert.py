@@ -29,12 +29,12 @@ from pydantic import BaseModel, Field
 from podium.errors import ConfigError, SQLRefused
 from podium.experts.base import Evidence, Expert, ExpertContext, ExpertResult
 from podium.tools.sql import Database, QueryFailed, QueryResult, open_database
-from podium.tools.sql.linking import LinkedSchema, SchemaLinker
 
 from . import prompts
 from .cascade import Attempt, Decision, after_drafts, after_final
 from .fewshot import ExamplePool, PoolExample
 from .intent import read_only_answer, write_request
+from .linking import LinkedSchema, SchemaLinker
 
 Strategy = Literal["zero_shot", "few_shot", "vote", "draft_finalise", "full"]
 STRATEGIES: tuple[str, ...] = ("zero_shot", "few_shot", "vote", "draft_finalise", "full")

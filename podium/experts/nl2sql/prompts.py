@@ -17,10 +17,10 @@ import re
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from podium.tools.sql import Database
-from podium.tools.sql.linking import LinkedSchema
 
 from .cascade import Attempt, describe
 from .fewshot import PoolExample
+from .linking import LinkedSchema
 
 SYSTEM = (
     "You are a {dialect} expert. Given a database schema and a question, write one {dialect} "

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import numpy as np
 import sqlalchemy as sa
 
-from .database import ColumnInfo, Database, SchemaInfo, TableInfo
+from podium.tools.sql.database import ColumnInfo, Database, SchemaInfo, TableInfo
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'.\-]*")
 _QUOTED = re.compile(r"[\"“'‘]([^\"”'’]{1,60})[\"”'’]")
