@@ -16,7 +16,6 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from podium.errors import ConfigError
 from podium.executors.spec import ExecutorSpec
-from podium.experts.registry import ExpertSpec
 from podium.guardians.policy import GuardPolicy
 from podium.tracing import TracingSpec
 
@@ -33,6 +32,16 @@ class DatabaseSpec(BaseModel):
 class DocumentsSpec(BaseModel):
     path: str
     description: str = ""
+
+
+class ExpertSpec(BaseModel):
+    """One ``[[experts]]`` entry of ``podium.toml``."""
+
+    name: str | None = Field(default=None, description="Overrides the object's own name.")
+    callable: str = Field(description="'package.module:attribute' of an Expert or function.")
+    model: str | None = Field(default=None, description="Model URI the expert should use.")
+    description: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
 
 
 class ModelsSpec(BaseModel):

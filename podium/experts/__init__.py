@@ -1,8 +1,8 @@
-"""Experts: the protocol, the registry, the built-in experts and the guardians."""
+"""Experts: the protocol, the registry and the built-in experts."""
 
 from .base import Cost, Evidence, Expert, ExpertContext, ExpertResult, TextRequest
 from .decorator import FunctionExpert, expert
-from .registry import ENTRY_POINT_GROUP, ExpertRegistry, ExpertSpec, RegistryProblem
+from .registry import ENTRY_POINT_GROUP, ExpertRegistry, RegistryProblem
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -12,7 +12,6 @@ __all__ = [
     "ExpertContext",
     "ExpertRegistry",
     "ExpertResult",
-    "ExpertSpec",
     "FunctionExpert",
     "RegistryProblem",
     "TextRequest",

@@ -15,25 +15,14 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
 
-from pydantic import BaseModel, Field
-
 from podium.errors import RegistryError
+from podium.workspace import ExpertSpec
 
 from .base import Expert
 from .decorator import FunctionExpert, expert
 
 ENTRY_POINT_GROUP = "podium.experts"
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-
-
-class ExpertSpec(BaseModel):
-    """One ``[[experts]]`` entry of ``podium.toml``."""
-
-    name: str | None = Field(default=None, description="Overrides the object's own name.")
-    callable: str = Field(description="'package.module:attribute' of an Expert or function.")
-    model: str | None = Field(default=None, description="Model URI the expert should use.")
-    description: str | None = None
-    options: dict[str, Any] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
