@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from podium.experts.fact_check.evidence import admissible, gate, key_terms, rank
-from podium.experts.fact_check.verifier import NEI, REFUTES, SUPPORTS
+from podium.experts.fact_check.labels import NEI, REFUTES, SUPPORTS
 
 RETURNS = "Podium Outfitters accepts returns of unused items within 30 days of delivery."
 

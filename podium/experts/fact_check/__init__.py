@@ -12,7 +12,8 @@ from .claims import split_claims
 from .cross import CrossVerifier
 from .expert import FactCheckExpert, FactCheckRequest
 from .guardian import FactCheckGuardian
-from .verifier import LABELS, CrossEncoderVerifier, TrainedVerifier, Verifier, load_verifier
+from .labels import LABELS
+from .verifier import CrossEncoderVerifier, TrainedVerifier, Verifier, load_verifier
 
 __all__ = [
     "LABELS",

@@ -17,7 +17,8 @@ import numpy as np
 
 from . import evidence as select
 from .claims import _sentences
-from .verifier import LABELS, NEI, REFUTES, SUPPORTS, TrainedVerifier, Verifier, load_verifier
+from .labels import LABELS, NEI, REFUTES, SUPPORTS
+from .verifier import TrainedVerifier, Verifier, load_verifier
 
 MAX_UNIT_CHARS = 600
 MAX_UNITS = 400

@@ -28,7 +28,7 @@ import numpy as np
 
 from podium.errors import ModelUnavailable
 
-from .verifier import LABELS, softmax
+from .labels import LABELS, softmax
 
 DELTA_FILE = "cross_encoder.safetensors"
 CARD_FILE = "cross_encoder.json"

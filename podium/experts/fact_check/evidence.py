@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .verifier import NEI, REFUTES, SUPPORTS
+from .labels import NEI, REFUTES, SUPPORTS
 
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)\s*(%|°\s*[CF]|[A-Za-z€$£]+)?")
 _TOKEN = re.compile(r"[A-Za-z][\w'’-]*")

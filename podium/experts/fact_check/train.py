@@ -29,7 +29,8 @@ from podium.errors import InputRejected
 
 from .augment import contrast_pairs
 from .features import LEXICAL_NAMES
-from .verifier import LABELS, NEI, REFUTES, SUPPORTS, HeadWeights, claim_key, encode_pairs, softmax
+from .labels import LABELS, NEI, REFUTES, SUPPORTS, softmax
+from .verifier import HeadWeights, claim_key, encode_pairs
 
 ENCODER = "local:minilm"
 C_GRID = (0.0003, 0.001, 0.003)

@@ -27,6 +27,7 @@ import numpy as np
 
 from .augment import contrast_pairs
 from .cross import Card, PairModel, base_fingerprint
+from .labels import LABELS, REFUTES, SUPPORTS, softmax
 from .train import (
     ALPHA_GRID,
     Pairs,
@@ -37,7 +38,6 @@ from .train import (
     load_pairs,
     split_claims,
 )
-from .verifier import LABELS, REFUTES, SUPPORTS, softmax
 
 PROVENANCE = {
     "data": "Climate-FEVER (Diggelmann et al. 2020, arXiv 2012.00614), the claims with even "

@@ -30,9 +30,8 @@ import numpy as np
 from podium.errors import ConfigError, ModelUnavailable
 
 from .features import FEATURE_VERSION, pair_features
+from .labels import LABELS, NEI, REFUTES, SUPPORTS, softmax
 
-LABELS: tuple[str, str, str] = ("SUPPORTS", "REFUTES", "NOT_ENOUGH_INFO")
-SUPPORTS, REFUTES, NEI = range(3)
 WEIGHTS_FILE = "verifier.npz"
 
 
@@ -73,12 +72,6 @@ def encode_pairs(
     u = np.stack([known[c] for c in claims])
     v = np.stack([known[e] for e in evidences])
     return pair_features(claims, evidences, u, v)
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 @dataclass
