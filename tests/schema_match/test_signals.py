@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from podium.experts.schema_match.names import humanize, tokenize
 from podium.experts.schema_match.signals import (
     name_similarity,
     numeric_similarity,
     token_similarity,
-    tokenize,
     type_compatibility,
     value_overlap,
 )
@@ -29,6 +29,11 @@ def test_tokenize_splits_snake_camel_and_digits() -> None:
         "n",
     ]
     assert tokenize("BMI2020") == ["bmi", "2020"]
+
+
+def test_humanize_reads_a_name_as_words_and_keeps_a_name_without_any() -> None:
+    assert humanize("ageAtIndex") == "age at index"
+    assert humanize("__") == "__"
 
 
 def test_token_similarity_knows_abbreviations_and_stems() -> None:

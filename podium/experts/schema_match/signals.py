@@ -16,7 +16,6 @@ algebra), so a 100 x 736 comparison stays well under a second apart from the enc
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -24,7 +23,8 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from .tables import TableProfile, humanize
+from .names import humanize, tokenize
+from .tables import TableProfile
 
 if TYPE_CHECKING:
     from podium.models.embeddings import Embedder
@@ -86,19 +86,6 @@ ABBREVIATIONS = {
     "max": "maximum",
     "min": "minimum",
 }
-
-_CAMEL = re.compile(
-    r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])"
-)
-_SPLIT = re.compile(r"[^A-Za-z0-9]+")
-
-
-def tokenize(name: str) -> list[str]:
-    """``Tumor_Size_cm`` -> [tumor, size, cm]; ``ageAtIndex`` -> [age, at, index]."""
-    tokens = []
-    for part in _SPLIT.split(name):
-        tokens.extend(t.lower() for t in _CAMEL.split(part) if t)
-    return tokens
 
 
 def _content_tokens(name: str) -> list[str]:

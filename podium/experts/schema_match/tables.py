@@ -20,6 +20,8 @@ import pandas as pd
 
 from podium.errors import InputRejected
 
+from .names import humanize
+
 QUANTILES = np.linspace(0.0, 1.0, 21)
 MAX_DISTINCT = 1000
 
@@ -64,12 +66,6 @@ class TableProfile:
 
 
 TableLike = str | Path | pd.DataFrame | TableProfile
-
-
-def humanize(name: str) -> str:
-    from .signals import tokenize
-
-    return " ".join(tokenize(name)) or name
 
 
 def load_table(
