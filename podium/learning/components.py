@@ -17,7 +17,8 @@ import contextlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from podium.orchestrator.collaboration.calibration import Calibrator, ece, fit_calibrator
+from podium.metrics import ece
+from podium.orchestrator.collaboration.calibration import Calibrator, fit_calibrator
 
 from .examples import Example, ExampleStore
 from .refresh import Component, Refresh, published, refresh

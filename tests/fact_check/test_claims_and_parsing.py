@@ -6,7 +6,6 @@ import json
 from importlib.resources import files
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from podium.errors import ConfigError, InputRejected, ModelUnavailable
@@ -14,7 +13,7 @@ from podium.experts.fact_check import ClaimCheck, split_claims
 from podium.experts.fact_check.checker import Source, cross_verify, parse_label, render, units
 from podium.experts.fact_check.cross import CrossVerifier
 from podium.experts.fact_check.expert import gather, parse_request
-from podium.experts.fact_check.train import claim_verdict, ece, load_pairs
+from podium.experts.fact_check.train import claim_verdict, load_pairs
 from podium.experts.fact_check.train import split_claims as split
 from podium.experts.fact_check.verifier import TrainedVerifier, load_verifier
 
@@ -121,12 +120,6 @@ def test_claim_labels_follow_climate_fever_aggregation():
     assert claim_verdict([1, 2]) == 1
     assert claim_verdict([0, 1]) == 3  # DISPUTED
     assert claim_verdict([2, 2]) == 2
-
-
-def test_ece_is_zero_when_confidence_matches_accuracy_and_large_when_overconfident():
-    conf = np.full(10, 0.8)
-    assert ece(conf, np.array([1] * 8 + [0] * 2, dtype=bool)) == pytest.approx(0.0)
-    assert ece(np.full(10, 0.95), np.zeros(10, dtype=bool)) == pytest.approx(0.95)
 
 
 def test_the_split_keeps_every_claim_on_one_side(tmp_path):

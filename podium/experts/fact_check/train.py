@@ -15,7 +15,6 @@ Reproducible: the claim-level split, the folds and the classifier are all seeded
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections import Counter
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from podium.errors import InputRejected
+from podium.metrics import ece
 
 from .augment import contrast_pairs
 from .features import LEXICAL_NAMES
@@ -94,17 +94,6 @@ def split_claims(pairs: Pairs, seed: int = 0, valid: float = 0.2) -> tuple[Pairs
 
 
 # -- metrics ------------------------------------------------------------------------------
-
-
-def ece(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
-    """Expected calibration error of the stated confidence of each decision (equal-width bins)."""
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    total = 0.0
-    for lo, hi in itertools.pairwise(edges):
-        mask = (confidence > lo) & (confidence <= hi)
-        if mask.any():
-            total += mask.mean() * abs(correct[mask].mean() - confidence[mask].mean())
-    return float(total)
 
 
 def scores(y: np.ndarray, pred: np.ndarray, names: Sequence[str]) -> dict[str, Any]:

@@ -5,8 +5,10 @@ Usable three ways: as plain async functions (``vote``, ``cross_verify``, ``casca
 as nodes in your own graph (:func:`collaboration_node`).
 """
 
+from podium.metrics import ece
+
 from .agreement import SimilarText, same_output, same_rows
-from .calibration import Calibrator, ece, fit_calibrator
+from .calibration import Calibrator, fit_calibrator
 from .cascade import Threshold, cascade, fit_threshold
 from .draft import draft_finalise
 from .hints import SLMHint, render_hints, with_hints

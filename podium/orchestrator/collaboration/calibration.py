@@ -18,23 +18,10 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
+from podium.metrics import ece
+
 Method = Literal["temperature", "isotonic"]
 _EPS = 1e-6
-
-
-def ece(confidences: Sequence[float], correct: Sequence[bool], bins: int = 10) -> float:
-    """Expected calibration error: the bin-weighted gap between confidence and accuracy."""
-    p = np.clip(np.asarray(confidences, dtype=float), 0.0, 1.0)
-    y = np.asarray(correct, dtype=float)
-    if p.shape != y.shape or p.size == 0:
-        raise ValueError("ece needs as many confidences as outcomes, and at least one")
-    idx = np.minimum((p * bins).astype(int), bins - 1)
-    total = 0.0
-    for b in range(bins):
-        mask = idx == b
-        if mask.any():
-            total += mask.mean() * abs(p[mask].mean() - y[mask].mean())
-    return float(total)
 
 
 class Calibrator(BaseModel):
