@@ -40,6 +40,7 @@ from podium.memory.store import RunStore
 from podium.models.catalog import plans_reliably
 from podium.models.provider import ChatModelLike, ModelProvider, is_local, model_label
 from podium.models.roles import default_roles
+from podium.orchestrator.collaboration.builtin import register_builtin_policies
 from podium.orchestrator.context import PodiumContext
 from podium.orchestrator.events import RunFinished, RunPaused, RunStarted
 from podium.orchestrator.planner_cascade import CascadeSettings
@@ -200,6 +201,7 @@ class Podium:
         self.executor = executor if executor is not None else make_executor(cfg.executor)
         self._owns_executor = executor is None
         self.graph_builder = workflow if workflow is not None else build_orchestrate_graph()
+        register_builtin_policies()  # what a step's policy.kind may name: vote, verify, ...
         self.checkpoint = checkpoint
         self.store = RunStore(self.workspace.store_url) if store else None
         self._context: PodiumContext | None = None

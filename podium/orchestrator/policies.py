@@ -194,10 +194,6 @@ async def execute_step(
             return await call_with_retry(lambda: executor.arun(expert, request, ctx), retry)
         return await call_with_retry(lambda: expert.arun(request, ctx), retry)
     runner = _POLICIES.get(policy.kind)
-    if runner is None:  # the built-in mechanisms register themselves on first use
-        import podium.orchestrator.collaboration  # noqa: F401
-
-        runner = _POLICIES.get(policy.kind)
     if runner is None:
         raise InputRejected(
             f"unknown collaboration policy {policy.kind!r}",

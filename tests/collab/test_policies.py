@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -125,3 +127,46 @@ def test_collaboration_node_in_a_users_own_graph() -> None:
     assert out["answer"]["output"] == "REFUTES"
     assert "labeller: SUPPORTS" in prompts[0]
     assert out["answer"]["details"]["collaboration"]["mechanism"] == "hints"
+
+
+BUILTIN_ON_DEMAND = '''
+import asyncio
+
+import podium.orchestrator.collaboration
+from podium import expert
+from podium.errors import InputRejected
+from podium.experts.base import ExpertContext
+from podium.orchestrator.policies import StepPolicy, execute_step
+
+
+@expert
+def labeller(text: str) -> str:
+    """Labels a claim as SUPPORTS or REFUTES."""
+    return "SUPPORTS"
+
+
+def vote():
+    request, ctx = labeller.parse_input("sea levels rise"), ExpertContext(step_id="s1")
+    return asyncio.run(execute_step(labeller, request, ctx, StepPolicy(kind="vote")))
+
+
+try:
+    vote()
+except InputRejected as exc:
+    print("imported:", exc.message)
+podium.orchestrator.collaboration.register_builtin_policies()
+print("registered:", vote().output)
+'''
+
+
+def test_importing_the_mechanisms_registers_no_policy_until_podium_is_composed() -> None:
+    # A fresh interpreter: in this one a Podium built by another test has registered them.
+    proc = subprocess.run(
+        [sys.executable, "-c", BUILTIN_ON_DEMAND], capture_output=True, text=True, timeout=120
+    )
+
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "imported: unknown collaboration policy 'vote'",
+        "registered: SUPPORTS",
+    ]

@@ -20,6 +20,8 @@ from langgraph.runtime import Runtime
 from podium.experts.base import ExpertContext
 from podium.orchestrator.policies import StepPolicy, execute_step
 
+from .builtin import register_builtin_policies
+
 
 def collaboration_node(
     expert: str,
@@ -29,6 +31,7 @@ def collaboration_node(
     input_key: str = "task",
     output_key: str = "result",
 ) -> Callable[[dict[str, Any], Runtime[Any]], Awaitable[dict[str, Any]]]:
+    register_builtin_policies()  # this node is where a user's own graph meets them
     policy = StepPolicy(kind=kind, options=options or {})
 
     async def node(state: dict[str, Any], runtime: Runtime[Any]) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from pydantic import BaseModel
 
 from podium.errors import InputRejected
 from podium.experts.base import Expert, ExpertContext, ExpertResult, primary_text_field
-from podium.orchestrator.policies import StepPolicy, register_policy
+from podium.orchestrator.policies import PolicyRunner, StepPolicy
 
 from .agreement import agreement_named
 from .calibration import Calibrator
@@ -183,11 +183,13 @@ async def _large(
     return await resolve(policy.options.get("large", "large"), runtime).arun(request, ctx)
 
 
-def register_all() -> None:
-    register_policy("single", _single)
-    register_policy("large", _large)
-    register_policy("vote", _vote)
-    register_policy("verify", _verify)
-    register_policy("cascade", _cascade)
-    register_policy("hints", _hints)
-    register_policy("draft_finalise", _draft)
+# Registered by podium.orchestrator.collaboration.builtin where Podium is composed.
+BUILTIN_POLICIES: dict[str, PolicyRunner] = {
+    "single": _single,
+    "large": _large,
+    "vote": _vote,
+    "verify": _verify,
+    "cascade": _cascade,
+    "hints": _hints,
+    "draft_finalise": _draft,
+}
