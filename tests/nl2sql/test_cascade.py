@@ -4,8 +4,21 @@ repairs run out the best executed query is kept — and every decision says why.
 
 from __future__ import annotations
 
-from podium.experts.nl2sql.cascade import Attempt, after_drafts, after_final, describe
-from podium.tools.sql import QueryResult
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from podium.experts.nl2sql.cascade import (
+    Attempt,
+    after_drafts,
+    after_final,
+    describe,
+    refused_writes,
+)
+from podium.experts.nl2sql.expert import run_attempt
+from podium.tools.sql import Database, QueryResult
 
 
 def ran(origin: str, *rows: tuple, role: str = "small") -> Attempt:
@@ -133,3 +146,95 @@ def test_the_large_model_reads_each_draft_with_its_rows_or_its_error():
     assert describe(ran("draft-0", (6,))).endswith("-> 6")
     assert describe(failed("draft-1")).endswith("-> error: no such column: Nme")
     assert describe(ran("draft-2")).endswith("-> no rows")
+
+
+# -- the drafts' vote, fed real queries on a small database (no model) -------------------
+
+
+@pytest.fixture
+def singers(tmp_path: Path) -> Iterator[Database]:
+    path = tmp_path / "singers.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(
+            """
+            CREATE TABLE singer (singer_id INTEGER PRIMARY KEY, name TEXT, country TEXT, age INT);
+            INSERT INTO singer VALUES (1, 'Joe Sharp', 'Netherlands', 52),
+                                      (2, 'Timbaland', 'United States', 32),
+                                      (3, 'Justin Brown', 'France', 29),
+                                      (4, 'Rose White', 'France', 41);
+            """
+        )
+    db = Database(f"sqlite:///{path}")
+    yield db
+    db.close()
+
+
+def drafts(db: Database, *sql: str) -> list[Attempt]:
+    return [run_attempt(db, f"draft-{i}", "small", q) for i, q in enumerate(sql)]
+
+
+def test_differently_written_drafts_with_the_same_rows_win_the_vote(singers):
+    attempts = drafts(
+        singers,
+        "SELECT name FROM singer WHERE country = 'France'",
+        "SELECT name FROM singer WHERE age < 35",
+        "SELECT s.name FROM singer AS s WHERE s.country = 'France' ORDER BY s.age",
+    )
+
+    decision = after_drafts(attempts, quorum=2)
+
+    assert decision.action == "agreed"
+    assert decision.chosen == 0 and decision.agreement == 2
+    assert attempts[decision.chosen].result.rows == [("Justin Brown",), ("Rose White",)]
+
+
+def test_a_failed_draft_has_no_vote_and_the_rest_escalate_when_they_differ(singers):
+    attempts = drafts(
+        singers,
+        "SELECT count(*) FROM singer",
+        "SELECT count(*) FROM singers",
+        "SELECT count(*) FROM singer WHERE country = 'France'",
+    )
+
+    decision = after_drafts(attempts, quorum=2)
+
+    assert attempts[1].status == "error" and "no such table" in attempts[1].error
+    assert decision.action == "escalate" and decision.chosen is None
+    assert decision.reason == "no 2 drafts agree (1 at most; 1 failed, 0 found no rows)"
+
+
+def test_without_a_large_model_a_tie_goes_to_the_greedy_first_draft(singers):
+    attempts = drafts(
+        singers,
+        "SELECT max(age) FROM singer",
+        "SELECT min(age) FROM singer",
+        "SELECT avg(age) FROM singer WHERE age > 100",
+    )
+
+    decision = after_drafts(attempts, quorum=2, escalate=False)
+
+    assert decision.action == "fallback" and decision.chosen == 0
+    assert decision.reason.endswith("; the largest group is kept")
+
+
+def test_draft_finalise_sends_even_agreeing_drafts_to_the_large_model(singers):
+    attempts = drafts(singers, "SELECT count(*) FROM singer", "SELECT count(name) FROM singer")
+
+    decision = after_drafts(attempts, quorum=2, finalise_always=True)
+
+    assert decision.action == "escalate" and decision.agreement == 2
+    assert decision.reason == "draft_finalise: the large model always finalises"
+
+
+def test_drafts_that_would_write_are_refused_and_no_answer_is_made_of_them(singers):
+    attempts = drafts(
+        singers,
+        "DELETE FROM singer",
+        "UPDATE singer SET age = 0",
+        "SELECT count(*) FROM singer",
+    )
+
+    assert [a.status for a in attempts] == ["refused", "refused", "ok"]
+    assert refused_writes(attempts)
+    assert not refused_writes(attempts[1:] + drafts(singers, "SELECT 1"))
+    assert singers.execute("SELECT count(*) FROM singer").rows == [(4,)]

@@ -112,15 +112,27 @@ def groups(attempts: list[Attempt], indexes: list[int]) -> list[list[int]]:
     return sorted(by_key.values(), key=lambda g: (-len(g), g[0]))
 
 
-def after_drafts(attempts: list[Attempt], *, quorum: int = 2, escalate: bool = True) -> Decision:
-    """The cascade's first decision: accept agreeing drafts, or escalate to the large model.
+def after_drafts(
+    attempts: list[Attempt],
+    *,
+    quorum: int = 2,
+    escalate: bool = True,
+    finalise_always: bool = False,
+) -> Decision:
+    """The cascade's first decision — the drafts' vote: accept agreeing drafts, or escalate
+    to the large model.
 
-    With ``escalate=False`` (no large model: the ``vote`` strategy) the largest group wins."""
+    With ``escalate=False`` (no large model: the ``vote`` strategy) the largest group wins.
+    With ``finalise_always`` (``draft_finalise``) even agreeing drafts go to the large model."""
     drafts = [i for i, a in enumerate(attempts) if a.role == "small"]
     ranked = groups(attempts, drafts)
     top = len(ranked[0]) if ranked else 0
     share = top / len(drafts) if drafts else 0.0
     if ranked and top >= quorum:
+        if finalise_always:
+            return Decision(
+                "escalate", "draft_finalise: the large model always finalises", agreement=top
+            )
         return Decision(
             "agreed",
             f"{top} of {len(drafts)} drafts returned the same rows",
@@ -186,6 +198,13 @@ def after_final(attempts: list[Attempt], *, max_repairs: int = 1, quorum: int = 
     if ran:
         return Decision("fallback", f"{problem}; an empty result is kept", ran[0], 0, 0.1, extra)
     return Decision("failed", f"no query ran; last error: {problem}", extra=extra)
+
+
+def refused_writes(attempts: list[Attempt]) -> bool:
+    """Most queries written for the question were refused as writes: the models wrote
+    changes for what the intent screen read as a question, so nothing is an answer."""
+    refused = sum(a.status == "refused" for a in attempts)
+    return refused * 2 > len(attempts)
 
 
 def describe(attempt: Attempt, max_rows: int = 3) -> str:

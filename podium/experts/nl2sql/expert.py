@@ -31,7 +31,7 @@ from podium.experts.base import Evidence, Expert, ExpertContext, ExpertResult
 from podium.tools.sql import Database, QueryFailed, QueryResult, open_database
 
 from . import prompts
-from .cascade import Attempt, Decision, after_drafts, after_final
+from .cascade import Attempt, Decision, after_drafts, after_final, refused_writes
 from .fewshot import ExamplePool, PoolExample
 from .intent import read_only_answer, write_request
 from .linking import LinkedSchema, SchemaLinker
@@ -237,13 +237,9 @@ class _Run:
                     note="-- Use only the tables the question needs; join them on their keys.\n",
                 )
             self.call("small", f"draft-{i}", messages, 0.0 if i == 0 else _SAMPLED, i)
-        first = after_drafts(self.attempts, quorum=self.x.quorum, escalate=escalate)
-        if always and first.action == "agreed":
-            first = Decision(
-                "escalate",
-                "draft_finalise: the large model always finalises",
-                agreement=first.agreement,
-            )
+        first = after_drafts(
+            self.attempts, quorum=self.x.quorum, escalate=escalate, finalise_always=always
+        )
         self.decide(first)
         if first.final:
             return
@@ -279,20 +275,11 @@ class _Run:
         start = time.perf_counter()
         reply = model.invoke(messages)
         sql = prompts.extract_sql(str(reply.content))
-        attempt = self.run_sql(origin, role, sql)
+        attempt = run_attempt(self.db, origin, role, sql)
         attempt.seconds = time.perf_counter() - start
         self.attempts.append(attempt)
         self.ctx.emit({"kind": "sql_candidate", **attempt.public()})
         return attempt
-
-    def run_sql(self, origin: str, role: str, sql: str) -> Attempt:
-        try:
-            result = self.db.execute(sql)
-        except SQLRefused as exc:
-            return Attempt(origin, role, sql, "refused", error=exc.message)
-        except QueryFailed as exc:
-            return Attempt(origin, role, sql, "error", error=str(exc))
-        return Attempt(origin, role, sql, "ok", result=result)
 
     def decide(self, decision: Decision) -> None:
         self.decisions.append(decision)
@@ -309,8 +296,7 @@ class _Run:
             "large_calls": large_calls,
             "linked_schema": self.linked.as_dict() if self.linked else None,
         }
-        refused = [a for a in self.attempts if a.status == "refused"]
-        if refused and len(refused) * 2 > len(self.attempts):
+        if refused_writes(self.attempts):
             # The models wrote changes for a question the intent screen read as a question (a
             # weak model's garbage, or a write request phrased past the screen): say so, run
             # nothing, and do not present it as an answer to the question.
@@ -347,6 +333,17 @@ class _Run:
             ],
             details=details,
         )
+
+
+def run_attempt(db: Database, origin: str, role: str, sql: str) -> Attempt:
+    """Run one model-written query (read-only) and record what it gave, refusal or error."""
+    try:
+        result = db.execute(sql)
+    except SQLRefused as exc:
+        return Attempt(origin, role, sql, "refused", error=exc.message)
+    except QueryFailed as exc:
+        return Attempt(origin, role, sql, "error", error=str(exc))
+    return Attempt(origin, role, sql, "ok", result=result)
 
 
 def _draft_note(options: dict[str, Any]) -> str:
