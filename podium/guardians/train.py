@@ -175,11 +175,8 @@ def train(data: Path, out: Path = WEIGHTS, *, embedder: Any = None) -> dict[str,
     weights["document_coef"], weights["document_intercept"] = model.coef_[0], model.intercept_
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(
-        out,
-        meta=np.array(json.dumps(meta)),
-        **{k: v.astype(np.float32) for k, v in weights.items()},
-    )
+    arrays: dict[str, Any] = {k: v.astype(np.float32) for k, v in weights.items()}
+    np.savez_compressed(out, meta=np.array(json.dumps(meta)), **arrays)
     return meta
 
 

@@ -16,7 +16,7 @@ _SPLIT = re.compile(r"[^A-Za-z0-9]+")
 
 def tokenize(name: str) -> list[str]:
     """``Tumor_Size_cm`` -> [tumor, size, cm]; ``ageAtIndex`` -> [age, at, index]."""
-    tokens = []
+    tokens: list[str] = []
     for part in _SPLIT.split(name):
         tokens.extend(t.lower() for t in _CAMEL.split(part) if t)
     return tokens
