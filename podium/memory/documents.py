@@ -37,10 +37,10 @@ from podium.tools.documents import (
     parse_file,
 )
 
+from .engine import make_engine
 from .index import LexicalIndex, VectorIndex
 from .schema import migrate
 from .search import Hit, SearchMixin
-from .store import make_engine
 from .tables import ChunkRow, DocumentRow
 
 __all__ = ["Consistency", "DocumentStore", "Hit", "IngestReport", "for_workspace"]
