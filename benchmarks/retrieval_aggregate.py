@@ -22,7 +22,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from podium.memory.evaluation import METHODS, build_store, load_beir, run_queries, score_runs
+from podium.experts.retrieval.evaluate import (
+    METHODS,
+    build_store,
+    load_beir,
+    run_queries,
+    score_runs,
+)
 from podium.memory.search import rank_documents
 
 DATA = Path(__file__).resolve().parent / "data" / "scifact"

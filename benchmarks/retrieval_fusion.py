@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from podium.memory.evaluation import (
+from podium.experts.retrieval.evaluate import (
     build_store,
     load_beir,
     measure,
     run_queries,
-    split_of,
 )
+from podium.experts.retrieval.splits import split_of
 from podium.memory.index import reciprocal_rank_fusion
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "retrieval"

@@ -22,8 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from podium.experts.retrieval.evaluate import load_beir
 from podium.memory.documents import DocumentStore
-from podium.memory.evaluation import load_beir
 from podium.tools.documents import ParsedDocument, Section, chunk_document, parse_markdown
 
 DATA = Path(__file__).resolve().parent / "data" / "scifact"

@@ -11,7 +11,7 @@ import math
 import pytest
 
 from podium.errors import InputRejected
-from podium.memory.evaluation import BeirData, document_run, measure, score_runs
+from podium.experts.retrieval.evaluate import BeirData, document_run, measure, score_runs
 from podium.memory.search import Hit, rank_documents
 
 

@@ -20,9 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from .search import Hit
+from podium.memory.search import Hit
 
-CALIBRATOR_PATH = Path(__file__).resolve().parents[1] / "experts" / "retrieval" / "calibration.json"
+from .splits import split_of
+
+CALIBRATOR_PATH = Path(__file__).resolve().with_name("calibration.json")
 FEATURES = ("dense_top", "dense_margin", "bm25_top_log", "agree_top10", "fused_top_x100")
 
 
@@ -63,8 +65,6 @@ class RetrievalCalibrator:
     ) -> RetrievalCalibrator:
         from sklearn.linear_model import LogisticRegression
 
-        from .evaluation import split_of
-
         x, y = _xy(runs, qrels, lambda q: split_of(q) == split)
         model = LogisticRegression(C=1.0, max_iter=1000).fit(x, y)
         return cls(
@@ -82,15 +82,13 @@ class RetrievalCalibrator:
     ) -> dict[str, Any]:
         from sklearn.metrics import brier_score_loss, roc_auc_score
 
-        from .evaluation import split_of
-
         keep = [q for q in runs if split_of(q) == split]
         if not keep:
             return {}
         y = np.asarray([_label(runs[q], qrels[q]) for q in keep])
         p = np.asarray([self.predict(runs[q]) for q in keep])
         raw = np.asarray([min(1.0, max(0.0, features(runs[q])[0])) for q in keep])
-        out = {
+        out: dict[str, Any] = {
             "split": split,
             "queries": len(keep),
             "top1_relevant_rate": round(float(y.mean()), 4),
