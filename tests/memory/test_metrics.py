@@ -12,7 +12,7 @@ import pytest
 
 from podium.errors import InputRejected
 from podium.experts.retrieval.evaluate import BeirData, document_run, measure, score_runs
-from podium.memory.search import Hit, rank_documents
+from podium.memory.documents import Hit, rank_documents
 
 
 def hit(source: str, chunk: int, score: float = 0.0) -> Hit:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from podium.memory.search import Hit
+from podium.memory.documents import Hit
 
 from .splits import split_of
 

@@ -32,8 +32,7 @@ from typing import Any
 import numpy as np
 
 from podium.errors import InputRejected
-from podium.memory.documents import DocumentStore
-from podium.memory.search import Hit
+from podium.memory.documents import DocumentStore, Hit
 
 from .calibration import RetrievalCalibrator
 from .splits import split_of

@@ -37,11 +37,11 @@ from podium.tools.documents import (
     parse_file,
 )
 
-from .engine import make_engine
-from .index import LexicalIndex, VectorIndex
-from .schema import migrate
+from ..engine import make_engine
+from ..index import LexicalIndex, VectorIndex
+from ..schema import migrate
+from ..tables import ChunkRow, DocumentRow
 from .search import Hit, SearchMixin
-from .tables import ChunkRow, DocumentRow
 
 __all__ = ["Consistency", "DocumentStore", "Hit", "IngestReport", "for_workspace"]
 

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from podium.errors import InputRejected
 
-from .index import LexicalIndex, reciprocal_rank_fusion
-from .tables import ChunkRow, DocumentRow
+from ..index import LexicalIndex, reciprocal_rank_fusion
+from ..tables import ChunkRow, DocumentRow
 
 SEARCH_MODES = ("hybrid", "dense", "bm25")
 # The hybrid's reciprocal rank fusion: BM25 weight and k chosen as the best nDCG@10 on the dev
