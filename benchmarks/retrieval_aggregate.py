@@ -6,7 +6,7 @@ Each query's top chunks (BM25, dense, hybrid; ``per="chunk"``, 400 deep) are fet
 then grouped by document in every way compared: ``max`` (a document ranks at its best chunk)
 and ``rrf`` over its best 2, 3 or 5 chunks (Σ 1/(60 + chunk rank)). Metrics are the
 evaluation's own (document-level run, ir-measures), on all queries and on the dev/test halves.
-``AGGREGATE`` in podium/memory/search.py holds the choice; the ``max`` rows are what
+``AGGREGATE`` in podium/memory/documents/search.py holds the choice; the ``max`` rows are what
 ``podium eval retrieval`` reports (same store, same search, grouped the same way; the search
 itself reads 400 chunks per method for a top 100 of documents). Seconds per query are those of
 the chunk search plus, for dense and hybrid, the query's share of one batched encoding of all
@@ -22,8 +22,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from podium.memory.evaluation import METHODS, build_store, load_beir, run_queries, score_runs
-from podium.memory.search import rank_documents
+from podium.experts.retrieval.evaluate import (
+    METHODS,
+    build_store,
+    load_beir,
+    run_queries,
+    score_runs,
+)
+from podium.memory.documents import rank_documents
 
 DATA = Path(__file__).resolve().parent / "data" / "scifact"
 WAYS = {"max": ("max", 1), "rrf-2": ("rrf", 2), "rrf-3": ("rrf", 3), "rrf-5": ("rrf", 5)}

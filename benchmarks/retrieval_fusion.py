@@ -4,7 +4,7 @@
 
 Dense and BM25 top-100 chunk lists are computed once per query; reciprocal rank fusion is then
 re-scored for each (BM25 weight, k) pair. The chosen pair is the best on ``dev`` nDCG@10; its
-``test`` figure is the honest one. ``HYBRID_WEIGHTS`` in podium/memory/documents.py holds it.
+``test`` figure is the honest one. ``HYBRID_WEIGHTS`` in podium/memory/documents/search.py holds it.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from podium.memory.evaluation import (
+from podium.experts.retrieval.evaluate import (
     build_store,
     load_beir,
     measure,
     run_queries,
-    split_of,
 )
+from podium.experts.retrieval.splits import split_of
 from podium.memory.index import reciprocal_rank_fusion
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "retrieval"

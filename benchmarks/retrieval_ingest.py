@@ -22,8 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from podium.memory.documents import DocumentStore
-from podium.memory.evaluation import load_beir
+from podium.experts.retrieval.evaluate import load_beir
+from podium.memory.documents import DocumentStore, passage
 from podium.tools.documents import ParsedDocument, Section, chunk_document, parse_markdown
 
 DATA = Path(__file__).resolve().parent / "data" / "scifact"
@@ -55,7 +55,7 @@ def main() -> None:
                 kind="record",
             )
             chunks = chunk_document(doc, max_chars=store.max_chars, overlap=store.overlap)
-            passages += [store._passage(c.title, c.text) for c in chunks]
+            passages += [passage(c.title, c.text) for c in chunks]
         encoder = store.embedder
         encoder.encode(passages[:64])  # warm up (weights, threads)
 

@@ -24,8 +24,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from podium.errors import PodiumError
-from podium.memory.store import RunStore, StepRow
-from podium.memory.tables import ExampleRow, FeedbackRow
+from podium.memory.store import RunStore
+from podium.memory.tables import ExampleRow, FeedbackRow, StepRow
 
 Verdict = Literal["good", "bad"]
 Via = Literal["cli", "api", "python"]

@@ -21,6 +21,8 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from podium.errors import ConfigError, StoreUnavailable
 
+from .engine import busy_timeout_s
+
 _ready: set[str] = set()
 _lock = threading.Lock()
 
@@ -96,8 +98,6 @@ async def open_checkpointer(url: str) -> AsyncIterator[BaseCheckpointSaver]:
     else:
         import aiosqlite
         from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
-        from podium.memory.store import busy_timeout_s
 
         # A connection per run that waits for the write lock as long as the store does.
         # aiosqlite's default 5 s failed 9 of 50 concurrent server sessions; one connection

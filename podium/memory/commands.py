@@ -161,7 +161,7 @@ def eval_retrieval(
 ) -> None:
     """nDCG@10, Recall@100 and MRR@10 of BM25, dense and hybrid search on a BEIR folder."""
     from podium.errors import PodiumError
-    from podium.memory.evaluation import evaluate
+    from podium.experts.retrieval.evaluate import evaluate
 
     try:
         report = evaluate(data, progress=lambda msg: err.print(f"[dim]{msg}[/]"), workdir=cache)
@@ -199,8 +199,8 @@ def train_retrieval(
     import tempfile
 
     from podium.errors import PodiumError
-    from podium.memory.calibration import CALIBRATOR_PATH, RetrievalCalibrator
-    from podium.memory.evaluation import build_store, load_beir, run_queries
+    from podium.experts.retrieval.calibration import CALIBRATOR_PATH, RetrievalCalibrator
+    from podium.experts.retrieval.evaluate import build_store, load_beir, run_queries
 
     try:
         beir = load_beir(data)

@@ -6,43 +6,23 @@ conversation_id=...)`` loads them), and every turn can point at the run that ans
 
 from __future__ import annotations
 
+import builtins
 import time
 import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
 from podium.errors import PodiumError
 
-from .store import Base, make_engine
+from .engine import make_engine
+from .schema import migrate
+from .tables import ConversationRow, MessageRow, StepRow
 
 
 class ConversationNotFound(PodiumError):
     http_status = 404
-
-
-class ConversationRow(Base):
-    __tablename__ = "conversations"
-
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    title: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[float] = mapped_column(default=time.time, index=True)
-    updated_at: Mapped[float] = mapped_column(default=time.time, index=True)
-
-
-class MessageRow(Base):
-    __tablename__ = "messages"
-
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    conversation_id: Mapped[str] = mapped_column(
-        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
-    )
-    role: Mapped[str] = mapped_column(String(16))
-    content: Mapped[str] = mapped_column(Text)
-    run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    created_at: Mapped[float] = mapped_column(default=time.time)
 
 
 class ConversationStore:
@@ -52,8 +32,6 @@ class ConversationStore:
 
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
-        from .schema import migrate
-
         migrate(self.engine)
 
     def create(self, title: str = "") -> str:
@@ -114,7 +92,9 @@ class ConversationStore:
             s.execute(sa.delete(MessageRow).where(MessageRow.conversation_id == conversation_id))
             s.delete(conv)
 
-    def relevant(self, conversation_id: str, query: str, k: int = 3) -> list[dict[str, Any]]:
+    def relevant(
+        self, conversation_id: str, query: str, k: int = 3
+    ) -> builtins.list[dict[str, Any]]:
         """Earlier turns of a conversation that share the most words with ``query`` (BM25),
         best first: context from far back that the last few turns no longer carry."""
         from .index import LexicalIndex
@@ -138,7 +118,7 @@ class ConversationStore:
 
     def history(
         self, conversation_id: str, turns: int = 6, query: str | None = None, older: int = 2
-    ) -> list[Any]:
+    ) -> builtins.list[Any]:
         """The conversation as LangChain messages, for the planner's context: the last
         ``turns`` messages, and before them up to ``older`` earlier exchanges that share the
         most words with ``query``. Each answer says what its steps ran (their self-contained
@@ -170,10 +150,10 @@ class ConversationStore:
                 out.append(kind(m["content"]))
         return out
 
-    def _steps(self, run_ids: list[str | None]) -> dict[str, list[dict[str, Any]]]:
+    def _steps(
+        self, run_ids: builtins.list[str | None]
+    ) -> dict[str, builtins.list[dict[str, Any]]]:
         """What each run's successful steps ran: expert, input, SQL, document sources."""
-        from .store import StepRow
-
         ids = [r for r in run_ids if r]
         if not ids:
             return {}

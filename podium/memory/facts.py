@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from podium.errors import InputRejected
 
+from .engine import make_engine
 from .schema import migrate
-from .store import make_engine
 from .tables import FactRow
 
 

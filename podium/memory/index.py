@@ -19,7 +19,7 @@ import io
 import json
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -240,7 +240,7 @@ class LexicalIndex:
 
 
 def reciprocal_rank_fusion(
-    rankings: dict[str, Sequence[int]], weights: dict[str, float] | None = None, k: int = 60
+    rankings: Mapping[str, Sequence[int]], weights: dict[str, float] | None = None, k: int = 60
 ) -> list[tuple[int, float]]:
     """Fuse ranked id lists: ``score(d) = Σ_m w_m / (k + rank_m(d))`` (Cormack et al. 2009),
     best first."""

@@ -17,9 +17,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
-from . import tables as _tables  # noqa: F401  (registers the document tables on Base)
-from .conversations import Base as _conversation_base  # noqa: F401
-from .store import Base
+from .tables import Base
 
 target_metadata = Base.metadata
 MIGRATIONS = Path(__file__).parent / "migrations"

@@ -10,98 +10,19 @@ leaves a half-written step; ``flush()`` waits until everything queued is on disk
 from __future__ import annotations
 
 import contextlib
-import os
 import queue
 import threading
 import time
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
 from podium.errors import RunNotFound, StoreUnavailable
 
-
-class Base(DeclarativeBase):
-    pass
-
-
-class RunRow(Base):
-    __tablename__ = "runs"
-
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    task: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(24), default="running", index=True)
-    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    planner: Mapped[str] = mapped_column(String(200), default="")
-    workspace: Mapped[str] = mapped_column(String(500), default="")
-    plan: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    cost: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    conversation_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
-    created_at: Mapped[float] = mapped_column(Float, default=time.time, index=True)
-    finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
-
-
-class StepRow(Base):
-    __tablename__ = "steps"
-
-    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
-    step_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    expert: Mapped[str] = mapped_column(String(64), index=True)
-    input: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(24))
-    output: Mapped[Any] = mapped_column(JSON, nullable=True)
-    confidence: Mapped[float] = mapped_column(Float, default=0.0)
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    model: Mapped[str] = mapped_column(String(200), default="")
-    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
-    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
-    ms: Mapped[float] = mapped_column(Float, default=0.0)
-
-
-class EventRow(Base):
-    __tablename__ = "events"
-
-    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
-    type: Mapped[str] = mapped_column(String(32), index=True)
-    ts: Mapped[float] = mapped_column(Float)
-    data: Mapped[dict[str, Any]] = mapped_column(JSON)
-
-
-def busy_timeout_s() -> float:
-    """How long a write waits (SQLite retries internally) for a lock held by someone else."""
-    return float(os.environ.get("PODIUM_STORE_BUSY_TIMEOUT_S", "30"))
-
-
-def make_engine(url: str) -> Engine:
-    """An engine for the store; SQLite gets WAL and a busy timeout so readers never block."""
-    if url.startswith("sqlite"):
-        engine = sa.create_engine(
-            url, connect_args={"timeout": busy_timeout_s(), "check_same_thread": False}
-        )
-
-        @sa.event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.close()
-
-        return engine
-    # A server database (PostgreSQL): a pool per process, sized for concurrent runs and the
-    # writer thread; connections checked before use survive a database restart.
-    return sa.create_engine(
-        url,
-        pool_pre_ping=True,
-        pool_size=int(os.environ.get("PODIUM_STORE_POOL_SIZE", "5")),
-        max_overflow=int(os.environ.get("PODIUM_STORE_POOL_OVERFLOW", "10")),
-        pool_recycle=1800,
-    )
+from .engine import busy_timeout_s, make_engine
+from .schema import migrate
+from .tables import EventRow, RunRow, StepRow
 
 
 class RunStore:
@@ -110,8 +31,6 @@ class RunStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
-        from .schema import migrate
-
         migrate(self.engine)
         self._lock = threading.Lock()
         self._queue: queue.Queue[dict[str, Any]] = queue.Queue()

@@ -1,5 +1,8 @@
-"""Tables for documents, their chunks, long-term memory facts and what Podium learns from
-its runs (verified examples, feedback, refreshes) — same ``Base`` as runs.
+"""Every table of the store, on one ``Base``: runs, their steps and events; conversations and
+their messages; documents, their chunks, long-term memory facts and what Podium learns from its
+runs (verified examples, feedback, refreshes). The migrations
+(:mod:`podium.memory.schema`) compare the database with ``Base.metadata``; this module imports
+no other store module.
 
 A chunk's integer ``id`` is also its id in the FAISS index, so the database and the index can
 be compared id by id (see :mod:`podium.memory.index`).
@@ -21,9 +24,77 @@ from sqlalchemy import (
     String,
     Text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from .store import Base
+
+class Base(DeclarativeBase):
+    pass
+
+
+class RunRow(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    task: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(24), default="running", index=True)
+    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    planner: Mapped[str] = mapped_column(String(200), default="")
+    workspace: Mapped[str] = mapped_column(String(500), default="")
+    plan: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    cost: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    conversation_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    created_at: Mapped[float] = mapped_column(Float, default=time.time, index=True)
+    finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class StepRow(Base):
+    __tablename__ = "steps"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    step_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    expert: Mapped[str] = mapped_column(String(64), index=True)
+    input: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(24))
+    output: Mapped[Any] = mapped_column(JSON, nullable=True)
+    confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    model: Mapped[str] = mapped_column(String(200), default="")
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    ms: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class EventRow(Base):
+    __tablename__ = "events"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type: Mapped[str] = mapped_column(String(32), index=True)
+    ts: Mapped[float] = mapped_column(Float)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ConversationRow(Base):
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[float] = mapped_column(default=time.time, index=True)
+    updated_at: Mapped[float] = mapped_column(default=time.time, index=True)
+
+
+class MessageRow(Base):
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[float] = mapped_column(default=time.time)
 
 
 class DocumentRow(Base):

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from sse_starlette.sse import EventSourceResponse
 
 from podium.guardians import check_text
-from podium.memory.store import RunRow
+from podium.memory.tables import RunRow
 
 from .runs import RunHub
 from .schemas import ApprovalRequest, ConversationCreate, ConversationRename, RunRequest

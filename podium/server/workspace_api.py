@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request, UploadFile
 from sqlalchemy.orm import Session
 
 from podium.errors import ConfigError, InputRejected, PodiumError
-from podium.memory.store import RunRow, StepRow
+from podium.memory.tables import RunRow, StepRow
 from podium.tools.documents import PDF_SUFFIXES, SUPPORTED_SUFFIXES
 from podium.tools.sql.database import redact_url
 from podium.workspace import DatabaseSpec, DocumentsSpec

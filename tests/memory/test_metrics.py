@@ -11,8 +11,8 @@ import math
 import pytest
 
 from podium.errors import InputRejected
-from podium.memory.evaluation import BeirData, document_run, measure, score_runs
-from podium.memory.search import Hit, rank_documents
+from podium.experts.retrieval.evaluate import BeirData, document_run, measure, score_runs
+from podium.memory.documents import Hit, rank_documents
 
 
 def hit(source: str, chunk: int, score: float = 0.0) -> Hit:

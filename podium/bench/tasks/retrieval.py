@@ -24,8 +24,9 @@ from pydantic import BaseModel
 
 from podium.experts.base import Expert, ExpertContext, ExpertResult
 from podium.experts.retrieval import RetrievalExpert, RetrievalRequest
+from podium.experts.retrieval.evaluate import load_beir, measure
+from podium.experts.retrieval.splits import split_of
 from podium.memory.documents import for_workspace
-from podium.memory.evaluation import load_beir, measure, split_of
 from podium.models.provider import ModelProvider
 from podium.orchestrator.collaboration import LargeModelExpert
 from podium.workspace import Workspace, WorkspaceConfig

@@ -11,7 +11,7 @@ asks for the top passages instead (several may come from one document).
 
 Confidence is calibrated: the probability that the top passage is relevant, from a logistic
 regression over the search's scores fitted on the dev half of the Climate-FEVER retrieval
-slice (``podium train retrieval``; see :mod:`podium.memory.calibration` and BENCHMARKS.md).
+slice (``podium train retrieval``; see :mod:`.calibration` and BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ class RetrievalExpert(Expert):
     def calibrator(self) -> Any:
         with self._lock:
             if self._calibrator is None:
-                from podium.memory.calibration import RetrievalCalibrator
+                from .calibration import RetrievalCalibrator
 
                 self._calibrator = RetrievalCalibrator.load()
             return self._calibrator

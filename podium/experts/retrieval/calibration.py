@@ -11,7 +11,6 @@ heuristic (top cosine) the expert used before.
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 from dataclasses import dataclass, field
@@ -20,9 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from .search import Hit
+from podium.memory.documents import Hit
+from podium.metrics import ece
 
-CALIBRATOR_PATH = Path(__file__).resolve().parents[1] / "experts" / "retrieval" / "calibration.json"
+from .splits import split_of
+
+CALIBRATOR_PATH = Path(__file__).resolve().with_name("calibration.json")
 FEATURES = ("dense_top", "dense_margin", "bm25_top_log", "agree_top10", "fused_top_x100")
 
 
@@ -63,8 +65,6 @@ class RetrievalCalibrator:
     ) -> RetrievalCalibrator:
         from sklearn.linear_model import LogisticRegression
 
-        from .evaluation import split_of
-
         x, y = _xy(runs, qrels, lambda q: split_of(q) == split)
         model = LogisticRegression(C=1.0, max_iter=1000).fit(x, y)
         return cls(
@@ -82,24 +82,22 @@ class RetrievalCalibrator:
     ) -> dict[str, Any]:
         from sklearn.metrics import brier_score_loss, roc_auc_score
 
-        from .evaluation import split_of
-
         keep = [q for q in runs if split_of(q) == split]
         if not keep:
             return {}
         y = np.asarray([_label(runs[q], qrels[q]) for q in keep])
         p = np.asarray([self.predict(runs[q]) for q in keep])
         raw = np.asarray([min(1.0, max(0.0, features(runs[q])[0])) for q in keep])
-        out = {
+        out: dict[str, Any] = {
             "split": split,
             "queries": len(keep),
             "top1_relevant_rate": round(float(y.mean()), 4),
             "calibrated": {
-                "ece": round(expected_calibration_error(p, y), 4),
+                "ece": round(ece(p, y), 4),
                 "brier": round(float(brier_score_loss(y, p)), 4),
             },
             "top_cosine_heuristic": {
-                "ece": round(expected_calibration_error(raw, y), 4),
+                "ece": round(ece(raw, y), 4),
                 "brier": round(float(brier_score_loss(y, raw)), 4),
             },
         }
@@ -136,13 +134,3 @@ def _xy(runs: dict[str, list[Hit]], qrels: dict[str, dict[str, int]], keep: Any)
     x = np.asarray([features(runs[q]) for q in qs])
     y = np.asarray([_label(runs[q], qrels[q]) for q in qs])
     return x, y
-
-
-def expected_calibration_error(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
-    edges = np.linspace(0, 1, bins + 1)
-    total = 0.0
-    for lo, hi in itertools.pairwise(edges):
-        mask = (p >= lo) & ((p < hi) if hi < 1 else (p <= hi))
-        if mask.any():
-            total += mask.mean() * abs(p[mask].mean() - y[mask].mean())
-    return float(total)

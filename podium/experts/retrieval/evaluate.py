@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import hashlib
 import json
 import tempfile
 import time
@@ -33,9 +32,10 @@ from typing import Any
 import numpy as np
 
 from podium.errors import InputRejected
+from podium.memory.documents import DocumentStore, Hit
 
-from .documents import DocumentStore
-from .search import Hit
+from .calibration import RetrievalCalibrator
+from .splits import split_of
 
 METHODS = ("bm25", "dense", "hybrid")
 
@@ -78,11 +78,6 @@ def load_beir(folder: Path) -> BeirData:
                 qrels.setdefault(row["query-id"], {})[row["corpus-id"]] = int(row["score"])
     queries = {q: t for q, t in queries.items() if q in qrels}
     return BeirData(corpus, queries, qrels)
-
-
-def split_of(query_id: str) -> str:
-    """``dev`` or ``test``: a stable half split by hash of the query id."""
-    return "dev" if hashlib.sha1(query_id.encode()).digest()[0] % 2 == 0 else "test"
 
 
 MEASURES = {"ndcg@10": "nDCG@10", "recall@100": "R@100", "mrr@10": "RR@10"}
@@ -161,8 +156,6 @@ def evaluate(
 ) -> dict[str, Any]:
     """The ``podium eval retrieval`` report (see the module docstring). ``workdir`` keeps the
     indexed corpus between runs (unchanged documents are not embedded again)."""
-    from .calibration import RetrievalCalibrator
-
     say = progress or (lambda _msg: None)
     data = load_beir(folder)
     with tempfile.TemporaryDirectory(prefix="podium-eval-") as tmp:

@@ -1,5 +1,7 @@
 """Search over a :class:`~podium.memory.documents.DocumentStore`: dense, BM25 and hybrid, with
-metadata filters. A mixin so the store stays one object for its users.
+metadata filters. :class:`DocumentSearch` reads the chunks table and asks the store's vector
+side for three things only (:class:`Vectors`); the BM25 index, the query vectors and the
+reranker are its own.
 
 Ranking is by **document** unless a caller asks for passages: the chunks found are grouped by
 the document they come from and each document is ranked once, under its best passage. A user
@@ -11,17 +13,21 @@ fill three places of a top 10 and earn its gain three times.
 from __future__ import annotations
 
 import fnmatch
+import threading
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from podium.errors import InputRejected
 
-from .index import LexicalIndex, reciprocal_rank_fusion
-from .tables import ChunkRow, DocumentRow
+from ..index import LexicalIndex, VectorIndex, reciprocal_rank_fusion
+from ..tables import ChunkRow, DocumentRow
+from .sync import Fingerprint, fingerprint, passage
 
 SEARCH_MODES = ("hybrid", "dense", "bm25")
 # The hybrid's reciprocal rank fusion: BM25 weight and k chosen as the best nDCG@10 on the dev
@@ -92,16 +98,65 @@ def rank_documents(
     return out
 
 
-class SearchMixin:
-    """Needs ``engine``, ``_lock``, ``sync()``, ``embedder``, ``_vector_index()``,
-    ``_passage()``, ``_fingerprint()``, ``_lexical`` and ``_lexical_at`` from the store."""
+class Vectors(Protocol):
+    """What search needs of the store's vector side (:class:`~.sync.VectorSync` is one)."""
 
-    engine: Any
-    _lock: Any
-    _lexical: LexicalIndex | None
-    _lexical_at: tuple[int, int, int] | None
-    embedder: Any
-    reranker: Any
+    @property
+    def embedder(self) -> Any: ...
+
+    def sync(self, force: bool = False) -> dict[str, int]: ...
+
+    def index(self) -> VectorIndex: ...
+
+
+class DocumentSearch:
+    """Searches the chunks in ``engine``'s store. ``vectors`` is synced before each search and
+    searched for the dense ranking; ``lock`` (the store's) is held while the indexes are read;
+    ``reranker`` is the folder of a cross-encoder that reorders the top passages, if any."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        vectors: Vectors,
+        *,
+        lock: threading.RLock,
+        reranker: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.vectors = vectors
+        self.lock = lock
+        self.reranker_path = reranker or None
+        self._reranker: Any = None
+        self._lexical: LexicalIndex | None = None
+        self._lexical_at: Fingerprint | None = None
+        self._query_vectors: dict[str, np.ndarray] = {}
+
+    @property
+    def reranker(self) -> Any:
+        """The cross-encoder that reorders the top passages, when one is configured (none
+        ships offline: give a sentence-transformers CrossEncoder folder by path)."""
+        if self.reranker_path is None:
+            return None
+        if self._reranker is None:
+            from podium.errors import ModelUnavailable
+
+            path = Path(self.reranker_path).expanduser()
+            if not path.is_dir():
+                raise ModelUnavailable(
+                    f"the reranker {self.reranker_path!r} is not a folder on this machine",
+                    hint="give the path of a sentence-transformers CrossEncoder (e.g. a saved "
+                    "ms-marco-MiniLM-L-6-v2), or leave models.reranker empty",
+                )
+            from sentence_transformers import CrossEncoder
+
+            try:
+                self._reranker = CrossEncoder(str(path), device="cpu")
+            except Exception as exc:
+                raise ModelUnavailable(
+                    f"cannot load the reranker at {path}: {exc}",
+                    hint="it must be a sentence-transformers CrossEncoder folder",
+                ) from exc
+        return self._reranker
 
     def search(
         self,
@@ -126,8 +181,8 @@ class SearchMixin:
             raise InputRejected(f"unknown ranking unit {per!r}", hint="use 'document' or 'chunk'")
         if not query.strip():
             raise InputRejected("the search query is empty", hint="ask something")
-        with self._lock:
-            self.sync()
+        with self.lock:
+            self.vectors.sync()
             allowed = self._allowed(where) if where else None
             if allowed is not None and len(allowed) == 0:
                 return []
@@ -136,7 +191,7 @@ class SearchMixin:
             scores: dict[str, dict[int, float]] = {}
             if mode in ("dense", "hybrid"):
                 vec = self._query_vector(query)
-                s_arr, i_arr = self._vector_index().search(vec, depth, allowed)
+                s_arr, i_arr = self.vectors.index().search(vec, depth, allowed)
                 pairs = [
                     (int(i), float(s)) for s, i in zip(s_arr[0], i_arr[0], strict=True) if i >= 0
                 ]
@@ -163,28 +218,23 @@ class SearchMixin:
         """Encode ``queries`` in one batch and keep their vectors for the next searches (an
         evaluation, or a caller that knows its questions ahead): one encoder call instead of
         one per query and per method. At most ``QUERY_CACHE`` vectors are kept."""
-        fresh = [q for q in dict.fromkeys(queries) if q not in self._query_cache()]
+        fresh = [q for q in dict.fromkeys(queries) if q not in self._query_vectors]
         for start in range(0, len(fresh), 256):
             part = fresh[start : start + 256]
-            for q, v in zip(part, self.embedder.encode(part), strict=True):
+            for q, v in zip(part, self.vectors.embedder.encode(part), strict=True):
                 self._remember(q, v[None, :])
 
     def _query_vector(self, query: str) -> np.ndarray:
-        cache = self._query_cache()
+        cache = self._query_vectors
         if query in cache:
             cache[query] = cache.pop(query)  # most recently used last
             return cache[query]
-        vec = np.asarray(self.embedder.encode([query]))
+        vec = np.asarray(self.vectors.embedder.encode([query]))
         self._remember(query, vec)
         return vec
 
-    def _query_cache(self) -> dict[str, np.ndarray]:
-        if not hasattr(self, "_query_vectors"):
-            self._query_vectors: dict[str, np.ndarray] = {}
-        return self._query_vectors
-
     def _remember(self, query: str, vec: np.ndarray) -> None:
-        cache = self._query_cache()
+        cache = self._query_vectors
         cache[query] = vec
         while len(cache) > QUERY_CACHE:
             del cache[next(iter(cache))]  # least recently used
@@ -192,7 +242,7 @@ class SearchMixin:
     def _rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
         """Rescore the candidates with the configured cross-encoder, best first; each hit keeps
         its fused score under ``scores`` and gets the cross-encoder's as ``scores["rerank"]``."""
-        pairs = [(query, self._passage(h.title, h.text)) for h in hits]
+        pairs = [(query, passage(h.title, h.text)) for h in hits]
         rescored = [float(x) for x in self.reranker.predict(pairs, show_progress_bar=False)]
         for hit, value in zip(hits, rescored, strict=True):
             hit.scores["rerank"] = value
@@ -201,15 +251,15 @@ class SearchMixin:
 
     def _lexical_index(self) -> LexicalIndex:
         with Session(self.engine) as s:
-            fingerprint = self._fingerprint(s)
-            if self._lexical is None or self._lexical_at != fingerprint:
+            now = fingerprint(s)
+            if self._lexical is None or self._lexical_at != now:
                 rows = s.execute(
                     sa.select(ChunkRow.id, ChunkRow.title, ChunkRow.text).order_by(ChunkRow.id)
                 ).all()
                 self._lexical = LexicalIndex(
-                    [r.id for r in rows], [self._passage(r.title, r.text) for r in rows]
+                    [r.id for r in rows], [passage(r.title, r.text) for r in rows]
                 )
-                self._lexical_at = fingerprint
+                self._lexical_at = now
         return self._lexical
 
     def _allowed(self, where: dict[str, Any]) -> np.ndarray:

@@ -1,0 +1,28 @@
+"""The document store: files in, searchable chunks out.
+
+:class:`DocumentStore` (:mod:`.store`) is the one object its users hold; ingestion
+(:mod:`.ingest`), the vector index kept in step with the chunks (:mod:`.sync`) and search
+(:mod:`.search`) are its parts.
+"""
+
+from .ingest import BATCH_CHUNKS, Ingester, IngestReport, Progress
+from .search import DocumentSearch, Hit, Vectors, rank_documents
+from .store import DocumentStore, for_workspace
+from .sync import Consistency, VectorSync, default_index_dir, passage
+
+__all__ = [
+    "BATCH_CHUNKS",
+    "Consistency",
+    "DocumentSearch",
+    "DocumentStore",
+    "Hit",
+    "IngestReport",
+    "Ingester",
+    "Progress",
+    "VectorSync",
+    "Vectors",
+    "default_index_dir",
+    "for_workspace",
+    "passage",
+    "rank_documents",
+]
