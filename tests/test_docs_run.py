@@ -46,6 +46,12 @@ def test_every_example_script_is_run_by_a_test():
     assert all((ROOT / test).is_file() for test in RUN_ELSEWHERE.values())
 
 
+def test_every_script_the_benchmarks_cite_exists():
+    cited = set(re.findall(r"benchmarks/[\w/]+\.py", (ROOT / "BENCHMARKS.md").read_text()))
+    assert cited, "BENCHMARKS.md cites no script"
+    assert sorted(p for p in cited if not (ROOT / p).is_file()) == []
+
+
 @pytest.mark.slow
 def test_the_readme_example_runs(tmp_path):
     proc = run_python(["-c", readme_example()], tmp_path)

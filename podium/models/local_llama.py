@@ -1,11 +1,11 @@
 """The embedded chat model: a GGUF model on llama.cpp, as a LangChain ``BaseChatModel``.
 
-Why llama.cpp and not transformers (measured on this 2-core CPU, SmolLM2-135M Q4_1, see
-``benchmarks/local_model.py`` and ../shared/models.md): llama-cpp-python loads the model in
-~0.3 s and decodes ~85 tok/s in ~200 MB; transformers with ``gguf_file=`` dequantises to fp32,
-loads in ~18 s and decodes ~16 tok/s in 1.2 GB. llama.cpp also compiles a JSON schema into a
-grammar, so structured output is *constrained* — invalid JSON cannot be generated — which is
-what makes a 135M planner usable at all.
+Why llama.cpp and not transformers: llama-cpp-python loads a GGUF in well under a second and
+decodes it quantised (``benchmarks/models.py`` measures load, decode speed and memory of each
+model), where transformers with ``gguf_file=`` dequantises to fp32 first (an early comparison,
+whose script was never committed, is in docs/benchmark-history.md). llama.cpp also compiles a
+JSON schema into a grammar, so structured output is *constrained* — invalid JSON cannot be
+generated — which is what makes a small planner usable at all.
 
 Because it is a ``BaseChatModel``, everything downstream (planner, synthesizer, experts) is
 backend-agnostic: a remote model drops in by URI.
