@@ -26,7 +26,7 @@ from langgraph.graph import StateGraph
 from langgraph.types import Command
 from pydantic import BaseModel, Field
 
-from podium import learning, tracing
+from podium import caches, learning, tracing
 from podium.errors import ConfigError, InputRejected, PodiumError
 from podium.executors import make_executor
 from podium.experts.base import Expert
@@ -211,6 +211,7 @@ class Podium:
         if warmup:
             # Importing sentence-transformers costs seconds; overlap it with the first plan.
             threading.Thread(target=self._warm, daemon=True, name="podium-warmup").start()
+        caches.podium_opened(self)  # shared models stay loaded until the last Podium closes
 
     def _warm(self) -> None:
         with contextlib.suppress(Exception):
@@ -499,6 +500,7 @@ class Podium:
         close = getattr(self.executor, "close", None)
         if self._owns_executor and callable(close):
             close()
+        caches.podium_closed(self)  # the last open Podium releases the shared models
 
 
 class _Outcome:

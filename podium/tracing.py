@@ -38,6 +38,8 @@ TRACER_NAME = "podium"
 _tracer: Any = None  # an opentelemetry Tracer while tracing is on, else None
 _provider: Any = None
 _lock = threading.Lock()
+# OTEL_TRACES_EXPORTER values Podium understands (the first of a comma-separated list counts).
+_ENV_EXPORTERS: dict[str, Literal["otlp", "console"]] = {"otlp": "otlp", "console": "console"}
 _NODES = ("guard_in", "plan", "dispatch", "step", "approval", "synthesize", "guard_out")
 
 
@@ -84,7 +86,7 @@ def configure_from(spec: TracingSpec | None = None, env: Mapping[str, str] | Non
     exporter = spec.exporter if spec and spec.exporter != "none" else None
     if exporter is None and env.get("OTEL_SDK_DISABLED", "").lower() != "true":
         chosen = env.get("OTEL_TRACES_EXPORTER", "").split(",")[0].strip()
-        exporter = chosen if chosen in ("otlp", "console") else None
+        exporter = _ENV_EXPORTERS.get(chosen)
     if exporter is None:
         return False
     from opentelemetry.sdk.resources import Resource

@@ -5,14 +5,15 @@ is materialised under ``$PODIUM_HOME`` (default ``~/.podium``) on first use.
 
 from __future__ import annotations
 
+import difflib
 import os
 import shutil
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import tomli_w
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from podium.errors import ConfigError
 from podium.executors.spec import ExecutorSpec
@@ -24,12 +25,20 @@ DEMO_VERSION = "3"  # bump when podium/demo changes: existing copies are refresh
 
 
 class DatabaseSpec(BaseModel):
+    """One ``[[databases]]`` entry."""
+
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(pattern=r"^[A-Za-z_][\w-]*$")
     url: str = Field(description="SQLAlchemy URL; relative sqlite paths are workspace-relative.")
     description: str = ""
 
 
 class DocumentsSpec(BaseModel):
+    """One ``[[documents]]`` entry."""
+
+    model_config = ConfigDict(extra="forbid")
+
     path: str
     description: str = ""
 
@@ -49,6 +58,8 @@ class ModelsSpec(BaseModel):
     (Qwen2.5-Coder 1.5B plans, synthesises and finalises; 0.5B drafts) when installed, else
     SmolLM2-135M. Any rung can be a remote model: ``openai-compatible:URL#model``."""
 
+    model_config = ConfigDict(extra="forbid")
+
     planner: str = Field(default="", description="Plans the task; default the ladder's 1.5B.")
     synthesizer: str = Field(default="", description="Defaults to the planner.")
     large: str = Field(default="", description="The model experts escalate to; default planner.")
@@ -66,6 +77,8 @@ class ModelsSpec(BaseModel):
 class LimitsSpec(BaseModel):
     """Per-run limits. Hitting a budget ends the run cleanly with what it has and the reason."""
 
+    model_config = ConfigDict(extra="forbid")
+
     max_task_chars: int = Field(default=20_000, gt=0)
     max_steps: int = Field(default=8, gt=0, le=64)
     plan_attempts: int = Field(default=3, gt=0, le=10)
@@ -80,6 +93,11 @@ class LimitsSpec(BaseModel):
 
 
 class WorkspaceConfig(BaseModel):
+    """The whole ``podium.toml``. Every section refuses keys it does not know, so a typo is
+    an error naming the key rather than a setting silently left at its default."""
+
+    model_config = ConfigDict(extra="forbid")
+
     name: str = "workspace"
     models: ModelsSpec = Field(default_factory=ModelsSpec)
     databases: list[DatabaseSpec] = Field(default_factory=list)
@@ -132,6 +150,13 @@ class Workspace:
         try:
             config = WorkspaceConfig.model_validate(_flatten(raw))
         except ValidationError as exc:
+            unknown = _unknown_keys(exc)
+            if unknown:
+                raise ConfigError(
+                    f"{path}: unknown " + "; ".join(unknown),
+                    hint="fix the spelling, or remove the key: "
+                    "each section takes only the keys listed",
+                ) from exc
             raise ConfigError(f"{path} has invalid settings:\n{exc}") from exc
         return cls(root, config)
 
@@ -280,11 +305,69 @@ def _flatten(raw: dict[str, Any]) -> dict[str, Any]:
     if isinstance(section, dict):
         data = {**section, **data}
     store = data.pop("store", None)
+    if isinstance(store, dict):
+        # [store] is folded into the top level: its own unknown keys are reported here.
+        for key in sorted(set(store) - {"url", "checkpoint_url"}):
+            data.setdefault(f"store.{key}", store[key])
     if isinstance(store, dict) and "url" in store:
         data.setdefault("store_url", store["url"])
     if isinstance(store, dict) and "checkpoint_url" in store:
         data.setdefault("checkpoint_url", store["checkpoint_url"])
     return data
+
+
+def _unknown_keys(exc: ValidationError) -> list[str]:
+    """``key 'planer' in [models] (did you mean 'planner'? ...)`` for each key no model knows."""
+    out = []
+    for error in exc.errors():
+        if error["type"] != "extra_forbidden":
+            continue
+        *parents, key = error["loc"]
+        model = _model_at(tuple(parents))
+        known = sorted(model.model_fields) if model is not None else []
+        if parents == [] and str(key).startswith("store."):
+            section, key, known = (
+                "[store]",
+                str(key).removeprefix("store."),
+                ["checkpoint_url", "url"],
+            )
+        elif parents:
+            name = ".".join(p for p in parents if isinstance(p, str))
+            index = [p for p in parents if isinstance(p, int)]
+            section = f"[[{name}]] #{index[0] + 1}" if index else f"[{name}]"
+        else:
+            section = "[workspace] (or the top level)"
+        close = difflib.get_close_matches(str(key), known, n=1)
+        guess = f"did you mean {close[0]!r}? " if close else ""
+        out.append(f"key {key!r} in {section} ({guess}known: {', '.join(known)})")
+    return out
+
+
+def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The config model that parses the section at ``loc`` (list indexes pass through)."""
+    model: type[BaseModel] = WorkspaceConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        found = _model_in(field.annotation)
+        if found is None:
+            return None
+        model = found
+    return model
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside ``annotation`` (``X``, ``X | None``, ``list[X]``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def _db_name(url: str, index: int) -> str:

@@ -14,8 +14,9 @@ if ! have_chromium; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >/dev/null || true
     apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null \
-      || echo "could not install chromium: browser tests will be skipped" >&2
+      || echo "could not install chromium: browser tests will skip (fail under CI=true)" >&2
   else
-    echo "chromium missing and apt-get unavailable (or not root): browser tests will be skipped" >&2
+    echo "chromium missing and apt-get unavailable (or not root):" \
+      "browser tests will skip (fail under CI=true)" >&2
   fi
 fi

@@ -146,15 +146,16 @@ async def _run(
 
     # Calibrate the small expert and fit the cascade threshold on held-out examples.
     progress("calibrate", 0)
-    conf, right = [], []
+    conf: list[float] = []
+    was_right: list[bool] = []
     for ex in task.calibration_examples():
         r = await small.arun(task.request(ex), task.context(ex))
         conf.append(r.confidence if r.ok else 0.0)
-        right.append(r.ok and task.correct(r, ex))
+        was_right.append(r.ok and task.correct(r, ex))
         progress("calibrate", 1)
-    calibrator = fit_calibrator(conf, right, method="isotonic")
+    calibrator = fit_calibrator(conf, was_right, method="isotonic")
     small.calibrator = calibrator
-    threshold = fit_threshold(calibrator.many(conf), right, budget=budget)
+    threshold = fit_threshold(calibrator.many(conf), was_right, budget=budget)
     calibration = {
         **calibrator.report,
         "method": "isotonic",

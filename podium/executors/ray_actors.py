@@ -293,7 +293,9 @@ class RayExecutor:
             return pool
 
     async def arun(self, expert: Expert, request: BaseModel, ctx: ExpertContext) -> ExpertResult:
-        pool = self._pools.get(id(expert)) or await asyncio.to_thread(self.pool, expert)
+        pool = self._pools.get(id(expert))
+        if pool is None:
+            pool = await asyncio.to_thread(self.pool, expert)
         blob = dumps(
             _Call(
                 request=request,

@@ -11,7 +11,7 @@ edges before compiling; :class:`podium.Podium` compiles it with its checkpointer
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeAlias
 
 from langgraph.graph import END, START, StateGraph
 
@@ -25,6 +25,8 @@ from podium.orchestrator.state import RunState, StepTask
 from podium.orchestrator.synthesizer import synthesize_node
 
 Node = Callable[..., Any]
+# What the graph builders return: run state in and out, a PodiumContext at run time.
+OrchestrateGraph: TypeAlias = StateGraph[RunState, PodiumContext, RunState, RunState]
 
 
 def build_orchestrate_graph(
@@ -32,7 +34,7 @@ def build_orchestrate_graph(
     planner: Node = plan_node,
     step: Node = step_node,
     synthesizer: Node = synthesize_node,
-) -> StateGraph:
+) -> OrchestrateGraph:
     """The default graph. Swap a node by passing your own (same state in, update out)."""
     graph = StateGraph(RunState, context_schema=PodiumContext)
     graph.add_node("guard_in", guard_in_node)

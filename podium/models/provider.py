@@ -47,7 +47,7 @@ def create_chat_model(uri: str, **options: Any) -> BaseChatModel:
         return ChatOpenAI(
             model=parsed.name,
             base_url=parsed.base_url,
-            api_key=os.environ.get("PODIUM_OPENAI_COMPATIBLE_KEY")  # type: ignore[arg-type]
+            api_key=os.environ.get("PODIUM_OPENAI_COMPATIBLE_KEY")
             or os.environ.get("OPENAI_API_KEY")
             or "not-needed",
             timeout=REMOTE_TIMEOUT_S,

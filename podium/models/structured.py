@@ -42,7 +42,7 @@ async def astructured(
                 result = schema.model_validate(result)
             if result is None:
                 raise ValueError("the model returned no structured output")
-            return result  # type: ignore[return-value]
+            return result
         hint = SystemMessage(
             f"Reply with JSON only, matching this schema:\n{json.dumps(schema.model_json_schema())}"
         )

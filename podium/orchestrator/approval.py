@@ -41,7 +41,7 @@ def approval_node(state: RunState) -> dict[str, Any]:
         approvals[sid] = {**state["approvals"][sid], "approved": approved, "note": note}
         emit(ApprovalGiven(run_id=state["run_id"], step_id=sid, approved=approved, note=note))
         if item["when"] == "after":
-            outcome = dict(state["results"][sid])
+            outcome = state["results"][sid].copy()
             outcome["status"] = "ok" if approved else "failed"
             if not approved:
                 outcome["error"] = f"result rejected: {note or 'not approved'}"

@@ -89,7 +89,8 @@ def dispatch_node(state: RunState, runtime: Runtime[PodiumContext]) -> dict[str,
             blocked = [
                 d
                 for d in step.depends_on
-                if (results.get(d) or updates.get(d) or {}).get("status") in ("failed", "skipped")
+                if (outcome := results.get(d) or updates.get(d)) is not None
+                and outcome["status"] in ("failed", "skipped")
             ]
             if blocked:
                 updates[step.id] = _unrun(
@@ -134,7 +135,7 @@ def dispatch_node(state: RunState, runtime: Runtime[PodiumContext]) -> dict[str,
                 input=ask["input"],
                 when=ask["when"],
                 reason=ask["reason"],
-                output=results.get(sid, {}).get("output"),
+                output=results[sid]["output"] if sid in results else None,
             )
         )
     update: dict[str, Any] = {}

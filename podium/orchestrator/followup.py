@@ -18,8 +18,9 @@ Questions that stand on their own, and first questions, cost nothing: no model i
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.messages import (
     AIMessage,
@@ -91,7 +92,7 @@ class Turn:
     steps: list[dict[str, Any]] = field(default_factory=list)  # expert, input, sql, sources
 
 
-def earlier_turns(messages: list[BaseMessage]) -> list[Turn]:
+def earlier_turns(messages: Sequence[BaseMessage]) -> list[Turn]:
     """The question/answer pairs of a history (a user message and the reply after it)."""
     turns: list[Turn] = []
     for i, message in enumerate(messages):
@@ -188,7 +189,9 @@ async def followup_node(state: RunState, runtime: Runtime[PodiumContext]) -> dic
             rewritten, problems = "", [f"{type(exc).__name__}: {exc}"]
         else:
             problems = rewrite_problems(rewritten, question, turn)
-    how = "rewritten" if not problems else "with the earlier question"
+    how: Literal["rewritten", "with the earlier question"] = (
+        "rewritten" if not problems else "with the earlier question"
+    )
     task = rewritten if not problems else fallback(question, turn)
     cost = Cost(
         model=", ".join(meter.models),

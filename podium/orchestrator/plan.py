@@ -5,9 +5,11 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
-from typing import Any, Literal
+from types import GenericAlias
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, Field, create_model
+from typing_extensions import TypeForm
 
 from podium.errors import PlanError
 
@@ -160,8 +162,10 @@ def _plan_schema(
     if with_policy:
         fields["policy"] = (StepPolicy | None, None)
     step_model = create_model("PlannedStep", **fields)
+    # ``list[step_model]``, built at run time: its item type exists only once created above.
+    steps_type = cast("TypeForm[list[BaseModel]]", GenericAlias(list, (step_model,)))
     return create_model(
-        "PlannedSteps", steps=(list[step_model], Field(min_length=1, max_length=max_steps))
+        "PlannedSteps", steps=(steps_type, Field(min_length=1, max_length=max_steps))
     )
 
 

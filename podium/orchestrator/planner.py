@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -43,7 +44,7 @@ MAX_SINGLE_SHOTS = 6
 def planner_messages(
     task: str,
     registry: ExpertRegistry,
-    history: list[BaseMessage] | None = None,
+    history: Sequence[BaseMessage] | None = None,
     sources: str = "",
 ) -> list[BaseMessage]:
     """System prompt with the expert cards and the workspace's sources, few-shot examples
@@ -139,7 +140,7 @@ async def plan_node(state: RunState, runtime: Runtime[PodiumContext]) -> dict[st
             large_calls=meter.large_calls,
         )
         if proposed is not None:
-            plan = Plan(steps=[Step.model_validate(s.model_dump()) for s in proposed.steps])
+            plan = Plan(steps=[Step.model_validate(s) for s in proposed.model_dump()["steps"]])
             if ctx.semantic_check:
                 # Embedding is CPU work: off the event loop, so a server keeps answering.
                 plan = await asyncio.to_thread(_review, ctx, plan, task)

@@ -147,8 +147,8 @@ class SemanticRouter:
             for i, st in enumerate(steps):
                 if sims[i].max() >= s.anchor_similarity:
                     continue
-                mine = [k for k, r in enumerate(clause_routes) if r.expert == st.expert]
-                free = [k for k in mine if k not in taken] or [
+                owned = [k for k, r in enumerate(clause_routes) if r.expert == st.expert]
+                free = [k for k in owned if k not in taken] or [
                     k for k in range(len(clauses)) if k not in taken
                 ]
                 if not free:
@@ -208,18 +208,18 @@ class SemanticRouter:
         # 4. Merge duplicates (same expert, same request).
         steps = self._dedupe(steps, notes)
 
-        # 5. Cover: every clause with a plausible owner has a step of that expert. ``sims``
+        # 5. Cover: every clause with a plausible owner has a step of that expert. ``cover``
         #    covers the steps before this loop only; the steps it adds are compared by text
-        #    (indexing them into ``sims`` was an IndexError on hostile multi-clause tasks).
+        #    (indexing them into ``cover`` was an IndexError on hostile multi-clause tasks).
         planned = list(steps)
-        sims = self._sim(clauses, [st.input for st in planned]) if planned else None
+        cover = self._sim(clauses, [st.input for st in planned]) if planned else None
         for k, (clause, route) in enumerate(zip(clauses, clause_routes, strict=True)):
             if route.score < s.min_route_score:
                 continue
             covered = (
-                sims is not None
+                cover is not None
                 and any(
-                    st.expert == route.expert and sims[k, j] >= s.cover_similarity
+                    st.expert == route.expert and cover[k, j] >= s.cover_similarity
                     for j, st in enumerate(planned)
                 )
             ) or any(

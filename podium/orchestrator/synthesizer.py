@@ -246,7 +246,8 @@ async def _written(
 
     with metered() as (meter, timing):
         try:
-            pending, problems = "", []
+            pending = ""
+            problems: list[str] = []
             messages = [SystemMessage(SYSTEM), HumanMessage(f"Task: {task}\n\nResults:\n{block}")]
             async for chunk in model.astream(messages):
                 pending += str(chunk.content)

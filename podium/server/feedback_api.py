@@ -11,7 +11,7 @@ server's host, origin and token checks apply as to every ``/api`` route.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
@@ -34,7 +34,9 @@ class FeedbackResult(BaseModel):
     examples: list[int]  # ids of the verified examples added, confirmed or removed
 
 
-async def _record(request: Request, run_id: str, step_id: str | None, verdict: str) -> Any:
+async def _record(
+    request: Request, run_id: str, step_id: str | None, verdict: Literal["good", "bad"]
+) -> FeedbackResult:
     from podium.learning import ExampleStore, attach
 
     podium = request.app.state.hub.podium
@@ -48,7 +50,7 @@ async def _record(request: Request, run_id: str, step_id: str | None, verdict: s
         return [e.id for e in touched]
 
     ids = await asyncio.to_thread(work)
-    return FeedbackResult(run_id=run_id, step_id=step_id, verdict=verdict, examples=ids)  # type: ignore[arg-type]
+    return FeedbackResult(run_id=run_id, step_id=step_id, verdict=verdict, examples=ids)
 
 
 @router.post("/runs/{run_id}/steps/{step_id}/feedback", response_model=FeedbackResult)

@@ -259,9 +259,10 @@ def _parse_pdf(path: Path, data: bytes) -> tuple[str, list[Section]]:
 
     deadline = time.monotonic() + PDF_MAX_SECONDS
     try:
-        with apply_configuration(**limits):
+        with apply_configuration(None, **limits):
             reader = PdfReader(io.BytesIO(data))
-            title = str((reader.metadata or {}).get("/Title") or "")
+            info = reader.metadata
+            title = str(info.get("/Title") or "") if info is not None else ""
             if len(reader.pages) > PDF_MAX_PAGES:
                 raise refuse(f"{len(reader.pages):,} pages, over the limit of {PDF_MAX_PAGES:,}")
             pages, chars = [], 0

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from ..services import unavailable
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "postgres.sh"
 
@@ -31,7 +33,7 @@ def pg_server() -> Iterator[str]:
     )
     if proc.returncode != 0:
         shutil.rmtree(folder, ignore_errors=True)
-        pytest.skip(f"PostgreSQL could not start (scripts/postgres.sh): {proc.stderr.strip()}")
+        unavailable(f"PostgreSQL could not start (scripts/postgres.sh): {proc.stderr.strip()}")
     try:
         yield proc.stdout.strip().splitlines()[-1]
     finally:

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from ..services import unavailable
+
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -30,7 +32,7 @@ FLAGS = [
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: scripts/services.sh could not install it")
+        unavailable(f"no Chromium at {CHROMIUM}: scripts/services.sh could not install it")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -14,6 +14,7 @@ from podium import Podium
 from podium.server import create_app
 from podium.server.background import serve_in_thread
 
+from ..services import unavailable
 from .conftest import read_events
 
 pytestmark = pytest.mark.slow
@@ -70,7 +71,7 @@ def test_the_chat_page_on_the_real_models(real_server: str) -> None:
     from .test_browser import ARTIFACTS, CHROMIUM, FLAGS
 
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: scripts/services.sh could not install it")
+        unavailable(f"no Chromium at {CHROMIUM}: scripts/services.sh could not install it")
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as pw:

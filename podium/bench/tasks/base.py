@@ -83,7 +83,7 @@ class BenchTask:
     # Every strategy but draft_finalise, which needs a task that can check and repair a draft.
     strategies: ClassVar[tuple[str, ...]] = ALL_STRATEGIES[:-1]
     vote_mode: VoteMode = "weighted"
-    agree: Agreement = staticmethod(same_output)  # type: ignore[assignment]
+    agree: Agreement = staticmethod(same_output)
     notes: list[str]
     metric: str = "accuracy"
     small_label: str = ""
