@@ -38,7 +38,7 @@ PROCESS_CACHES: tuple[ProcessCache, ...] = (
     ProcessCache("podium.experts.schema_match.signals", "token_similarity"),
     ProcessCache("podium.experts.schema_match.signals", "_VECTORS"),
     ProcessCache("podium.experts.schema_match.evaluate", "_TARGETS"),
-    ProcessCache("podium.memory.documents", "_WORKSPACE_STORES", lock="_WS_LOCK"),
+    ProcessCache("podium.memory.documents.store", "_WORKSPACE_STORES", lock="_WS_LOCK"),
     ProcessCache(
         "podium.tools.sql.database", "_DATABASES", lock="_DATABASES_LOCK", close_values=True
     ),

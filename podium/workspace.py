@@ -46,6 +46,8 @@ class DocumentsSpec(BaseModel):
 class ExpertSpec(BaseModel):
     """One ``[[experts]]`` entry of ``podium.toml``."""
 
+    model_config = ConfigDict(extra="forbid")
+
     name: str | None = Field(default=None, description="Overrides the object's own name.")
     callable: str = Field(description="'package.module:attribute' of an Expert or function.")
     model: str | None = Field(default=None, description="Model URI the expert should use.")
