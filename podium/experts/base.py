@@ -154,6 +154,9 @@ class Expert:
     model: str | None = None
     timeout_s: float | None = None
     retry: Any = None
+    # Clauses the semantic router should send here, published by ``podium learn`` from
+    # confirmed runs (podium.learning).
+    learned_hints: tuple[str, ...] = ()
 
     def check_output(self, result: ExpertResult) -> ExpertResult:
         """Fail a result whose output does not match ``output_model``."""

@@ -86,7 +86,7 @@ class InjectionGuardian:
         )
         return Verdict(
             guardian=self.name,
-            action=action,  # type: ignore[arg-type]
+            action=action,
             category=category,
             score=round(min(1.0, max(0.0, scored.score)), 4),
             reason=reason,

@@ -194,16 +194,20 @@ def attach(podium: Podium) -> None:
     store = ExampleStore(podium.store)
     fewshot = published(engine, "nl2sql", "fewshot")
     if fewshot and "nl2sql" in podium.registry:
+        from podium.experts.nl2sql import NL2SQLExpert
         from podium.experts.nl2sql.fewshot import ExamplePool
 
         nl2sql = podium.registry.get("nl2sql")
         learned = pool_examples(store.examples("nl2sql", ids=fewshot.get("example_ids", [])))
-        nl2sql.pool = ExamplePool([*_shipped(nl2sql), *learned])
+        if isinstance(nl2sql, NL2SQLExpert):
+            nl2sql.pool = ExamplePool([*_shipped(nl2sql), *learned])
     for exp in podium.registry:
         cal = published(engine, exp.name, "calibrator")
         if cal:
-            exp.calibrator = Calibrator.model_validate(cal)
+            # A confidence calibrator is an attribute experts opt into (the cascade and draft
+            # policies read it with getattr); retrieval has its own, ranked-list calibrator.
+            setattr(exp, "calibrator", Calibrator.model_validate(cal))  # noqa: B010
     routes = published(engine, "router", "examples")
     if routes:
         for exp in podium.registry:
-            exp.learned_hints = list(routes.get("hints", {}).get(exp.name, []))
+            exp.learned_hints = tuple(routes.get("hints", {}).get(exp.name, []))

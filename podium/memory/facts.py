@@ -100,8 +100,10 @@ class FactStore:
 
     def forget(self, fact_id: int) -> bool:
         with Session(self.engine) as s, s.begin():
-            return s.execute(sa.delete(FactRow).where(FactRow.id == fact_id)).rowcount > 0
+            result = s.execute(sa.delete(FactRow).where(FactRow.id == fact_id))
+            return int(getattr(result, "rowcount", 0)) > 0
 
     def forget_scope(self, scope: str) -> int:
         with Session(self.engine) as s, s.begin():
-            return int(s.execute(sa.delete(FactRow).where(FactRow.scope == scope)).rowcount)
+            result = s.execute(sa.delete(FactRow).where(FactRow.scope == scope))
+            return int(getattr(result, "rowcount", 0))

@@ -84,7 +84,7 @@ class VectorIndex:
         rng = np.random.default_rng(seed)
         train = vecs[rng.choice(n, size=min(n, 64 * nlist), replace=False)]
         ivf.train(train)
-        ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
+        ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]
         ivf.add_with_ids(vecs, ids)
         # Queries near the data but not on it: stored vectors moved by noise, renormalised.
         picks = vecs[rng.choice(n, size=min(n, sample_queries), replace=False)]
@@ -127,13 +127,16 @@ class VectorIndex:
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         if not self.ids:
             return np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
-        params = None
+        params: faiss.SearchParameters | None = None
         if allowed is not None:
             selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
             if self.kind == "ivf":
-                params = faiss.SearchParametersIVF(sel=selector, nprobe=self.index.nprobe)
+                # faiss's generated stubs omit the parameters' keyword arguments.
+                params = faiss.SearchParametersIVF(  # type: ignore[call-arg]
+                    sel=selector, nprobe=self.index.nprobe
+                )
             else:
-                params = faiss.SearchParameters(sel=selector)
+                params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
         scores, ids = self.index.search(queries, k, params=params)
         return scores, ids
 

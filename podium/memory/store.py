@@ -144,12 +144,12 @@ class RunStore:
                     )
                 }
                 for key, fields in steps.items():
-                    row = existing.get(key)
-                    if row is None:
+                    stored = existing.get(key)
+                    if stored is None:
                         s.add(StepRow(**{"input": "", "status": "running", **fields}))
                     else:
                         for name, value in fields.items():
-                            setattr(row, name, value)
+                            setattr(stored, name, value)
             for run_id, plan in plans.items():
                 s.execute(sa.update(RunRow).where(RunRow.id == run_id).values(plan=plan))
 

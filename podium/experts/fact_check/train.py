@@ -279,7 +279,7 @@ def evaluate(data: Path, verifier: Any = None) -> dict[str, Any]:
 
     verifier = verifier or load_verifier()
     pairs = load_pairs(data)
-    seen = getattr(verifier, "trained_claims", frozenset())
+    seen: frozenset[str] = getattr(verifier, "trained_claims", frozenset())
     keep = [i for i, g in enumerate(pairs.groups) if g not in seen]
     if not keep:
         raise InputRejected(

@@ -204,7 +204,7 @@ def train_cross(
     start = time.perf_counter()
     probs = softmax(model.logits(test.claims, test.evidences) / temperature + bias)
     pred = np.argmax(probs * decision, axis=1)
-    report = {
+    report: dict[str, Any] = {
         "split": {
             "method": f"by claim: test = 20% (GroupShuffleSplit seed {cfg.seed}), calibration "
             f"= {cfg.calibration:.0%} of the rest",

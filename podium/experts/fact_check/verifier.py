@@ -118,7 +118,7 @@ class HeadWeights:
             arrays[f"b{i}"] = b.astype(np.float32)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as fh:
-            np.savez_compressed(fh, **arrays)
+            np.savez_compressed(fh, allow_pickle=False, **arrays)
 
     @classmethod
     def load(cls, path: Path) -> HeadWeights:
@@ -136,7 +136,7 @@ class HeadWeights:
                 f"Podium computes version {FEATURE_VERSION}",
                 hint="retrain them: podium train fact_check --data ../shared/data/fact_check",
             )
-        layers = []
+        layers: list[tuple[np.ndarray, np.ndarray]] = []
         while f"W{len(layers)}" in data:
             i = len(layers)
             layers.append((data[f"W{i}"], data[f"b{i}"]))

@@ -90,8 +90,9 @@ def _subqueries(node: exp.Expression) -> Iterator[exp.Expression]:
 def _predicates(node: exp.Expression) -> list[exp.Expression]:
     """A condition split at its top-level AND / OR."""
     if isinstance(node, exp.And | exp.Or):
-        return _predicates(node.left) + _predicates(node.right)
-    if isinstance(node, exp.Paren):
+        sides = (node.left, node.right)
+        return [p for side in sides if isinstance(side, exp.Expression) for p in _predicates(side)]
+    if isinstance(node, exp.Paren) and isinstance(node.this, exp.Expression):
         return _predicates(node.this)
     return [node]
 

@@ -139,10 +139,10 @@ def evaluate_pairs(
         if scores_by_pair is not None:
             scores, threshold = scores_by_pair[pair.name], (thresholds or {})[pair.name]
         elif matcher != "combined":
-            scores = pair.signals.get(matcher)
-            if scores is None:
+            signal = pair.signals.get(matcher)
+            if signal is None:
                 raise InputRejected(f"matcher {matcher!r} needs the embedding model")
-            threshold = 0.5
+            scores, threshold = signal, 0.5
         else:
             if lopo:
                 rest = [p for i, p in enumerate(pairs) if i != k]

@@ -175,7 +175,7 @@ def _workspace_tables(ctx: ExpertContext) -> list[tuple[str, str, str]]:
         return []
     import sqlalchemy as sa
 
-    out = []
+    out: list[tuple[str, str, str]] = []
     for db in ws.config.databases:
         url = ws.resolve_url(db.url)
         try:

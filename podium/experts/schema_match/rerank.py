@@ -68,7 +68,7 @@ def prompt(source: ColumnProfile, candidates: list[ColumnProfile]) -> list[Any]:
 
 def _schema(k: int) -> type[BaseModel]:
     """Only the candidate numbers are valid items, so constrained decoding cannot invent."""
-    number = Literal.__getitem__(tuple(range(1, k + 1)))  # type: ignore[attr-defined]
+    number = Literal.__getitem__(tuple(range(1, k + 1)))
     return create_model(
         "CandidateRanking",
         ranking=(

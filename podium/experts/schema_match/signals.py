@@ -192,7 +192,7 @@ def value_overlap(source: TableProfile, target: TableProfile) -> tuple[np.ndarra
             for v in col.values:
                 rows.append(i)
                 cols.append(vocab.setdefault(v, len(vocab)))
-        return rows, cols  # type: ignore[return-value]
+        return rows, cols
 
     sr, sc = incidence(source)
     tr, tc = incidence(target)

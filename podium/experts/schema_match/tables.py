@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -65,7 +66,7 @@ class TableProfile:
         return len(self.columns)
 
 
-TableLike = str | Path | pd.DataFrame | TableProfile
+TableLike: TypeAlias = "str | Path | pd.DataFrame | TableProfile"
 
 
 def load_table(

@@ -19,6 +19,8 @@ if connection is None:
     url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option(
         "sqlalchemy.url"
     )
+    if not url:
+        raise RuntimeError("alembic needs a database: pass -x url=... or set sqlalchemy.url")
     engine = sa.create_engine(url)
     with engine.connect() as conn:
         context.configure(connection=conn, target_metadata=target_metadata)

@@ -31,7 +31,7 @@ def result_errors(result: ExpertResult) -> str | None:
 
 async def _check(validate: Validator, result: ExpertResult) -> str | None:
     out = validate(result)
-    return await out if inspect.isawaitable(out) else out  # type: ignore[return-value]
+    return await out if inspect.isawaitable(out) else out
 
 
 async def draft_finalise(

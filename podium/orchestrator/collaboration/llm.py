@@ -99,8 +99,9 @@ class LargeModelExpert(Expert):
         options: dict[str, Any] = {}
         if isinstance(base, ChatLlamaCpp):
             options = {"max_tokens": self.max_tokens, "temperature": 0.0}
-            if self._choices(ctx):
-                options["grammar"] = choice_grammar(self._choices(ctx))
+            choices = self._choices(ctx)
+            if choices:
+                options["grammar"] = choice_grammar(choices)
         model = ctx.models.tagged(base.bind(**options) if options else base, self.model, self.role)
         reply = await model.ainvoke(self.prompt(request, ctx))
         text = str(reply.content).strip()
