@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from podium.cli_options import JsonOpt, WorkspaceOpt, err, out
+from podium.cli.options import JsonOpt, WorkspaceOpt, err, out
 
 export_app = typer.Typer(help="Export what Podium learned.", no_args_is_help=True)
 
@@ -27,13 +27,13 @@ class Format(StrEnum):
 
 
 def _fail(exc: BaseException) -> typer.Exit:
-    from podium.cli import _fail as cli_fail
+    from podium.cli.app import _fail as cli_fail
 
     return cli_fail(exc)
 
 
 def _store(workspace: Any) -> Any:
-    from podium.cli import _workspace
+    from podium.cli.app import _workspace
     from podium.learning import ExampleStore
     from podium.memory.store import RunStore
 
@@ -86,7 +86,7 @@ def learn(
     from podium.runner import Podium
 
     try:
-        from podium.cli import _workspace
+        from podium.cli.app import _workspace
 
         podium = Podium(workspace=_workspace(workspace), checkpoint=False, warmup=False)
         assert podium.store is not None

@@ -15,7 +15,18 @@ import typer
 from rich.live import Live
 from rich.table import Table
 
-from podium.cli_options import JsonOpt, WorkspaceOpt, err, out
+from podium.cli import (
+    bench,
+    fact_check,
+    guardians,
+    learning,
+    memory,
+    models,
+    nl2sql,
+    schema_match,
+    serve,
+)
+from podium.cli.options import JsonOpt, WorkspaceOpt, err, out
 from podium.errors import ConfigError, InputRejected, ModelUnavailable, PodiumError
 
 app = typer.Typer(
@@ -33,22 +44,6 @@ app.add_typer(experts_app, name="experts")
 app.add_typer(runs_app, name="runs")
 app.add_typer(eval_app, name="eval")
 app.add_typer(train_app, name="train")
-
-# Subsystems add their own commands: each module has ``register(app, eval_app, train_app)``.
-# A module that does not exist (yet) is skipped; one that exists but fails to import raises.
-COMMAND_MODULES = (
-    "podium.memory.commands",
-    "podium.models.commands",
-    "podium.experts.nl2sql.commands",
-    "podium.experts.schema_match.commands",
-    "podium.experts.fact_check.commands",
-    "podium.experts.guardians.commands",
-    "podium.server.commands",
-    "podium.bench.commands",
-    "podium.executors.commands",
-    "podium.learning.commands",
-)
-
 
 WorkflowOpt = Annotated[
     str | None, typer.Option(help="A graph to run instead of the planner: module:object.")
@@ -401,20 +396,22 @@ def runs_show(run_id: str, workspace: WorkspaceOpt = None, as_json: JsonOpt = Fa
     out.print(f"[dim]{len(run['events'])} events[/]")
 
 
-def _register_commands() -> None:
-    import importlib
-
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is not None and name.startswith(exc.name):
-                continue
-            raise
-        module.register(app, eval_app, train_app)
-
-
-_register_commands()
+# Each command module adds its commands with ``register(app, eval_app, train_app)``, in this
+# order (the order ``podium --help`` lists them). They are imported by name: a missing one is
+# an ImportError, not a command that silently disappears.
+COMMAND_MODULES = (
+    memory,
+    models,
+    nl2sql,
+    schema_match,
+    fact_check,
+    guardians,
+    serve,
+    bench,
+    learning,
+)
+for _module in COMMAND_MODULES:
+    _module.register(app, eval_app, train_app)
 
 
 def main() -> None:
@@ -433,7 +430,3 @@ def main() -> None:
             "  → this is a bug in Podium; please report it (PODIUM_DEBUG=1 shows the traceback)"
         )
         raise SystemExit(1) from None
-
-
-if __name__ == "__main__":
-    main()

@@ -10,10 +10,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from podium.cli_options import err, out
+from podium.cli.options import err, out
 from podium.errors import PodiumError
-
-from .expert import STRATEGIES
+from podium.experts.nl2sql.expert import STRATEGIES
 
 
 def register(app: typer.Typer, eval_app: typer.Typer, train_app: typer.Typer) -> None:
@@ -45,11 +44,10 @@ def eval_nl2sql(
     items: Annotated[bool, typer.Option(help="With --json: include every question.")] = False,
 ) -> None:
     """Execution accuracy of the nl2sql strategies on a Spider-format folder."""
-    from podium.cli import _fail
+    from podium.cli.app import _fail
     from podium.errors import ConfigError
+    from podium.experts.nl2sql.evaluate import evaluate
     from podium.models.uri import parse_model_uri
-
-    from .evaluate import evaluate
 
     strategies = tuple(s.strip() for s in strategy.split(",") if s.strip())
     try:
@@ -121,7 +119,7 @@ def sql(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Run one read-only query against a workspace database (anything else is refused)."""
-    from podium.cli import _fail, _workspace
+    from podium.cli.app import _fail, _workspace
     from podium.errors import SQLRefused
     from podium.tools.sql import QueryFailed, open_database
 

@@ -11,10 +11,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from podium.cli_options import err, out
+from podium.bench.core import ALL_STRATEGIES, BenchReport
+from podium.cli.options import err, out
 from podium.orchestrator.collaboration.calibration import Calibrator
-
-from .core import ALL_STRATEGIES, BenchReport
 
 DEFAULT_N = {"fact_check": 40, "schema_match": 69, "nl2sql": 6, "retrieval": 60}
 
@@ -68,11 +67,10 @@ def bench(
     ] = None,
 ) -> None:
     """Measure small only, large only, cascade, vote, verify, hints and draft→finalise."""
+    from podium.bench.core import run_bench
+    from podium.bench.tasks import TASKS
     from podium.errors import PodiumError
     from podium.models.uri import parse_model_uri
-
-    from .core import run_bench
-    from .tasks import TASKS
 
     if task not in TASKS:
         err.print(f"[bold red]error:[/] unknown task {task!r}; choose one of {sorted(TASKS)}")
@@ -127,9 +125,8 @@ def bench(
     if write_policy:
         import sys
 
+        from podium.bench.cards import write_policy as write_card
         from podium.workspace import Workspace, demo_workspace
-
-        from .cards import write_policy as write_card
 
         try:
             ws = Workspace.load(workspace) if workspace else demo_workspace()

@@ -9,12 +9,11 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from podium.cli_options import JsonOpt, WorkspaceOpt, err, out
+from podium.cli.options import JsonOpt, WorkspaceOpt, err, out
 from podium.errors import ModelUnavailable
-
-from .catalog import CATALOGUE, ModelCard
-from .files import model_path, status, verify
-from .roles import default_roles
+from podium.models.catalog import CATALOGUE, ModelCard
+from podium.models.files import model_path, status, verify
+from podium.models.roles import default_roles
 
 models_app = typer.Typer(help="The offline model ladder: list, verify, prepare.")
 
@@ -154,7 +153,7 @@ class _bar:
 
 
 def _card(name: str) -> ModelCard:
-    from .catalog import card
+    from podium.models.catalog import card
 
     return card(name.removeprefix("local:"))
 

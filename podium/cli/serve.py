@@ -52,13 +52,12 @@ def serve(
     """Serve the chat page, the run API and the OpenAI-compatible API (/v1)."""
     import uvicorn
 
-    from podium.cli import _fail, _workspace, err
+    from podium.cli.app import _fail, _workspace, err
     from podium.errors import PodiumError
     from podium.runner import Podium
-
-    from .app import create_app
-    from .background import uvicorn_config
-    from .databases import LOOPBACK_DB_HOSTS, DatabasePolicy
+    from podium.server.app import create_app
+    from podium.server.background import uvicorn_config
+    from podium.server.databases import LOOPBACK_DB_HOSTS, DatabasePolicy
 
     try:
         if planner:
@@ -89,7 +88,7 @@ def allowed_hosts(bind: str, extra: list[str]) -> list[str]:
     and whatever ``--allow-host`` adds."""
     import socket
 
-    from .app import LOOPBACK_HOSTS
+    from podium.server.app import LOOPBACK_HOSTS
 
     hosts = list(LOOPBACK_HOSTS)
     if bind not in ("127.0.0.1", "localhost", "::1"):

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from podium.cli_options import err, out
+from podium.cli.options import err, out
 from podium.errors import PodiumError
 
 RerankOpt = Annotated[
@@ -23,7 +23,7 @@ RerankOpt = Annotated[
 
 
 def _fail(exc: PodiumError) -> typer.Exit:
-    from podium.cli import _fail as cli_fail
+    from podium.cli.app import _fail as cli_fail
 
     return cli_fail(exc)
 
@@ -42,7 +42,7 @@ def match(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Find which columns of SOURCE mean the same as columns of TARGET."""
-    from .match import match_tables
+    from podium.experts.schema_match.match import match_tables
 
     try:
         result = match_tables(
@@ -69,10 +69,9 @@ def match(
 
 
 def _rerank(result: Any, model: str, top_k: int) -> Any:
+    from podium.experts.schema_match.rerank import LLMRerank, llm_rerank, summarize_rerank
     from podium.models.provider import ModelProvider
     from podium.models.uri import parse_model_uri
-
-    from .rerank import LLMRerank, llm_rerank, summarize_rerank
 
     parse_model_uri(model)
     provider = ModelProvider({"large": model})
@@ -94,7 +93,7 @@ def eval_schema_match(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Recall@ground-truth, top-1, precision, recall and F1 per pair and averaged."""
-    from .evaluate import evaluate, evaluate_reranked
+    from podium.experts.schema_match.evaluate import evaluate, evaluate_reranked
 
     try:
         if rerank_model:
@@ -125,8 +124,8 @@ def train_schema_match(
     ] = None,
 ) -> None:
     """Fit the combined score (logistic regression over the signals) on labelled pairs."""
-    from .combine import WEIGHTS_PATH, fit
-    from .evaluate import find_pairs, load_pair
+    from podium.experts.schema_match.combine import WEIGHTS_PATH, fit
+    from podium.experts.schema_match.evaluate import find_pairs, load_pair
 
     try:
         pairs = [load_pair(p) for p in find_pairs(data)]

@@ -9,10 +9,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from podium.cli_options import err, out
+from podium.cli.options import err, out
 from podium.errors import ConfigError, InputRejected, ModelUnavailable, PodiumError
-
-from .train_cross import CrossConfig
+from podium.experts.fact_check.train_cross import CrossConfig
 
 DataOpt = Annotated[
     Path, typer.Option("--data", help="Folder with pairs.jsonl (and claims.jsonl).")
@@ -67,8 +66,8 @@ def train_cmd(
         if model == "cross":
             import torch
 
-            from .cross import builtin_delta
-            from .train_cross import train_cross
+            from podium.experts.fact_check.cross import builtin_delta
+            from podium.experts.fact_check.train_cross import train_cross
 
             torch.set_num_threads(min(2, torch.get_num_threads()))
             cfg = CrossConfig(top=top, epochs=epochs, augment=augment, seed=seed)
@@ -77,8 +76,8 @@ def train_cmd(
             pair_model.save(target)
             card.save(target.with_suffix(".json"))
         else:
-            from .train import train
-            from .verifier import builtin_weights
+            from podium.experts.fact_check.train import train
+            from podium.experts.fact_check.verifier import builtin_weights
 
             head, report = train(data, seed=seed, log=log, augment=augment)
             target = out_path or builtin_weights()
@@ -107,8 +106,8 @@ def eval_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Measure the verifier on DATA's claims it was not trained on."""
-    from .train import evaluate
-    from .verifier import load_verifier
+    from podium.experts.fact_check.train import evaluate
+    from podium.experts.fact_check.verifier import load_verifier
 
     try:
         result = evaluate(data, load_verifier(verifier))

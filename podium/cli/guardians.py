@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from podium.cli_options import JsonOpt, err, out
+from podium.cli.options import JsonOpt, err, out
 from podium.errors import PodiumError
 
 DataOpt = Annotated[Path, typer.Option("--data", help="Folder with labelled prompts.jsonl.")]
@@ -27,7 +27,7 @@ def register(app: typer.Typer, eval_app: typer.Typer, train_app: typer.Typer) ->
     @eval_app.command("guard")
     def eval_guard(data: DataOpt, as_json: JsonOpt = False) -> None:
         """Detection figures (AUROC, TPR at 1 % FPR, benign FPR) on labelled JSONL."""
-        from .evaluate import evaluate
+        from podium.experts.guardians.evaluate import evaluate
 
         try:
             result = evaluate(data)
@@ -50,8 +50,8 @@ def register(app: typer.Typer, eval_app: typer.Typer, train_app: typer.Typer) ->
         as_json: JsonOpt = False,
     ) -> None:
         """Fit the attack classifier's heads on the public slices (reproducible)."""
-        from .classifier import WEIGHTS
-        from .train import train
+        from podium.experts.guardians.classifier import WEIGHTS
+        from podium.experts.guardians.train import train
 
         try:
             meta = train(data, output or WEIGHTS)
@@ -77,10 +77,9 @@ def register(app: typer.Typer, eval_app: typer.Typer, train_app: typer.Typer) ->
         as_json: JsonOpt = False,
     ) -> None:
         """Walk the audit chain; exit 1 if any record was edited, removed or reordered."""
+        from podium.experts.guardians.audit import AuditLog
+        from podium.experts.guardians.policy import GuardPolicy
         from podium.workspace import Workspace, demo_workspace
-
-        from .audit import AuditLog
-        from .policy import GuardPolicy
 
         try:
             if url is None:

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from podium.cli_options import JsonOpt, WorkspaceOpt, err, out
+from podium.cli.options import JsonOpt, WorkspaceOpt, err, out
 
 DataOpt = Annotated[
     Path, typer.Option("--data", help="A BEIR folder: corpus.jsonl, queries.jsonl, qrels/test.tsv.")
@@ -20,14 +20,14 @@ DataOpt = Annotated[
 
 
 def workspace_store(path: Path | None) -> Any:
-    from podium.cli import _workspace
+    from podium.cli.app import _workspace
     from podium.memory.documents import for_workspace
 
     return for_workspace(_workspace(path))
 
 
 def _fail(exc: BaseException) -> typer.Exit:
-    from podium.cli import _fail as cli_fail
+    from podium.cli.app import _fail as cli_fail
 
     return cli_fail(exc)
 

@@ -1,7 +1,7 @@
 """What every ``podium`` command shares: the two consoles and the common options.
 
-Kept apart from :mod:`podium.cli` so the subsystem command modules that cli.py loads can import
-these without importing cli.py itself (which would be a cycle).
+Kept apart from :mod:`podium.cli.app` so the command modules that app.py registers can import
+these without importing app.py itself (which would be a cycle).
 """
 
 from __future__ import annotations
