@@ -27,7 +27,9 @@ from podium.cli import (
     serve,
 )
 from podium.cli.options import JsonOpt, WorkspaceOpt, err, out
-from podium.errors import ConfigError, InputRejected, ModelUnavailable, PodiumError
+from podium.cli.options import fail as _fail
+from podium.cli.options import load_workspace as _workspace
+from podium.errors import ConfigError, PodiumError
 
 app = typer.Typer(
     name="podium",
@@ -48,22 +50,6 @@ app.add_typer(train_app, name="train")
 WorkflowOpt = Annotated[
     str | None, typer.Option(help="A graph to run instead of the planner: module:object.")
 ]
-
-
-def _fail(exc: BaseException) -> typer.Exit:
-    """Print an error the way a user can act on it and choose the exit code."""
-    err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
-    if isinstance(exc, InputRejected | ConfigError):
-        return typer.Exit(2)
-    if isinstance(exc, ModelUnavailable):
-        return typer.Exit(3)
-    return typer.Exit(1)
-
-
-def _workspace(path: Path | None) -> Any:
-    from podium.workspace import Workspace, demo_workspace
-
-    return Workspace.load(path) if path else demo_workspace()
 
 
 def _read_task(task: str) -> str | bytes:

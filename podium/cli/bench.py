@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from podium.bench.core import ALL_STRATEGIES, BenchReport
-from podium.cli.options import err, out
+from podium.cli.options import err, load_workspace, out
 from podium.orchestrator.collaboration.calibration import Calibrator
 
 DEFAULT_N = {"fact_check": 40, "schema_match": 69, "nl2sql": 6, "retrieval": 60}
@@ -126,10 +126,9 @@ def bench(
         import sys
 
         from podium.bench.cards import write_policy as write_card
-        from podium.workspace import Workspace, demo_workspace
 
         try:
-            ws = Workspace.load(workspace) if workspace else demo_workspace()
+            ws = load_workspace(workspace)
             card, path = write_card(report, built, ws, command=" ".join(["podium", *sys.argv[1:]]))
         except PodiumError as exc:
             err.print(f"[bold red]error:[/] {exc}")

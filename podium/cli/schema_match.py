@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from podium.cli.options import err, out
+from podium.cli.options import err, fail, out
 from podium.errors import PodiumError
 
 RerankOpt = Annotated[
@@ -20,12 +20,6 @@ RerankOpt = Annotated[
         help="Let this model (URI, e.g. openai:gpt-4o-mini) rerank each column's candidates.",
     ),
 ]
-
-
-def _fail(exc: PodiumError) -> typer.Exit:
-    from podium.cli.app import _fail as cli_fail
-
-    return cli_fail(exc)
 
 
 def match(
@@ -51,13 +45,13 @@ def match(
         if rerank_model:
             result = _rerank(result, rerank_model, top_k=max(top_k, 5))
     except PodiumError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if as_json:
         out.print_json(json.dumps(result.to_dict()))
         return
     table = Table(title=f"{result.source.name} → {result.target.name}")
-    for col in ("source", "match", "conf", "candidates (score; signals that agreed)"):
-        table.add_column(col, overflow="fold")
+    for header in ("source", "match", "conf", "candidates (score; signals that agreed)"):
+        table.add_column(header, overflow="fold")
     for col in result.columns:
         cands = "; ".join(
             f"{c.target} {c.score:.2f}" + (f" [{','.join(c.agreed)}]" if c.agreed else "")
@@ -101,7 +95,7 @@ def eval_schema_match(
         else:
             report = evaluate(data, matcher=matcher, lopo=lopo)
     except PodiumError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if as_json:
         out.print_json(json.dumps(report))
         return
@@ -131,7 +125,7 @@ def train_schema_match(
         pairs = [load_pair(p) for p in find_pairs(data)]
         model = fit([(p.signals, p.labels) for p in pairs], names=[p.name for p in pairs])
     except PodiumError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     target = out_path or WEIGHTS_PATH
     model.save(target)
     err.print(f"trained on {len(pairs)} pairs; threshold {model.threshold:.3f}")

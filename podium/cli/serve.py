@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
+from podium.cli.options import err, fail, load_workspace
+
 
 def register(app: typer.Typer, eval_app: typer.Typer, train_app: typer.Typer) -> None:
     app.command()(serve)
@@ -52,7 +54,6 @@ def serve(
     """Serve the chat page, the run API and the OpenAI-compatible API (/v1)."""
     import uvicorn
 
-    from podium.cli.app import _fail, _workspace, err
     from podium.errors import PodiumError
     from podium.runner import Podium
     from podium.server.app import create_app
@@ -64,9 +65,9 @@ def serve(
             from podium.models.uri import parse_model_uri
 
             parse_model_uri(planner)
-        podium = Podium(planner=planner, workspace=_workspace(workspace))
+        podium = Podium(planner=planner, workspace=load_workspace(workspace))
     except PodiumError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     loopback = host in ("127.0.0.1", "localhost", "::1")
     if not loopback and not token:
         err.print(
