@@ -59,6 +59,7 @@ def serve(
     from podium.server.app import create_app
     from podium.server.background import uvicorn_config
     from podium.server.databases import LOOPBACK_DB_HOSTS, DatabasePolicy
+    from podium.server.hosts import allowed_hosts, url_host
 
     try:
         if planner:
@@ -77,32 +78,10 @@ def serve(
     hosts = allowed_hosts(host, allow_host or [])
     if not loopback:
         err.print(f"Host names accepted: {', '.join(hosts)} (add more with --allow-host)")
-    err.print(f"podium · workspace {podium.workspace.name} · http://{_shown(host)}:{port}/")
+    err.print(f"podium · workspace {podium.workspace.name} · http://{url_host(host)}:{port}/")
     policy = DatabasePolicy(hosts=(*LOOPBACK_DB_HOSTS, *(h.lower() for h in db_host or [])))
     app = create_app(podium, token=token, allowed_hosts=hosts, databases=policy, docs=docs)
     uvicorn.Server(uvicorn_config(app, host, port, log_level=_log_level())).run()
-
-
-def allowed_hosts(bind: str, extra: list[str]) -> list[str]:
-    """The Host names the server answers on every bind, so a web page cannot reach it by
-    DNS rebinding: loopback names, and off loopback the bound address, this machine's name
-    and whatever ``--allow-host`` adds."""
-    import socket
-
-    from podium.server.app import LOOPBACK_HOSTS
-
-    hosts = list(LOOPBACK_HOSTS)
-    if bind not in ("127.0.0.1", "localhost", "::1"):
-        wildcard = bind in ("0.0.0.0", "::", "")
-        names = [] if wildcard else [_shown(bind)]
-        names += [socket.gethostname(), socket.getfqdn()]
-        hosts += [n.lower() for n in names if n]
-    hosts += [h.lower() for h in extra]
-    return list(dict.fromkeys(hosts))
-
-
-def _shown(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
 
 
 def _log_level() -> Any:
