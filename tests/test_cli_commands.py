@@ -1,10 +1,13 @@
-"""Every command module of the CLI package is registered, and ``podium --help`` shows it."""
+"""Every command module of the CLI package is registered, ``podium --help`` shows it, and no
+module below the CLI imports it."""
 
 from __future__ import annotations
 
+import ast
 import importlib
 import pkgutil
 import re
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -60,3 +63,34 @@ def test_every_module_with_a_register_function_is_registered() -> None:
 )
 def test_help_lists_every_command_in_registration_order(group, commands) -> None:
     assert _listed_commands(*group) == commands
+
+
+def _imports(path: Path, package: str) -> set[str]:
+    """Absolute names of the modules PATH imports (relative imports resolved)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.rsplit(".", node.level - 1)[0]
+                base = f"{parent}.{base}" if base else parent
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_no_module_below_the_cli_imports_it() -> None:
+    root = Path(podium.cli.__file__).parents[1]  # the podium package
+    offenders = []
+    for path in root.rglob("*.py"):
+        relative = path.relative_to(root.parent).with_suffix("")
+        if relative.parts[:2] == ("podium", "cli"):
+            continue
+        module = ".".join(relative.parts)
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        package = package.removesuffix(".__init__")
+        if any(n == "podium.cli" or n.startswith("podium.cli.") for n in _imports(path, package)):
+            offenders.append(module)
+    assert offenders == []
