@@ -20,7 +20,7 @@ cli_app = importlib.import_module("podium.cli.app")
 
 
 def _command_modules_on_disk() -> set[str]:
-    names = set()
+    names: set[str] = set()
     for info in pkgutil.iter_modules(podium.cli.__path__):
         if info.name.startswith("__"):  # __main__ runs the CLI when imported
             continue
@@ -67,7 +67,7 @@ def test_help_lists_every_command_in_registration_order(group, commands) -> None
 
 def _imports(path: Path, package: str) -> set[str]:
     """Absolute names of the modules PATH imports (relative imports resolved)."""
-    names = set()
+    names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
