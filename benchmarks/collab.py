@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 
 from podium.bench import TASKS, run_bench
-from podium.bench.commands import markdown, write_outputs
+from podium.bench.outputs import markdown, write_outputs
 from podium.models.roles import default_roles
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -217,7 +217,6 @@ def _importers(layer: str, allowed: tuple[str, ...]) -> list[str]:
     )
 
 
-@pytest.mark.xfail(strict=False, reason="until the CLI package lands")
 def test_no_lower_layer_imports_the_cli():
     assert _importers("podium.cli", allowed=("podium.cli",)) == []
 

@@ -11,7 +11,7 @@ import typer
 from safetensors.torch import load_file
 from typer.testing import CliRunner
 
-from podium.experts.fact_check import commands
+from podium.cli import fact_check
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +21,7 @@ def app() -> typer.Typer:
     root, eval_app, train_app = typer.Typer(), typer.Typer(), typer.Typer()
     root.add_typer(eval_app, name="eval")
     root.add_typer(train_app, name="train")
-    commands.register(root, eval_app, train_app)
+    fact_check.register(root, eval_app, train_app)
     return root
 
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 
 import podium.cli
+
+# The module that defines ``main``; ``podium.cli.app`` itself is the Typer app it exports.
+cli_app = importlib.import_module("podium.cli.app")
 
 
 def test_an_unexpected_error_in_a_command_is_one_line_not_a_traceback(monkeypatch, capsys):
     def broken() -> None:
         raise IndexError("index 2 is out of bounds for axis 1 with size 1")
 
-    monkeypatch.setattr(podium.cli, "app", broken)
+    monkeypatch.setattr(cli_app, "app", broken)
     monkeypatch.delenv("PODIUM_DEBUG", raising=False)
     with pytest.raises(SystemExit) as info:
         podium.cli.main()

@@ -23,8 +23,8 @@ from podium import Podium
 from podium.errors import RunNotFound
 from podium.server import create_app
 from podium.server.background import serve_in_thread
-from podium.server.commands import allowed_hosts
 from podium.server.databases import DatabasePolicy
+from podium.server.hosts import allowed_hosts
 from podium.tools.sql import Database
 from podium.tools.sql.database import redact_url
 

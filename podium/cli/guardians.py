@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from podium.cli_options import JsonOpt, err, out
+from podium.cli.options import JsonOpt, err, load_workspace, out
 from podium.errors import PodiumError
 
 DataOpt = Annotated[Path, typer.Option("--data", help="Folder with labelled prompts.jsonl.")]
@@ -79,11 +79,10 @@ def register(app: typer.Typer, eval_app: typer.Typer, train_app: typer.Typer) ->
         """Walk the audit chain; exit 1 if any record was edited, removed or reordered."""
         from podium.guardians.audit import AuditLog
         from podium.guardians.policy import GuardPolicy
-        from podium.workspace import Workspace, demo_workspace
 
         try:
             if url is None:
-                ws = Workspace.load(workspace) if workspace else demo_workspace()
+                ws = load_workspace(workspace)
                 policy = GuardPolicy.from_workspace(ws)
                 url = policy.audit_url or f"sqlite:///{ws.data_dir / 'audit.sqlite'}"
             report = AuditLog(url).verify()

@@ -12,11 +12,24 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.live import Live
 from rich.table import Table
 
-from podium.cli_options import JsonOpt, WorkspaceOpt, err, out
-from podium.errors import ConfigError, InputRejected, ModelUnavailable, PodiumError
+from podium.cli import (
+    bench,
+    fact_check,
+    guardians,
+    learning,
+    memory,
+    models,
+    nl2sql,
+    schema_match,
+    serve,
+)
+from podium.cli.options import JsonOpt, WorkspaceOpt, err, out
+from podium.cli.options import fail as _fail
+from podium.cli.options import load_workspace as _workspace
+from podium.cli.progress import RunProgress
+from podium.errors import ConfigError, PodiumError
 
 app = typer.Typer(
     name="podium",
@@ -34,41 +47,9 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(eval_app, name="eval")
 app.add_typer(train_app, name="train")
 
-# Subsystems add their own commands: each module has ``register(app, eval_app, train_app)``.
-# A module that does not exist (yet) is skipped; one that exists but fails to import raises.
-COMMAND_MODULES = (
-    "podium.memory.commands",
-    "podium.models.commands",
-    "podium.experts.nl2sql.commands",
-    "podium.experts.schema_match.commands",
-    "podium.experts.fact_check.commands",
-    "podium.experts.guardians.commands",
-    "podium.server.commands",
-    "podium.bench.commands",
-    "podium.executors.commands",
-    "podium.learning.commands",
-)
-
-
 WorkflowOpt = Annotated[
     str | None, typer.Option(help="A graph to run instead of the planner: module:object.")
 ]
-
-
-def _fail(exc: BaseException) -> typer.Exit:
-    """Print an error the way a user can act on it and choose the exit code."""
-    err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
-    if isinstance(exc, InputRejected | ConfigError):
-        return typer.Exit(2)
-    if isinstance(exc, ModelUnavailable):
-        return typer.Exit(3)
-    return typer.Exit(1)
-
-
-def _workspace(path: Path | None) -> Any:
-    from podium.workspace import Workspace, demo_workspace
-
-    return Workspace.load(path) if path else demo_workspace()
 
 
 def _read_task(task: str) -> str | bytes:
@@ -102,7 +83,7 @@ def run(
         from podium.runner import Podium
 
         podium = Podium(planner=planner, workspace=ws, workflow=graph)
-        progress = _Progress(enabled=not quiet)
+        progress = RunProgress(enabled=not quiet)
         with progress.live():
             result = podium.run(text, on_event=progress.update)
     except PodiumError as exc:
@@ -148,77 +129,6 @@ def _load_workflow(spec: str) -> Any:
             hint="point at a StateGraph built from Podium's nodes (or a function returning one)",
         )
     return obj
-
-
-class _Progress:
-    """A live table of the plan's steps on stderr."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled and err.is_terminal
-        self.rows: dict[str, dict[str, Any]] = {}
-        self.status = "starting"
-        self.answer = ""  # the answer's sentences as they stream (each one final)
-        self._live: Live | None = None
-
-    def live(self) -> Any:
-        if not self.enabled:
-            import contextlib
-
-            return contextlib.nullcontext()
-        self._live = Live(self._render(), console=err, refresh_per_second=8, transient=False)
-        return self._live
-
-    def update(self, ev: dict[str, Any]) -> None:
-        kind = ev["type"]
-        if kind == "plan":
-            self.status = "running"
-            for s in ev["plan"]["steps"]:
-                self.rows[s["id"]] = {
-                    "expert": s["expert"],
-                    "input": s["input"],
-                    "status": "waiting",
-                    "confidence": "",
-                    "ms": "",
-                }
-        elif kind == "step_started":
-            self.rows.setdefault(ev["step_id"], {"expert": ev["expert"], "input": ev["input"]})
-            self.rows[ev["step_id"]].update(status="running", input=ev["input"])
-        elif kind == "step_finished":
-            row = self.rows.setdefault(ev["step_id"], {"expert": ev["expert"], "input": ""})
-            row.update(
-                status=ev["status"],
-                confidence=f"{ev.get('confidence', 0):.2f}",
-                ms=f"{(ev.get('cost') or {}).get('ms', 0):.0f}",
-            )
-        elif kind == "token":
-            self.status = "answering"
-            self.answer += ev["text"]
-        elif kind == "answer":
-            self.status = "answered"
-        elif kind == "run_finished":
-            self.status = ev["status"]
-        elif kind == "run_started":
-            self.status = "planning"
-        if self._live is not None:
-            self._live.update(self._render())
-
-    def _render(self) -> Table:
-        caption = self.answer.strip() if self.status == "answering" else None
-        table = Table(title=f"podium · {self.status}", caption=caption, expand=False)
-        for col in ("step", "expert", "input", "status", "conf", "ms"):
-            table.add_column(col)
-        colors = {"ok": "green", "failed": "red", "skipped": "yellow", "running": "cyan"}
-        for sid, row in self.rows.items():
-            status = row.get("status", "")
-            table.add_row(
-                sid,
-                row.get("expert", ""),
-                str(row.get("input", ""))[:60],
-                f"[{colors.get(status, 'white')}]{status}[/]",
-                str(row.get("confidence", "")),
-                str(row.get("ms", "")),
-            )
-        return table
 
 
 @app.command()
@@ -401,20 +311,22 @@ def runs_show(run_id: str, workspace: WorkspaceOpt = None, as_json: JsonOpt = Fa
     out.print(f"[dim]{len(run['events'])} events[/]")
 
 
-def _register_commands() -> None:
-    import importlib
-
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is not None and name.startswith(exc.name):
-                continue
-            raise
-        module.register(app, eval_app, train_app)
-
-
-_register_commands()
+# Each command module adds its commands with ``register(app, eval_app, train_app)``, in this
+# order (the order ``podium --help`` lists them). They are imported by name: a missing one is
+# an ImportError, not a command that silently disappears.
+COMMAND_MODULES = (
+    memory,
+    models,
+    nl2sql,
+    schema_match,
+    fact_check,
+    guardians,
+    serve,
+    bench,
+    learning,
+)
+for _module in COMMAND_MODULES:
+    _module.register(app, eval_app, train_app)
 
 
 def main() -> None:
@@ -433,7 +345,3 @@ def main() -> None:
             "  → this is a bug in Podium; please report it (PODIUM_DEBUG=1 shows the traceback)"
         )
         raise SystemExit(1) from None
-
-
-if __name__ == "__main__":
-    main()

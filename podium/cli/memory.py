@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from podium.cli_options import JsonOpt, WorkspaceOpt, err, out
+from podium.cli.options import JsonOpt, WorkspaceOpt, err, fail, load_workspace, out
 
 DataOpt = Annotated[
     Path, typer.Option("--data", help="A BEIR folder: corpus.jsonl, queries.jsonl, qrels/test.tsv.")
@@ -20,16 +20,9 @@ DataOpt = Annotated[
 
 
 def workspace_store(path: Path | None) -> Any:
-    from podium.cli import _workspace
     from podium.memory.documents import for_workspace
 
-    return for_workspace(_workspace(path))
-
-
-def _fail(exc: BaseException) -> typer.Exit:
-    from podium.cli import _fail as cli_fail
-
-    return cli_fail(exc)
+    return for_workspace(load_workspace(path))
 
 
 def ingest(
@@ -74,7 +67,7 @@ def ingest(
             report = store.ingest(paths, prune=prune, progress=progress)
         store.close()
     except PodiumError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     data = report.as_dict()
     if as_json:
         out.print_json(json.dumps(data))
@@ -121,7 +114,7 @@ def index_rebuild(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> N
         store = workspace_store(workspace)
         data = store.rebuild()
     except PodiumError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if as_json:
         out.print_json(json.dumps(data))
     else:
@@ -166,7 +159,7 @@ def eval_retrieval(
     try:
         report = evaluate(data, progress=lambda msg: err.print(f"[dim]{msg}[/]"), workdir=cache)
     except PodiumError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if as_json:
         out.print_json(json.dumps(report))
         return
@@ -211,7 +204,7 @@ def train_retrieval(
             runs = run_queries(store, beir, ("hybrid",), k=10)["hybrid"]
             store.close()
     except PodiumError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     calibrator = RetrievalCalibrator.fit(runs, beir.qrels)
     target = output or CALIBRATOR_PATH
     calibrator.save(target)

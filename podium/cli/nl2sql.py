@@ -10,10 +10,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from podium.cli_options import err, out
+from podium.cli.options import err, fail, load_workspace, out
 from podium.errors import PodiumError
-
-from .expert import STRATEGIES
+from podium.experts.nl2sql.expert import STRATEGIES
 
 
 def register(app: typer.Typer, eval_app: typer.Typer, train_app: typer.Typer) -> None:
@@ -45,11 +44,9 @@ def eval_nl2sql(
     items: Annotated[bool, typer.Option(help="With --json: include every question.")] = False,
 ) -> None:
     """Execution accuracy of the nl2sql strategies on a Spider-format folder."""
-    from podium.cli import _fail
     from podium.errors import ConfigError
+    from podium.experts.nl2sql.evaluate import evaluate
     from podium.models.uri import parse_model_uri
-
-    from .evaluate import evaluate
 
     strategies = tuple(s.strip() for s in strategy.split(",") if s.strip())
     try:
@@ -83,7 +80,7 @@ def eval_nl2sql(
             on_item=progress,
         )
     except PodiumError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if as_json:
         payload = [r.as_dict(items=items) for r in reports]
         out.print_json(json.dumps(payload[0] if len(payload) == 1 else payload, default=str))
@@ -121,12 +118,11 @@ def sql(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Run one read-only query against a workspace database (anything else is refused)."""
-    from podium.cli import _fail, _workspace
     from podium.errors import SQLRefused
     from podium.tools.sql import QueryFailed, open_database
 
     try:
-        db = open_database(_workspace(workspace).database_url(database))
+        db = open_database(load_workspace(workspace).database_url(database))
         result = db.execute(query)
     except SQLRefused as exc:
         err.print(f"[bold red]refused:[/] {exc}", highlight=False)
@@ -135,7 +131,7 @@ def sql(
         err.print(f"[bold red]the database rejected the query:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
     except PodiumError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if as_json:
         out.print_json(json.dumps(result.as_dict(max_rows=result.row_count), default=str))
         return

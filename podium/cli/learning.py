@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from podium.cli_options import JsonOpt, WorkspaceOpt, err, out
+from podium.cli.options import JsonOpt, WorkspaceOpt, err, fail, load_workspace, out
 
 export_app = typer.Typer(help="Export what Podium learned.", no_args_is_help=True)
 
@@ -26,18 +26,11 @@ class Format(StrEnum):
     jsonl = "jsonl"
 
 
-def _fail(exc: BaseException) -> typer.Exit:
-    from podium.cli import _fail as cli_fail
-
-    return cli_fail(exc)
-
-
 def _store(workspace: Any) -> Any:
-    from podium.cli import _workspace
     from podium.learning import ExampleStore
     from podium.memory.store import RunStore
 
-    ws = _workspace(workspace)
+    ws = load_workspace(workspace)
     return ws, ExampleStore(RunStore(ws.store_url))
 
 
@@ -58,7 +51,7 @@ def feedback(
             run["id"], None if step_id == "run" else step_id, verdict.value, via="cli"
         )
     except PodiumError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if as_json:
         out.print_json(json.dumps([e.__dict__ for e in touched], default=str))
         return
@@ -86,9 +79,7 @@ def learn(
     from podium.runner import Podium
 
     try:
-        from podium.cli import _workspace
-
-        podium = Podium(workspace=_workspace(workspace), checkpoint=False, warmup=False)
+        podium = Podium(workspace=load_workspace(workspace), checkpoint=False, warmup=False)
         assert podium.store is not None
         rows = (
             refresh_history(podium.store.engine)
@@ -96,7 +87,7 @@ def learn(
             else [r.as_dict() for r in run_learn(podium, expert, minimum=min_examples)]
         )
     except PodiumError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if as_json:
         out.print_json(json.dumps(rows, default=str))
         return
@@ -134,7 +125,7 @@ def export_examples(
             sys.stdout.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
             n += 1
     except PodiumError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     err.print(f"{n} {expert} example(s) exported")
 
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from podium.cli_options import err, out
+from podium.cli.options import err, fail, out
 from podium.errors import PodiumError
 
 RerankOpt = Annotated[
@@ -20,12 +20,6 @@ RerankOpt = Annotated[
         help="Let this model (URI, e.g. openai:gpt-4o-mini) rerank each column's candidates.",
     ),
 ]
-
-
-def _fail(exc: PodiumError) -> typer.Exit:
-    from podium.cli import _fail as cli_fail
-
-    return cli_fail(exc)
 
 
 def match(
@@ -42,7 +36,7 @@ def match(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Find which columns of SOURCE mean the same as columns of TARGET."""
-    from .match import match_tables
+    from podium.experts.schema_match.match import match_tables
 
     try:
         result = match_tables(
@@ -51,13 +45,13 @@ def match(
         if rerank_model:
             result = _rerank(result, rerank_model, top_k=max(top_k, 5))
     except PodiumError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if as_json:
         out.print_json(json.dumps(result.to_dict()))
         return
     table = Table(title=f"{result.source.name} → {result.target.name}")
-    for col in ("source", "match", "conf", "candidates (score; signals that agreed)"):
-        table.add_column(col, overflow="fold")
+    for header in ("source", "match", "conf", "candidates (score; signals that agreed)"):
+        table.add_column(header, overflow="fold")
     for col in result.columns:
         cands = "; ".join(
             f"{c.target} {c.score:.2f}" + (f" [{','.join(c.agreed)}]" if c.agreed else "")
@@ -69,10 +63,9 @@ def match(
 
 
 def _rerank(result: Any, model: str, top_k: int) -> Any:
+    from podium.experts.schema_match.rerank import LLMRerank, llm_rerank, summarize_rerank
     from podium.models.provider import ModelProvider
     from podium.models.uri import parse_model_uri
-
-    from .rerank import LLMRerank, llm_rerank, summarize_rerank
 
     parse_model_uri(model)
     provider = ModelProvider({"large": model})
@@ -94,7 +87,7 @@ def eval_schema_match(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Recall@ground-truth, top-1, precision, recall and F1 per pair and averaged."""
-    from .evaluate import evaluate, evaluate_reranked
+    from podium.experts.schema_match.evaluate import evaluate, evaluate_reranked
 
     try:
         if rerank_model:
@@ -102,7 +95,7 @@ def eval_schema_match(
         else:
             report = evaluate(data, matcher=matcher, lopo=lopo)
     except PodiumError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if as_json:
         out.print_json(json.dumps(report))
         return
@@ -125,14 +118,14 @@ def train_schema_match(
     ] = None,
 ) -> None:
     """Fit the combined score (logistic regression over the signals) on labelled pairs."""
-    from .combine import WEIGHTS_PATH, fit
-    from .evaluate import find_pairs, load_pair
+    from podium.experts.schema_match.combine import WEIGHTS_PATH, fit
+    from podium.experts.schema_match.evaluate import find_pairs, load_pair
 
     try:
         pairs = [load_pair(p) for p in find_pairs(data)]
         model = fit([(p.signals, p.labels) for p in pairs], names=[p.name for p in pairs])
     except PodiumError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     target = out_path or WEIGHTS_PATH
     model.save(target)
     err.print(f"trained on {len(pairs)} pairs; threshold {model.threshold:.3f}")

@@ -9,22 +9,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from podium.cli_options import err, out
-from podium.errors import ConfigError, InputRejected, ModelUnavailable, PodiumError
-
-from .train_cross import CrossConfig
+from podium.cli.options import err, fail, out
+from podium.errors import InputRejected, PodiumError
+from podium.experts.fact_check.train_cross import CrossConfig
 
 DataOpt = Annotated[
     Path, typer.Option("--data", help="Folder with pairs.jsonl (and claims.jsonl).")
 ]
-
-
-def _fail(exc: PodiumError) -> typer.Exit:
-    """Same exit codes as the rest of ``podium``: 2 bad input, 3 model unavailable, else 1."""
-    err.print(f"[bold red]error:[/] {exc}", highlight=False)
-    if isinstance(exc, InputRejected | ConfigError):
-        return typer.Exit(2)
-    return typer.Exit(3 if isinstance(exc, ModelUnavailable) else 1)
 
 
 def register(app: typer.Typer, eval_app: typer.Typer, train_app: typer.Typer) -> None:
@@ -62,13 +53,13 @@ def train_cmd(
     """Train the fact-check verifier on the train claims of DATA (claim-level split)."""
     log = lambda m: err.print(m, highlight=False)  # noqa: E731
     if model not in ("cross", "head"):
-        raise _fail(InputRejected(f"unknown --model {model!r}", hint="use cross or head"))
+        raise fail(InputRejected(f"unknown --model {model!r}", hint="use cross or head"))
     try:
         if model == "cross":
             import torch
 
-            from .cross import builtin_delta
-            from .train_cross import train_cross
+            from podium.experts.fact_check.cross import builtin_delta
+            from podium.experts.fact_check.train_cross import train_cross
 
             torch.set_num_threads(min(2, torch.get_num_threads()))
             cfg = CrossConfig(top=top, epochs=epochs, augment=augment, seed=seed)
@@ -77,14 +68,14 @@ def train_cmd(
             pair_model.save(target)
             card.save(target.with_suffix(".json"))
         else:
-            from .train import train
-            from .verifier import builtin_weights
+            from podium.experts.fact_check.train import train
+            from podium.experts.fact_check.verifier import builtin_weights
 
             head, report = train(data, seed=seed, log=log, augment=augment)
             target = out_path or builtin_weights()
             head.save(target)
     except PodiumError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     report["weights"] = str(target)
     err.print(f"wrote {target} ({target.stat().st_size / 1024:.0f} KB)")
     if as_json:
@@ -107,13 +98,13 @@ def eval_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Measure the verifier on DATA's claims it was not trained on."""
-    from .train import evaluate
-    from .verifier import load_verifier
+    from podium.experts.fact_check.train import evaluate
+    from podium.experts.fact_check.verifier import load_verifier
 
     try:
         result = evaluate(data, load_verifier(verifier))
     except PodiumError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if as_json:
         out.print_json(json.dumps(result))
         return

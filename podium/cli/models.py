@@ -9,59 +9,17 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from podium.cli_options import JsonOpt, WorkspaceOpt, err, out
+from podium.cli.options import JsonOpt, WorkspaceOpt, err, out
 from podium.errors import ModelUnavailable
-
-from .catalog import CATALOGUE, ModelCard
-from .files import model_path, status, verify
-from .roles import default_roles
+from podium.models.catalog import CATALOGUE, ModelCard
+from podium.models.files import model_path, status, verify
+from podium.models.inventory import model_rows
 
 models_app = typer.Typer(help="The offline model ladder: list, verify, prepare.")
 
 
 def register(app: typer.Typer, eval_app: typer.Typer, train_app: typer.Typer) -> None:
     app.add_typer(models_app, name="models")
-
-
-def _roles(workspace: Any) -> dict[str, str]:
-    """Role → URI as a run in this workspace would resolve it."""
-    roles = default_roles()
-    if workspace is not None:
-        cfg = workspace.config.models
-        planner = cfg.planner or roles["planner"]
-        roles.update(
-            planner=planner,
-            synthesizer=cfg.synthesizer or planner,
-            large=cfg.large or planner,
-            small=cfg.small or roles["small"],
-            embeddings=cfg.embeddings or roles["embeddings"],
-        )
-    return roles
-
-
-def model_rows(workspace: Any = None) -> list[dict[str, Any]]:
-    """One record per catalogue model: installed, verified, size, licence, roles it fills."""
-    roles = _roles(workspace)
-    rows = []
-    for card in CATALOGUE.values():
-        st = status(card)
-        rows.append(
-            {
-                "uri": card.uri,
-                "title": card.title,
-                "kind": card.kind,
-                "installed": st.installed,
-                "verified": st.verified,
-                "size": st.size if st.size is not None else card.size,
-                "sha256": card.sha256,
-                "licence": card.licence,
-                "context": card.context,
-                "path": st.path,
-                "roles": sorted(r for r, uri in roles.items() if uri == card.uri),
-                "install": card.install_command(),
-            }
-        )
-    return rows
 
 
 @models_app.command("list")
@@ -154,7 +112,7 @@ class _bar:
 
 
 def _card(name: str) -> ModelCard:
-    from .catalog import card
+    from podium.models.catalog import card
 
     return card(name.removeprefix("local:"))
 

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
+from podium.cli.options import err, fail, load_workspace
+
 
 def register(app: typer.Typer, eval_app: typer.Typer, train_app: typer.Typer) -> None:
     app.command()(serve)
@@ -52,22 +54,21 @@ def serve(
     """Serve the chat page, the run API and the OpenAI-compatible API (/v1)."""
     import uvicorn
 
-    from podium.cli import _fail, _workspace, err
     from podium.errors import PodiumError
     from podium.runner import Podium
-
-    from .app import create_app
-    from .background import uvicorn_config
-    from .databases import LOOPBACK_DB_HOSTS, DatabasePolicy
+    from podium.server.app import create_app
+    from podium.server.background import uvicorn_config
+    from podium.server.databases import LOOPBACK_DB_HOSTS, DatabasePolicy
+    from podium.server.hosts import allowed_hosts, url_host
 
     try:
         if planner:
             from podium.models.uri import parse_model_uri
 
             parse_model_uri(planner)
-        podium = Podium(planner=planner, workspace=_workspace(workspace))
+        podium = Podium(planner=planner, workspace=load_workspace(workspace))
     except PodiumError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     loopback = host in ("127.0.0.1", "localhost", "::1")
     if not loopback and not token:
         err.print(
@@ -77,32 +78,10 @@ def serve(
     hosts = allowed_hosts(host, allow_host or [])
     if not loopback:
         err.print(f"Host names accepted: {', '.join(hosts)} (add more with --allow-host)")
-    err.print(f"podium · workspace {podium.workspace.name} · http://{_shown(host)}:{port}/")
+    err.print(f"podium · workspace {podium.workspace.name} · http://{url_host(host)}:{port}/")
     policy = DatabasePolicy(hosts=(*LOOPBACK_DB_HOSTS, *(h.lower() for h in db_host or [])))
     app = create_app(podium, token=token, allowed_hosts=hosts, databases=policy, docs=docs)
     uvicorn.Server(uvicorn_config(app, host, port, log_level=_log_level())).run()
-
-
-def allowed_hosts(bind: str, extra: list[str]) -> list[str]:
-    """The Host names the server answers on every bind, so a web page cannot reach it by
-    DNS rebinding: loopback names, and off loopback the bound address, this machine's name
-    and whatever ``--allow-host`` adds."""
-    import socket
-
-    from .app import LOOPBACK_HOSTS
-
-    hosts = list(LOOPBACK_HOSTS)
-    if bind not in ("127.0.0.1", "localhost", "::1"):
-        wildcard = bind in ("0.0.0.0", "::", "")
-        names = [] if wildcard else [_shown(bind)]
-        names += [socket.gethostname(), socket.getfqdn()]
-        hosts += [n.lower() for n in names if n]
-    hosts += [h.lower() for h in extra]
-    return list(dict.fromkeys(hosts))
-
-
-def _shown(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
 
 
 def _log_level() -> Any:
