@@ -119,7 +119,7 @@ class ExampleStore:
     def harvest(self, run_id: str) -> list[Example]:
         """Record the examples a finished run's own decisions and approvals vouch for."""
         run = self.store.get_run(run_id)
-        judged_bad = self._bad_steps(run["id"])
+        judged_bad = self._bad_steps(run.run_id)
         if "*" in judged_bad:
             return []
         events = run["events"]
@@ -153,15 +153,15 @@ class ExampleStore:
             if not steps:
                 known = ", ".join(s["step_id"] for s in run["steps"]) or "none"
                 raise StepNotFound(
-                    f"run {run['id']} has no step {step_id!r}", hint=f"its steps: {known}"
+                    f"run {run.run_id} has no step {step_id!r}", hint=f"its steps: {known}"
                 )
         with Session(self.engine) as s, s.begin():
-            s.add(FeedbackRow(run_id=run["id"], step_id=step_id or "", verdict=verdict, via=via))
+            s.add(FeedbackRow(run_id=run.run_id, step_id=step_id or "", verdict=verdict, via=via))
         touched: list[Example] = []
         kind = "thumbs_up" if via == "api" else "feedback"
         for step in steps:
             if verdict == "bad":
-                touched += self._remove(run["id"], step["step_id"], f"thumbs-down via {via}")
+                touched += self._remove(run.run_id, step["step_id"], f"thumbs-down via {via}")
             elif step["status"] == "ok" and usable(step):
                 touched.append(self._upsert(run, step, [Voucher(kind, "judged good", "person")]))
         return touched
@@ -216,13 +216,13 @@ class ExampleStore:
         with Session(self.engine) as s, s.begin():
             row = s.scalar(
                 sa.select(ExampleRow).where(
-                    ExampleRow.run_id == run["id"], ExampleRow.step_id == step["step_id"]
+                    ExampleRow.run_id == run.run_id, ExampleRow.step_id == step["step_id"]
                 )
             )
             if row is None:
                 row = ExampleRow(
                     expert=step["expert"],
-                    run_id=run["id"],
+                    run_id=run.run_id,
                     step_id=step["step_id"],
                     source=_source(run, step["step_id"]),
                     input=step["input"],
