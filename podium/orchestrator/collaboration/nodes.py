@@ -18,7 +18,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from podium.experts.base import ExpertContext
-from podium.orchestrator.policies import StepPolicy, execute_step
+from podium.orchestrator.policies import execute_step, step_policy
 
 
 def collaboration_node(
@@ -29,7 +29,7 @@ def collaboration_node(
     input_key: str = "task",
     output_key: str = "result",
 ) -> Callable[[dict[str, Any], Runtime[Any]], Awaitable[dict[str, Any]]]:
-    policy = StepPolicy(kind=kind, options=options or {})
+    policy = step_policy(kind, options)
 
     async def node(state: dict[str, Any], runtime: Runtime[Any]) -> dict[str, Any]:
         ctx = runtime.context
