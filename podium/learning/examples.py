@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from podium.errors import PodiumError
 from podium.memory.store import RunStore, StepRow
 from podium.memory.tables import ExampleRow, FeedbackRow
+from podium.records import RunRecord, StepRecord
 
 Verdict = Literal["good", "bad"]
 Via = Literal["cli", "api", "python"]
@@ -208,9 +209,7 @@ class ExampleStore:
             return {"*"} | {k for k in latest if k}  # the whole run was judged bad
         return {k for k, v in latest.items() if v == "bad"}
 
-    def _upsert(
-        self, run: dict[str, Any], step: dict[str, Any], vouchers: list[Voucher]
-    ) -> Example:
+    def _upsert(self, run: RunRecord, step: StepRecord, vouchers: list[Voucher]) -> Example:
         now = time.time()
         marks = [{"kind": v.kind, "detail": v.detail, "by": v.by, "at": now} for v in vouchers]
         with Session(self.engine) as s, s.begin():
@@ -260,7 +259,7 @@ class ExampleStore:
             return [_example(row)]
 
 
-def usable(step: dict[str, Any]) -> bool:
+def usable(step: StepRecord) -> bool:
     """A result worth learning from: not an error, not a refusal, an NL2SQL step with SQL."""
     out = step.get("output")
     if isinstance(out, dict) and out.get("refused"):
@@ -270,7 +269,7 @@ def usable(step: dict[str, Any]) -> bool:
     return out is not None
 
 
-def _source(run: dict[str, Any], step_id: str) -> str:
+def _source(run: RunRecord, step_id: str) -> str:
     """The database (or other source) the step named in its plan arguments, if any."""
     for s in (run.get("plan") or {}).get("steps", []):
         if s.get("id") == step_id:
