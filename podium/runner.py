@@ -24,7 +24,7 @@ from typing import Any
 from langchain_core.messages import HumanMessage
 from langgraph.graph import StateGraph
 from langgraph.types import Command
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from podium import caches, learning, tracing
 from podium.errors import ConfigError, InputRejected, PodiumError
@@ -46,63 +46,31 @@ from podium.orchestrator.events import RunFinished, RunPaused, RunStarted
 from podium.orchestrator.planner_cascade import CascadeSettings
 from podium.orchestrator.semantic_router import RouterSettings
 from podium.orchestrator.state import RunState, total_cost
+from podium.records import RunRecord, VerdictRecord
 from podium.workspace import LimitsSpec, Workspace, demo_workspace
 
 EventListener = Callable[[dict[str, Any]], None]
 
 
-class RunResult(BaseModel):
-    """What a run produced: the answer, the plan, every step, every event, the cost."""
+class RunResult(RunRecord):
+    """What a run produced: a :class:`~podium.records.RunRecord` (the answer, the plan, every
+    step, every event, the cost) plus the ledger of model calls, which is not stored.
 
-    run_id: str
-    task: str
-    status: str
-    answer: str | None = None
-    error: str | None = None
-    plan: dict[str, Any] | None = None
-    steps: list[dict[str, Any]] = Field(default_factory=list)
-    verdicts: list[dict[str, Any]] = Field(default_factory=list)
-    cost: dict[str, Any] = Field(default_factory=dict)
-    ledger: list[dict[str, Any]] = Field(default_factory=list)
-    events: list[dict[str, Any]] = Field(default_factory=list)
-    trace_id: str | None = Field(
-        default=None, description="The OpenTelemetry trace of this run (when tracing is on)."
+    Steps, plan and cost are typed records that also read like dicts (``step["expert"]`` is
+    ``step.expert``), so code written against the earlier plain dicts keeps working.
+    """
+
+    ledger: list[dict[str, Any]] = Field(
+        default_factory=list, description="Every model-using action: who spent what, and why."
     )
-    pending_approvals: list[dict[str, Any]] = Field(
-        default_factory=list,
-        description="Steps waiting for a person (status 'awaiting_approval'); answer with "
-        "Podium.resume(run_id, approvals={step_id: True/False}).",
-    )
+
+    def record(self) -> RunRecord:
+        """The run as the one published shape (without the in-memory ledger)."""
+        return RunRecord.model_validate(self.model_dump(exclude={"ledger"}))
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The shape ``podium run --json`` prints."""
-        return {
-            "run_id": self.run_id,
-            "task": self.task,
-            "status": self.status,
-            "answer": self.answer,
-            "error": self.error,
-            "plan": self.plan or {"steps": []},
-            "steps": [
-                {
-                    "id": s["step_id"],
-                    "expert": s["expert"],
-                    "input": s["input"],
-                    "status": s["status"],
-                    "confidence": s["confidence"],
-                    "output": s["output"],
-                    "summary": s.get("summary"),
-                    "error": s["error"],
-                    "cost": s["cost"],
-                }
-                for s in self.steps
-            ],
-            "verdicts": self.verdicts,
-            "pending_approvals": self.pending_approvals,
-            "cost": self.cost,
-            "trace_id": self.trace_id,
-            "events": len(self.events),
-        }
+        """The shape ``podium run --json`` prints: the :class:`RunRecord` as JSON."""
+        return self.record().to_json_dict()
 
 
 def builtin_experts() -> list[Expert]:
@@ -266,7 +234,7 @@ class Podium:
         history: list[Any] | None = None,
     ) -> RunResult:
         """Run a task to the end. Raises the run's PodiumError if it failed."""
-        box = _Outcome()
+        box = _Outcome(conversation_id)
         async for ev in self._start(box, task, run_id, conversation_id, history):
             box.events.append(ev)
             if on_event:
@@ -354,19 +322,22 @@ class Podium:
     ) -> AsyncIterator[dict[str, Any]]:
         if not self.checkpoint:
             raise ConfigError("this Podium was created with checkpoint=False: nothing to resume")
-        stored = self.store.get_run(run_id) if self.store else {"id": run_id, "task": ""}
+        task, conversation_id = "", None
+        if self.store:
+            stored = self.store.get_run(run_id)
+            run_id, task, conversation_id = stored.run_id, stored.task, stored.conversation_id
         if approvals:
-            pending = {p["step_id"] for p in await self.pending_approvals(stored["id"])}
+            pending = {p["step_id"] for p in await self.pending_approvals(run_id)}
             unknown = sorted(set(approvals) - pending)
             if unknown:
                 raise InputRejected(
-                    f"no approval is pending for step {', '.join(unknown)} of run {stored['id']}",
+                    f"no approval is pending for step {', '.join(unknown)} of run {run_id}",
                     hint=f"pending: {', '.join(sorted(pending)) or 'none'}",
                 )
-        command = Command(resume=approvals) if approvals else None
-        async for ev in self._drive(
-            box or _Outcome(), stored["id"], command, fresh=False, task=stored["task"]
-        ):
+        command: Command[Any] | None = Command(resume=approvals) if approvals else None
+        box = box or _Outcome()
+        box.conversation_id = box.conversation_id or conversation_id
+        async for ev in self._drive(box, run_id, command, fresh=False, task=task):
             yield ev
 
     async def pending_approvals(self, run_id: str) -> list[dict[str, Any]]:
@@ -386,6 +357,7 @@ class Podium:
     ) -> AsyncIterator[dict[str, Any]]:
         """Stream one leg of a run (start, resume or answer to approvals) and record it."""
         seq = self.store.next_seq(run_id) if (self.store and not fresh) else 1
+        box.planner, box.workspace = self.planner_label, str(self.workspace.root)
         final: dict[str, Any] = {}
         trace = tracing.start_run(run_id, task, resumed=not fresh)  # tracing: None when off
         trace_id = trace.trace_id if trace else None
@@ -411,7 +383,8 @@ class Podium:
         config: dict[str, Any] = {"configurable": {"thread_id": run_id}, "recursion_limit": 200}
         if trace:
             config["callbacks"] = [trace.handler]
-        status, answer, error = "failed", None, None
+        status: Any = "failed"  # a RunFinished status, read from the graph's final state
+        answer, error = None, None
         try:
             async with self._compiled() as graph:
                 stream = graph.astream(
@@ -506,11 +479,14 @@ class Podium:
 class _Outcome:
     """Per-run collection point: each run has its own, so concurrent runs never mix."""
 
-    def __init__(self) -> None:
+    def __init__(self, conversation_id: str | None = None) -> None:
         self.events: list[dict[str, Any]] = []
         self.state: dict[str, Any] = {}
         self.error: BaseException | None = None
         self.pending: list[dict[str, Any]] = []
+        self.conversation_id = conversation_id
+        self.planner = ""
+        self.workspace = ""
 
     def result(self) -> RunResult:
         if self.error is not None:
@@ -518,23 +494,30 @@ class _Outcome:
         state, events = self.state, self.events
         last = events[-1] if events else {}
         results = state.get("results", {})
-        plan = state.get("plan")
-        order = [s["id"] for s in (plan or {}).get("steps", [])]
+        plan = state.get("plan") or {}
+        order = [s["id"] for s in plan.get("steps", [])]
         paused = last.get("type") == "run_paused"
-        return RunResult(
-            run_id=last.get("run_id", state.get("run_id", "")),
-            task=state.get("task", ""),
-            status="awaiting_approval" if paused else last.get("status", "failed"),
-            answer=last.get("answer"),
-            error=last.get("error"),
-            plan=plan,
-            steps=[dict(results[sid]) for sid in order if sid in results],
-            verdicts=state.get("verdicts", []),
-            cost=last.get("cost", {}),
-            ledger=[dict(e) for e in state.get("ledger", [])],
-            events=events,
-            trace_id=last.get("trace_id"),
-            pending_approvals=self.pending,
+        return RunResult.model_validate(
+            {
+                "run_id": last.get("run_id", state.get("run_id", "")),
+                "task": state.get("task", ""),
+                "status": "awaiting_approval" if paused else last.get("status", "failed"),
+                "answer": last.get("answer"),
+                "error": last.get("error"),
+                "plan": plan,
+                "cost": last.get("cost", {}),
+                "planner": self.planner,
+                "workspace": self.workspace,
+                "conversation_id": self.conversation_id,
+                "created_at": state.get("started_at"),
+                "finished_at": last.get("ts"),
+                "steps": [results[sid] for sid in order if sid in results],
+                "verdicts": [VerdictRecord.of(v) for v in state.get("verdicts", [])],
+                "pending_approvals": self.pending,
+                "trace_id": last.get("trace_id"),
+                "events": events,
+                "ledger": [dict(e) for e in state.get("ledger", [])],
+            }
         )
 
 

@@ -76,14 +76,14 @@ def test_cli_json_output_has_the_documented_shape(demo, tmp_path):
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert data["answer"]
-    assert data["run_id"] and data["events"] > 5
+    assert data["run_id"] and len(data["events"]) > 5
     plan_steps = data["plan"]["steps"]
     assert len(plan_steps) >= 2
     assert len({s["expert"] for s in plan_steps}) >= 2
     for s in plan_steps:
         assert {"id", "expert", "input", "depends_on"} <= set(s)
     for s in data["steps"]:
-        assert {"id", "expert", "status", "confidence", "output", "cost"} <= set(s)
+        assert {"step_id", "expert", "status", "confidence", "output", "cost"} <= set(s)
         assert s["status"] == "ok"
         assert s["cost"]["ms"] > 0
 
@@ -107,6 +107,7 @@ def test_cli_json_output_has_the_documented_shape(demo, tmp_path):
     stored = json.loads(shown.stdout)
     assert stored["answer"] == data["answer"]
     assert len(stored["steps"]) == len(data["steps"])
+    assert set(stored) == set(data)  # one shape: the run record (docs/run-record.md)
 
 
 def test_a_custom_workflow_runs_from_the_cli(demo, tmp_path):

@@ -271,13 +271,13 @@ def runs_list(
     except PodiumError as exc:
         raise _fail(exc) from None
     if as_json:
-        out.print_json(json.dumps(rows, default=str))
+        out.print_json(json.dumps([r.model_dump(mode="json") for r in rows]))
         return
     table = Table(title="runs")
     for col in ("id", "status", "task", "answer"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(r["id"], r["status"], r["task"][:60], (r["answer"] or r["error"] or "")[:60])
+        table.add_row(r.run_id, r.status, r.task[:60], (r.answer or r.error or "")[:60])
     out.print(table)
 
 
@@ -290,25 +290,25 @@ def runs_show(run_id: str, workspace: WorkspaceOpt = None, as_json: JsonOpt = Fa
         run = RunStore(_workspace(workspace).store_url).get_run(run_id, prefix=True)
     except PodiumError as exc:
         raise _fail(exc) from None
-    if as_json:
-        out.print_json(json.dumps(run, default=str))
+    if as_json:  # the same RunRecord as `podium run --json` and GET /api/runs/{id}
+        out.print_json(json.dumps(run.to_json_dict()))
         return
-    out.print(f"[bold]{run['id']}[/] · {run['status']} · {run['task']}")
+    out.print(f"[bold]{run.run_id}[/] · {run.status} · {run.task}")
     table = Table()
     for col in ("step", "expert", "status", "conf", "ms", "input"):
         table.add_column(col, overflow="fold")
-    for s in run["steps"]:
+    for s in run.steps:
         table.add_row(
-            s["step_id"],
-            s["expert"],
-            s["status"],
-            f"{s['confidence']:.2f}",
-            f"{s['ms']:.0f}",
-            s["input"][:80],
+            s.step_id,
+            s.expert,
+            s.status,
+            f"{s.confidence:.2f}",
+            f"{s.cost.ms:.0f}",
+            s.input[:80],
         )
     out.print(table)
-    out.print(run["answer"] or run["error"] or "", highlight=False, markup=False)
-    out.print(f"[dim]{len(run['events'])} events[/]")
+    out.print(run.answer or run.error or "", highlight=False, markup=False)
+    out.print(f"[dim]{len(run.events)} events[/]")
 
 
 # Each command module adds its commands with ``register(app, eval_app, train_app)``, in this

@@ -48,7 +48,7 @@ def feedback(
         _, store = _store(workspace)
         run = store.store.get_run(run_id, prefix=True)
         touched = store.feedback(
-            run["id"], None if step_id == "run" else step_id, verdict.value, via="cli"
+            run.run_id, None if step_id == "run" else step_id, verdict.value, via="cli"
         )
     except PodiumError as exc:
         raise fail(exc) from None
@@ -57,7 +57,7 @@ def feedback(
         return
     what = "removed" if verdict.value == "bad" else "verified"
     err.print(
-        f"recorded {verdict.value} for run {run['id']} {step_id}; {len(touched)} example(s) {what}"
+        f"recorded {verdict.value} for run {run.run_id} {step_id}; {len(touched)} example(s) {what}"
     )
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from podium.errors import PodiumError
 from podium.memory.store import RunStore
 from podium.memory.tables import ExampleRow, FeedbackRow, StepRow
+from podium.records import RunRecord, StepRecord
 
 Verdict = Literal["good", "bad"]
 Via = Literal["cli", "api", "python"]
@@ -119,7 +120,7 @@ class ExampleStore:
     def harvest(self, run_id: str) -> list[Example]:
         """Record the examples a finished run's own decisions and approvals vouch for."""
         run = self.store.get_run(run_id)
-        judged_bad = self._bad_steps(run["id"])
+        judged_bad = self._bad_steps(run.run_id)
         if "*" in judged_bad:
             return []
         events = run["events"]
@@ -153,15 +154,15 @@ class ExampleStore:
             if not steps:
                 known = ", ".join(s["step_id"] for s in run["steps"]) or "none"
                 raise StepNotFound(
-                    f"run {run['id']} has no step {step_id!r}", hint=f"its steps: {known}"
+                    f"run {run.run_id} has no step {step_id!r}", hint=f"its steps: {known}"
                 )
         with Session(self.engine) as s, s.begin():
-            s.add(FeedbackRow(run_id=run["id"], step_id=step_id or "", verdict=verdict, via=via))
+            s.add(FeedbackRow(run_id=run.run_id, step_id=step_id or "", verdict=verdict, via=via))
         touched: list[Example] = []
         kind = "thumbs_up" if via == "api" else "feedback"
         for step in steps:
             if verdict == "bad":
-                touched += self._remove(run["id"], step["step_id"], f"thumbs-down via {via}")
+                touched += self._remove(run.run_id, step["step_id"], f"thumbs-down via {via}")
             elif step["status"] == "ok" and usable(step):
                 touched.append(self._upsert(run, step, [Voucher(kind, "judged good", "person")]))
         return touched
@@ -208,21 +209,19 @@ class ExampleStore:
             return {"*"} | {k for k in latest if k}  # the whole run was judged bad
         return {k for k, v in latest.items() if v == "bad"}
 
-    def _upsert(
-        self, run: dict[str, Any], step: dict[str, Any], vouchers: list[Voucher]
-    ) -> Example:
+    def _upsert(self, run: RunRecord, step: StepRecord, vouchers: list[Voucher]) -> Example:
         now = time.time()
         marks = [{"kind": v.kind, "detail": v.detail, "by": v.by, "at": now} for v in vouchers]
         with Session(self.engine) as s, s.begin():
             row = s.scalar(
                 sa.select(ExampleRow).where(
-                    ExampleRow.run_id == run["id"], ExampleRow.step_id == step["step_id"]
+                    ExampleRow.run_id == run.run_id, ExampleRow.step_id == step["step_id"]
                 )
             )
             if row is None:
                 row = ExampleRow(
                     expert=step["expert"],
-                    run_id=run["id"],
+                    run_id=run.run_id,
                     step_id=step["step_id"],
                     source=_source(run, step["step_id"]),
                     input=step["input"],
@@ -260,7 +259,7 @@ class ExampleStore:
             return [_example(row)]
 
 
-def usable(step: dict[str, Any]) -> bool:
+def usable(step: StepRecord) -> bool:
     """A result worth learning from: not an error, not a refusal, an NL2SQL step with SQL."""
     out = step.get("output")
     if isinstance(out, dict) and out.get("refused"):
@@ -270,7 +269,7 @@ def usable(step: dict[str, Any]) -> bool:
     return out is not None
 
 
-def _source(run: dict[str, Any], step_id: str) -> str:
+def _source(run: RunRecord, step_id: str) -> str:
     """The database (or other source) the step named in its plan arguments, if any."""
     for s in (run.get("plan") or {}).get("steps", []):
         if s.get("id") == step_id:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from podium.errors import RunNotFound, StoreUnavailable
+from podium.records import RunRecord, RunSummary, VerdictRecord
 
 from .engine import busy_timeout_s, make_engine
 from .schema import migrate
@@ -189,12 +190,12 @@ class RunStore:
 
     # -- reads ----------------------------------------------------------------------------
 
-    def list_runs(self, limit: int = 20) -> list[dict[str, Any]]:
+    def list_runs(self, limit: int = 20) -> list[RunSummary]:
         with Session(self.engine) as s:
             rows = s.scalars(sa.select(RunRow).order_by(RunRow.created_at.desc()).limit(limit))
-            return [_run_dict(r) for r in rows]
+            return [RunSummary.model_validate(_summary(r)) for r in rows]
 
-    def get_run(self, run_id: str, *, prefix: bool = False) -> dict[str, Any]:
+    def get_run(self, run_id: str, *, prefix: bool = False) -> RunRecord:
         """The run with exactly this id; ``prefix=True`` (the CLI's ``runs show``) also takes
         a unique prefix, matched literally (``%`` and ``_`` are not wildcards)."""
         self.flush()
@@ -216,20 +217,16 @@ class RunStore:
                         hint="list runs with: podium runs list",
                     )
                 run = matches[0]
-            out = _run_dict(run)
-            out["steps"] = [
-                {c.name: getattr(r, c.name) for c in StepRow.__table__.columns}
-                for r in s.scalars(
-                    sa.select(StepRow).where(StepRow.run_id == run.id).order_by(StepRow.step_id)
-                )
-            ]
-            out["events"] = [
+            steps = s.scalars(
+                sa.select(StepRow).where(StepRow.run_id == run.id).order_by(StepRow.step_id)
+            )
+            events = [
                 r.data
                 for r in s.scalars(
                     sa.select(EventRow).where(EventRow.run_id == run.id).order_by(EventRow.seq)
                 )
             ]
-            return out
+            return _record(run, list(steps), events)
 
     def next_seq(self, run_id: str) -> int:
         self.flush()
@@ -246,5 +243,53 @@ class RunStore:
         self.engine.dispose()
 
 
-def _run_dict(run: RunRow) -> dict[str, Any]:
-    return {c.name: getattr(run, c.name) for c in RunRow.__table__.columns}
+def _summary(run: RunRow) -> dict[str, Any]:
+    return {
+        "run_id": run.id,
+        "task": run.task,
+        "status": run.status,
+        "answer": run.answer,
+        "error": run.error,
+        "plan": run.plan or {},
+        "cost": run.cost or {},
+        "planner": run.planner,
+        "workspace": run.workspace,
+        "conversation_id": run.conversation_id,
+        "created_at": run.created_at,
+        "finished_at": run.finished_at,
+    }
+
+
+def _record(run: RunRow, steps: list[StepRow], events: list[dict[str, Any]]) -> RunRecord:
+    """The run as a :class:`RunRecord`: its row, its step rows, and what its events tell
+    (guardian verdicts, the steps a paused run waits on, its trace)."""
+    last = events[-1] if events else {}
+    paused = run.status == "awaiting_approval" and last.get("type") == "run_paused"
+    traces = [e["trace_id"] for e in events if e.get("trace_id")]
+    return RunRecord.model_validate(
+        {
+            **_summary(run),
+            "steps": [
+                {
+                    "step_id": r.step_id,
+                    "expert": r.expert,
+                    "input": r.input,
+                    "status": r.status,
+                    "output": r.output,
+                    "confidence": r.confidence,
+                    "error": r.error,
+                    "cost": {
+                        "model": r.model,
+                        "input_tokens": r.input_tokens,
+                        "output_tokens": r.output_tokens,
+                        "ms": r.ms,
+                    },
+                }
+                for r in steps
+            ],
+            "verdicts": [VerdictRecord.of(e) for e in events if e.get("type") == "verdict"],
+            "pending_approvals": last.get("pending", []) if paused else [],
+            "trace_id": traces[-1] if traces else None,
+            "events": events,
+        }
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING
 
 from podium.experts.registry import ExpertRegistry
 from podium.guardians import Guardian, InputLimits
@@ -18,6 +18,12 @@ from podium.workspace import LimitsSpec, Workspace
 
 from .planner_cascade import CascadeSettings
 from .semantic_router import RouterSettings, SemanticRouter
+
+if TYPE_CHECKING:  # types only: importing them here would close an import cycle
+    from podium.executors import Executor
+    from podium.guardians.setup import Guards
+
+    from .sources import DatabaseCard
 
 
 @dataclass
@@ -31,12 +37,12 @@ class PodiumContext:
     router_settings: RouterSettings = field(default_factory=RouterSettings)
     # The planner cascade: the router plans the tasks it is sure of (see planner_cascade.py).
     cascade: CascadeSettings = field(default_factory=CascadeSettings)
-    # Where expert calls run: None = in this process; otherwise an object with
-    # ``async arun(expert, request, ctx) -> ExpertResult`` (e.g. Ray actors).
-    executor: Any = None
-    # The guardians' policy, PII vault, document screen and audit log
-    # (podium.guardians.setup.Guards); None = only the guardians listed above.
-    guards: Any = None
+    # Where expert calls run: None = in this process; otherwise an Executor
+    # (``async arun(expert, request, ctx) -> ExpertResult``, e.g. Ray actors).
+    executor: Executor | None = None
+    # The guardians' policy, PII vault, document screen and audit log; None = only the
+    # guardians listed above.
+    guards: Guards | None = None
 
     def __post_init__(self) -> None:
         if not any(isinstance(g, InputLimits) for g in self.guardians):
@@ -64,7 +70,7 @@ class PodiumContext:
         return describe_sources(self.workspace)
 
     @cached_property
-    def database_cards(self) -> list[Any]:
+    def database_cards(self) -> list[DatabaseCard]:
         """What each database holds, for sending a step to the one it asks about."""
         from .sources import database_cards
 

@@ -23,7 +23,7 @@ from .context import PodiumContext
 from .events import ApprovalRequired, ExpertNote, StepFinished, StepStarted, emit
 from .guard import screen_step
 from .plan import Plan, fill_references
-from .policies import StepPolicy, execute_step
+from .policies import execute_step, parse_policy
 from .policy_cards import policy_for
 from .sources import with_database
 from .state import (
@@ -253,10 +253,10 @@ async def run_step(payload: StepTask, ctx: PodiumContext) -> tuple[StepOutcome, 
                 models=ctx.models,
                 emit=note,
             )
-            planned = StepPolicy.model_validate(step["policy"]) if step.get("policy") else None
+            planned = parse_policy(step["policy"]) if step.get("policy") else None
             policy, source = policy_for(planned, expert, ctx.workspace)
             if policy is not None:
-                chosen = {"kind": policy.kind, "options": policy.options, "source": source}
+                chosen = {**policy.model_dump(mode="json"), "source": source}
                 note({"kind": "policy", "policy": policy.kind, "source": source})
             async with asyncio.timeout(timeout):  # no extra task per step, unlike wait_for
                 result = await execute_step(expert, request, ectx, policy, ctx)

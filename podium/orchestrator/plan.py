@@ -97,16 +97,7 @@ def validate_plan(plan: Plan, experts: Iterable[str], *, max_steps: int = 16) ->
 
 def policy_experts(policy: StepPolicy) -> list[str]:
     """The expert names a policy's options refer to (voters, verifiers, finaliser, ...)."""
-    o = policy.options
-    names: list[str] = []
-    for key in ("voters", "verifiers", "from"):
-        names += [str(n) for n in o.get(key) or []]
-    for key in ("large", "finaliser"):
-        if o.get(key):
-            names.append(str(o[key]))
-    if o.get("escalate") and o["escalate"] != "human":
-        names.append(str(o["escalate"]))
-    return names
+    return policy.experts()
 
 
 def has_cycle(plan: Plan) -> bool:

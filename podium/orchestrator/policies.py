@@ -10,10 +10,19 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from langgraph.types import RetryPolicy
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+    field_serializer,
+    model_validator,
+)
 
 from podium.errors import BudgetExceeded, InputRejected, PodiumError, SQLRefused
 from podium.experts.base import Expert, ExpertContext, ExpertResult
@@ -67,7 +76,7 @@ class CascadeOptions(BaseModel):
 
 
 class HintsOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", validate_by_name=True, serialize_by_alias=True)
 
     from_: list[str] | None = Field(default=None, alias="from")
     enabled: bool = True
@@ -92,56 +101,154 @@ class LargeOptions(BaseModel):
     large: str = "large"
 
 
-# The built-in kinds and what each accepts: a typo in an option is an error naming it.
-# ``single`` is the step's expert alone (a policy card that found no structure worth its
-# cost says so explicitly); ``large`` is the large model alone.
-OPTIONS: dict[str, type[BaseModel]] = {
-    "single": SingleOptions,
-    "large": LargeOptions,
-    "vote": VoteOptions,
-    "verify": VerifyOptions,
-    "cascade": CascadeOptions,
-    "hints": HintsOptions,
-    "draft_finalise": DraftOptions,
+class _Policy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @field_serializer("options", check_fields=False)
+    def _as_written(self, options: Any) -> Any:
+        """Options serialise as they were written (no defaults filled in), so a plan, a
+        policy card and a step's details read back exactly as they were given."""
+        if isinstance(options, BaseModel):
+            return options.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        return options
+
+    def experts(self) -> list[str]:
+        """The expert names its options refer to (voters, verifiers, finaliser, ...)."""
+        return []
+
+
+class SinglePolicy(_Policy):
+    """The step's expert alone (what a policy card says when no structure paid off)."""
+
+    kind: Literal["single"] = "single"
+    options: SingleOptions = Field(default_factory=SingleOptions)
+
+
+class LargePolicy(_Policy):
+    """The large model alone."""
+
+    kind: Literal["large"] = "large"
+    options: LargeOptions = Field(default_factory=LargeOptions)
+
+    def experts(self) -> list[str]:
+        return [self.options.large]
+
+
+class VotePolicy(_Policy):
+    kind: Literal["vote"] = "vote"
+    options: VoteOptions = Field(default_factory=VoteOptions)
+
+    def experts(self) -> list[str]:
+        return list(self.options.voters or [])
+
+
+class VerifyPolicy(_Policy):
+    kind: Literal["verify"] = "verify"
+    options: VerifyOptions = Field(default_factory=VerifyOptions)
+
+    def experts(self) -> list[str]:
+        escalate = self.options.escalate
+        return [*self.options.verifiers, *([escalate] if escalate and escalate != "human" else [])]
+
+
+class CascadePolicy(_Policy):
+    kind: Literal["cascade"] = "cascade"
+    options: CascadeOptions = Field(default_factory=CascadeOptions)
+
+    def experts(self) -> list[str]:
+        return [self.options.large]
+
+
+class HintsPolicy(_Policy):
+    kind: Literal["hints"] = "hints"
+    options: HintsOptions = Field(default_factory=HintsOptions)
+
+    def experts(self) -> list[str]:
+        return list(self.options.from_ or [])
+
+
+class DraftFinalisePolicy(_Policy):
+    kind: Literal["draft_finalise"] = "draft_finalise"
+    options: DraftOptions = Field(default_factory=DraftOptions)
+
+    def experts(self) -> list[str]:
+        return [self.options.finaliser]
+
+
+class CustomPolicy(_Policy):
+    """A kind added with :func:`register_policy`: its options are its own to read."""
+
+    kind: str = Field(min_length=1)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _registered(self) -> CustomPolicy:
+        if self.kind not in _POLICIES:
+            raise ValueError(
+                f"unknown policy kind {self.kind!r}; use one of "
+                f"{', '.join(sorted({*BUILTIN_POLICIES, *_POLICIES}))}"
+            )
+        return self
+
+    def experts(self) -> list[str]:
+        o = self.options
+        names = [str(n) for key in ("voters", "verifiers", "from") for n in o.get(key) or []]
+        names += [str(o[key]) for key in ("large", "finaliser") if o.get(key)]
+        if o.get("escalate") and o["escalate"] != "human":
+            names.append(str(o["escalate"]))
+        return names
+
+
+# The built-in kinds and the options each accepts: a typo in an option is an error naming it
+# and the policy (``policy.cascade.options.threshhold: Extra inputs are not permitted``).
+BUILTIN_POLICIES: dict[str, type[_Policy]] = {
+    "single": SinglePolicy,
+    "large": LargePolicy,
+    "vote": VotePolicy,
+    "verify": VerifyPolicy,
+    "cascade": CascadePolicy,
+    "hints": HintsPolicy,
+    "draft_finalise": DraftFinalisePolicy,
 }
 PolicySource = Literal["plan", "card", "default"]
 
 
-class StepPolicy(BaseModel):
-    """A collaboration policy for one step: a kind and its options.
+def _policy_tag(value: Any) -> str:
+    kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+    return kind if isinstance(kind, str) and kind in BUILTIN_POLICIES else "custom"
 
-    The built-in kinds (:data:`OPTIONS`) validate their options; a kind added with
-    :func:`register_policy` takes any options. Set it in a Python workflow or a plan; when a
-    step has none the dispatcher takes the expert's policy card from the workspace
-    (``podium bench TASK --write-policy``), else the expert's ``default_policy``.
-    """
 
-    model_config = ConfigDict(extra="forbid")
+StepPolicy = Annotated[
+    Annotated[SinglePolicy, Tag("single")]
+    | Annotated[LargePolicy, Tag("large")]
+    | Annotated[VotePolicy, Tag("vote")]
+    | Annotated[VerifyPolicy, Tag("verify")]
+    | Annotated[CascadePolicy, Tag("cascade")]
+    | Annotated[HintsPolicy, Tag("hints")]
+    | Annotated[DraftFinalisePolicy, Tag("draft_finalise")]
+    | Annotated[CustomPolicy, Tag("custom")],
+    Discriminator(_policy_tag),
+]
+"""A collaboration policy for one step: a kind and its options, one model per kind.
 
-    kind: str = Field(
-        min_length=1,
-        description="single | large | vote | verify | cascade | hints | draft_finalise",
-    )
-    options: dict[str, Any] = Field(default_factory=dict)
+The built-in kinds (:data:`BUILTIN_POLICIES`) validate their options and refuse unknown ones;
+a kind added with :func:`register_policy` takes any options (:class:`CustomPolicy`). Set it in
+a Python workflow or a plan; when a step has none the dispatcher takes the expert's policy card
+from the workspace (``podium bench TASK --write-policy``), else the expert's
+``default_policy``. Build one with :func:`step_policy` or :func:`parse_policy`.
+"""
 
-    @model_validator(mode="after")
-    def _known_options(self) -> StepPolicy:
-        model = OPTIONS.get(self.kind)
-        if model is not None:
-            try:
-                model.model_validate(self.options)
-            except ValidationError as exc:
-                problems = "; ".join(
-                    f"{'.'.join(str(x) for x in e['loc']) or 'options'}: {e['msg']}"
-                    for e in exc.errors()
-                )
-                raise ValueError(f"{self.kind} policy options: {problems}") from None
-        elif self.kind not in _POLICIES:
-            raise ValueError(
-                f"unknown policy kind {self.kind!r}; use one of "
-                f"{', '.join(sorted({*OPTIONS, *_POLICIES}))}"
-            )
-        return self
+_ADAPTER: TypeAdapter[StepPolicy] = TypeAdapter(StepPolicy, config=ConfigDict(title="StepPolicy"))
+
+
+def parse_policy(value: Any) -> StepPolicy:
+    """A policy from its JSON form (``{"kind": "vote", "options": {...}}``) or a policy."""
+    return _ADAPTER.validate_python(value)
+
+
+def step_policy(kind: str, options: dict[str, Any] | None = None) -> StepPolicy:
+    """``step_policy("cascade", {"threshold": 0.6})``: the policy of that kind."""
+    return parse_policy({"kind": kind, "options": options or {}})
 
 
 PolicyRunner = Callable[

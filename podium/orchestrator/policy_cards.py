@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from podium.errors import ConfigError
 
-from .policies import PolicySource, StepPolicy
+from .policies import PolicySource, StepPolicy, parse_policy
 
 # Quality within this much of the best counts as "as good" when choosing the cheapest.
 TOLERANCE = 0.01
@@ -56,7 +56,8 @@ class PolicyCard(BaseModel):
 
     def line(self) -> str:
         """One line for ``podium experts list``."""
-        opts = ", ".join(f"{k}={v}" for k, v in self.policy.options.items() if k != "calibrator")
+        written = self.policy.model_dump(mode="json")["options"]
+        opts = ", ".join(f"{k}={v}" for k, v in written.items() if k != "calibrator")
         kind = f"{self.policy.kind}({opts})" if opts else self.policy.kind
         return (
             f"{kind}: {self.metric} {self.quality:.3f} at {self.large_calls_per_example:.2f} "
@@ -145,5 +146,5 @@ def policy_for(
         return card.policy, "card"
     default = getattr(expert, "default_policy", None)
     if default is not None:
-        return StepPolicy.model_validate(default), "default"
+        return parse_policy(default), "default"
     return None, None

@@ -4,7 +4,8 @@ The official ``openai`` client and chat front ends that speak the OpenAI API wor
 The last message is the task; earlier messages are the conversation so far. The orchestration
 rides along in the extra field ``podium``:
 
-- non-streaming: ``podium = {run_id, status, plan, steps, verdicts, pending_approvals, cost}``;
+- non-streaming: ``podium`` = the run, a :class:`~podium.records.RunRecord` (run_id, status,
+  plan, steps, verdicts, pending_approvals, cost, events, ...), as ``GET /api/runs/{id}``;
 - streaming: every chunk carries ``podium`` = one orchestration event (plan, step_started,
   step_finished, verdict, token, ...); the content deltas are the answer that stands (a draft
   the synthesizer's grounding check rewrites is never sent as content).
@@ -116,15 +117,7 @@ async def chat_completions(
                 }
             ],
             "usage": _usage(cost),
-            "podium": {
-                "run_id": channel.run_id,
-                "status": run.get("status"),
-                "plan": run.get("plan"),
-                "steps": run.get("steps", []),
-                "verdicts": [e for e in events if e["type"] == "verdict"],
-                "pending_approvals": last_event.get("pending", []),
-                "cost": cost,
-            },
+            "podium": run.to_json_dict(),
         }
     )
 

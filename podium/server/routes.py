@@ -2,7 +2,8 @@
 
 POST /api/runs                    {"message", "conversation_id"?} -> {"run_id", ...}
 GET  /api/runs/{id}/events        SSE: every event of the run (``?after=seq`` to catch up)
-GET  /api/runs/{id}               the run as stored: plan, steps, answer, events
+GET  /api/runs                    recent runs, newest first: {"runs": [RunSummary]}
+GET  /api/runs/{id}               the run (podium.records.RunRecord): plan, steps, answer, events
 POST /api/runs/{id}/approve       {"approvals": {"s2": true}} -> the run continues
 POST /api/runs/{id}/resume        continue an interrupted run from its checkpoint
 GET  /api/conversations           newest first; POST creates one; GET /{id} reads one;
@@ -20,9 +21,16 @@ from sse_starlette.sse import EventSourceResponse
 
 from podium.guardians import check_text
 from podium.memory.tables import RunRow
+from podium.records import PendingApproval, RunRecord
 
 from .runs import RunHub
-from .schemas import ApprovalRequest, ConversationCreate, ConversationRename, RunRequest
+from .schemas import (
+    ApprovalRequest,
+    ConversationCreate,
+    ConversationRename,
+    RunList,
+    RunRequest,
+)
 from .sse import event_stream, parse_last_event_id
 
 router = APIRouter(prefix="/api", tags=["runs"])
@@ -62,20 +70,23 @@ async def start_run(body: RunRequest, request: Request) -> dict[str, Any]:
     return _started(channel)
 
 
-@router.get("/runs")
-async def list_runs(request: Request, limit: int = Query(20, ge=1, le=200)) -> dict[str, Any]:
+@router.get("/runs", response_model=RunList)
+async def list_runs(request: Request, limit: int = Query(20, ge=1, le=200)) -> RunList:
     store = _hub(request).podium.store
-    return {"runs": store.list_runs(limit) if store else []}
+    return RunList(runs=store.list_runs(limit) if store else [])
 
 
-@router.get("/runs/{run_id}")
-async def get_run(run_id: str, request: Request) -> dict[str, Any]:
+@router.get("/runs/{run_id}", response_model=RunRecord)
+async def get_run(run_id: str, request: Request) -> RunRecord:
+    """The run (:class:`~podium.records.RunRecord`); a paused run's pending steps are read
+    from its checkpoint, which is what an answer to them is checked against."""
     hub = _hub(request)
     run = hub.get(run_id)
-    channel = hub.channels.get(run["id"])
-    run["live"] = bool(channel and channel.active)
-    if run.get("status") == "awaiting_approval":
-        run["pending_approvals"] = await hub.podium.pending_approvals(run["id"])
+    if run.status == "awaiting_approval":
+        pending = await hub.podium.pending_approvals(run.run_id)
+        run = run.model_copy(
+            update={"pending_approvals": [PendingApproval.model_validate(p) for p in pending]}
+        )
     return run
 
 

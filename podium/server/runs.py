@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from podium.errors import InputRejected, RunNotFound
+from podium.records import RunRecord
 from podium.runner import Podium
 
 log = logging.getLogger("podium.server")
@@ -86,19 +87,19 @@ class RunHub:
 
     async def resume(self, run_id: str, approvals: dict[str, Any] | None = None) -> RunChannel:
         """Answer approvals (or just continue an interrupted run) in the background."""
-        stored = self.podium.store.get_run(run_id) if self.podium.store else {"id": run_id}
-        run_id = stored["id"]
+        stored = self.podium.store.get_run(run_id) if self.podium.store else None
+        run_id = stored.run_id if stored else run_id
         channel = self.channels.get(run_id)
         if channel is not None and channel.active:
             raise InputRejected(
                 f"run {run_id} is still running", hint="wait for it to finish or pause first"
             )
-        status = stored.get("status")
+        status = stored.status if stored else None
         if status in ("done", "partial", "blocked") and not approvals:
             raise InputRejected(f"run {run_id} is already {status}; there is nothing to resume")
         if approvals is not None and not approvals:
             raise InputRejected("no approvals given", hint='send {"approvals": {"s1": true}}')
-        conversation_id = stored.get("conversation_id")
+        conversation_id = stored.conversation_id if stored else None
         # Claim the run before the first await, so a second answer cannot start a second leg.
         if channel is None:
             channel = self.channel(run_id)
@@ -106,7 +107,7 @@ class RunHub:
         channel.active = True
         stream = self.podium.astream_resume(run_id, approvals)
         if conversation_id:
-            stream = self._record_turn(stream, conversation_id, stored.get("task", ""))
+            stream = self._record_turn(stream, conversation_id, stored.task if stored else "")
         return await self._launch(stream, channel=channel)
 
     async def _record_turn(
@@ -175,18 +176,20 @@ class RunHub:
             raise RunNotFound(f"no run {run_id!r} on this server")
         stored = self.podium.store.get_run(run_id)
         return RunChannel(
-            stored["id"],
-            conversation_id=stored.get("conversation_id"),
-            events=list(stored["events"]),
+            stored.run_id,
+            conversation_id=stored.conversation_id,
+            events=list(stored.events),
             active=False,
         )
 
-    def get(self, run_id: str) -> dict[str, Any]:
-        """A run as stored (plan, steps, answer, events) plus what is pending."""
+    def get(self, run_id: str) -> RunRecord:
+        """A run as stored (plan, steps, answer, events); ``live`` while it runs here."""
         if self.podium.store is None:
-            channel = self.channel(run_id)
-            return {"id": run_id, "events": channel.events}
-        return self.podium.store.get_run(run_id)
+            run = _from_events(self.channel(run_id))
+        else:
+            run = self.podium.store.get_run(run_id)
+        channel = self.channels.get(run.run_id)
+        return run.model_copy(update={"live": bool(channel and channel.active)})
 
     def _forget_old(self) -> None:
         """Keep at most ``keep`` finished channels in memory; the store has them all."""
@@ -205,3 +208,23 @@ class RunHub:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+def _from_events(channel: RunChannel) -> RunRecord:
+    """A run this server holds only in memory (no store): what its events tell."""
+    events = channel.events
+    first = events[0] if events else {}
+    last = events[-1] if events else {}
+    paused = last.get("type") == "run_paused"
+    status = "awaiting_approval" if paused else last.get("status", "running")
+    return RunRecord.model_validate(
+        {
+            "run_id": channel.run_id,
+            "task": first.get("task", ""),
+            "status": status if last.get("type") in ("run_paused", "run_finished") else "running",
+            "answer": last.get("answer"),
+            "error": last.get("error"),
+            "conversation_id": channel.conversation_id,
+            "events": events,
+        }
+    )

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from podium.records import RunSummary
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -16,6 +18,12 @@ class RunRequest(_Strict):
 
     message: str = Field(min_length=1, description="The task, in words.")
     conversation_id: str | None = Field(default=None, max_length=64)
+
+
+class RunList(_Strict):
+    """``GET /api/runs``: recent runs, newest first."""
+
+    runs: list[RunSummary]
 
 
 class Decision(_Strict):

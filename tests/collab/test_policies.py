@@ -17,9 +17,11 @@ from podium import ExpertResult, expert
 from podium.experts.registry import ExpertRegistry
 from podium.graphs import build_orchestrate_graph
 from podium.models.provider import ModelProvider
+from podium.orchestrator import policies
 from podium.orchestrator.collaboration import collaboration_node
 from podium.orchestrator.context import PodiumContext
-from podium.orchestrator.plan import Plan, Step
+from podium.orchestrator.plan import Plan, Step, validate_plan
+from podium.orchestrator.policies import CustomPolicy
 
 from ..scripted import RuleChatModel
 
@@ -92,6 +94,25 @@ def test_a_cascade_step_escalates_to_the_large_role(make_podium) -> None:
 def test_an_unknown_policy_is_refused_when_the_step_is_built() -> None:
     with pytest.raises(ValidationError, match="unknown policy kind 'telepathy'; use one of"):
         Step(id="s1", expert="labeller", input="x", policy={"kind": "telepathy"})
+
+
+def test_a_registered_policy_kind_takes_its_own_options(monkeypatch) -> None:
+    async def twice(exp, request, ctx, policy, runtime):  # runs the step's expert n times
+        return [await exp.arun(request, ctx) for _ in range(policy.options["n"])][-1]
+
+    monkeypatch.setitem(policies._POLICIES, "twice", twice)
+    step = Step(
+        id="s1",
+        expert="labeller",
+        input="x",
+        policy={"kind": "twice", "options": {"n": 2, "voters": ["oracle"]}},
+    )
+    assert isinstance(step.policy, CustomPolicy) and step.policy.options["n"] == 2
+    # Its options are its own, but an expert it names is still checked against the registry.
+    assert validate_plan(Plan(steps=[step]), ["labeller"]) == [
+        "step s1's twice policy names unknown expert 'oracle'; choose 'large' or one of "
+        "['labeller']"
+    ]
 
 
 class QA(TypedDict, total=False):

@@ -16,7 +16,7 @@ from podium.bench.tasks.base import BenchTask
 from podium.cli import app
 from podium.experts.base import Expert, ExpertContext, TextRequest
 from podium.orchestrator.plan import Plan, Step, plan_schema, validate_plan
-from podium.orchestrator.policies import StepPolicy
+from podium.orchestrator.policies import CascadePolicy, HintsPolicy, parse_policy, step_policy
 from podium.orchestrator.policy_cards import choose, read_card
 
 from ..scripted import RuleChatModel, plan_json
@@ -83,14 +83,32 @@ class Truth(Expert):
         return ExpertResult(output="even" if k % 2 == 0 else "odd", confidence=0.7)
 
 
-def test_a_policy_with_a_misspelt_option_is_refused_naming_it() -> None:
-    with pytest.raises(ValidationError, match="threshhold"):
-        StepPolicy(kind="cascade", options={"threshhold": 0.4})
-    with pytest.raises(ValidationError, match="mode"):
-        StepPolicy(kind="vote", options={"mode": "loudest"})
+def test_a_policy_with_a_misspelt_option_is_refused_naming_it_and_the_policy() -> None:
+    with pytest.raises(ValidationError, match=r"cascade\.options\.threshhold\n.*Extra inputs"):
+        step_policy("cascade", {"threshhold": 0.4})
+    with pytest.raises(ValidationError, match=r"vote\.options\.mode"):
+        step_policy("vote", {"mode": "loudest"})
+    with pytest.raises(ValidationError, match=r"policy\.verify\.options\.verifier\n"):
+        Step(
+            id="s1",
+            expert="hunch",
+            input="x",
+            policy={"kind": "verify", "options": {"verifier": ["large"]}},
+        )
     with pytest.raises(ValidationError, match=r"unknown policy kind 'telepathy'.*cascade"):
-        StepPolicy(kind="telepathy")
-    assert StepPolicy(kind="cascade", options={"threshold": 0.4}).options == {"threshold": 0.4}
+        step_policy("telepathy")
+
+
+def test_each_policy_kind_is_its_own_typed_model() -> None:
+    policy = step_policy("cascade", {"threshold": 0.4})
+    assert isinstance(policy, CascadePolicy)
+    assert (policy.options.threshold, policy.options.large) == (0.4, "large")  # typed defaults
+    # It serialises as written, so plans and policy cards read back unchanged.
+    assert policy.model_dump(mode="json") == {"kind": "cascade", "options": {"threshold": 0.4}}
+    assert parse_policy(policy.model_dump(mode="json")) == policy
+    hints = parse_policy({"kind": "hints", "options": {"from": ["hunch"]}})
+    assert isinstance(hints, HintsPolicy) and hints.options.from_ == ["hunch"]
+    assert hints.model_dump(mode="json")["options"] == {"from": ["hunch"]}
 
 
 def test_the_constrained_plan_schema_accepts_and_validates_a_policy_only_when_asked() -> None:
@@ -141,7 +159,8 @@ def test_a_written_card_is_the_policy_a_plain_plan_step_runs_with(make_podium, w
     card, path = write_policy(report, Parity(), workspace)
     assert path.is_file() and read_card(workspace, "hunch") == card
     assert card.policy.kind == "cascade" and card.quality == 1.0
-    assert card.policy.options["threshold"] == report.calibration["threshold"]
+    assert isinstance(card.policy, CascadePolicy)
+    assert card.policy.options.threshold == report.calibration["threshold"]
 
     # The planner names only the expert; the card supplies the cascade.
     podium = make_podium(
@@ -155,7 +174,7 @@ def test_a_written_card_is_the_policy_a_plain_plan_step_runs_with(make_podium, w
     assert s1["output"] == "even"
     assert s1["details"]["policy"] == {
         "kind": "cascade",
-        "options": card.policy.options,
+        "options": card.policy.model_dump(mode="json")["options"],
         "source": "card",
     }
     assert s1["details"]["collaboration"]["decision"] == "escalated"

@@ -66,7 +66,7 @@ def test_a_store_written_with_the_old_schema_opens_in_the_new_version(tmp_path: 
     # The new version writes into the adopted store as into a fresh one.
     runs.start_run("r2", "new task")
     runs.finish_run("r2", status="done", answer="new", error=None, cost=None)
-    assert {r["id"] for r in RunStore(url).list_runs()} == {"r1", "r2"}
+    assert {r.run_id for r in RunStore(url).list_runs()} == {"r1", "r2"}
 
 
 def test_runs_and_conversations_survive_reopening(tmp_path: Path) -> None:
@@ -74,7 +74,7 @@ def test_runs_and_conversations_survive_reopening(tmp_path: Path) -> None:
     store = RunStore(url)
     store.start_run("abc", "count the owls", planner="local:smollm2")
     store.record_event({"run_id": "abc", "seq": 1, "type": "run_started", "ts": 1.0})
-    store.finish_run("abc", status="done", answer="3 owls", error=None, cost={"tokens": 5})
+    store.finish_run("abc", status="done", answer="3 owls", error=None, cost={"input_tokens": 5})
     store.close()
     chats = ConversationStore(url)
     conv = chats.create()
@@ -83,7 +83,7 @@ def test_runs_and_conversations_survive_reopening(tmp_path: Path) -> None:
 
     again = RunStore(url)
     run = again.get_run("abc")
-    assert (run["answer"], run["cost"], len(run["events"])) == ("3 owls", {"tokens": 5}, 1)
+    assert (run.answer, run.cost.input_tokens, len(run.events)) == ("3 owls", 5, 1)
     assert ConversationStore(url).messages(conv)[0]["content"] == "how many owls?"
 
 

@@ -157,7 +157,7 @@ def test_a_synthesizer_endpoint_that_fails_mid_run_keeps_the_steps(workspace):
         with pytest.raises(ModelUnavailable):
             podium.run("What is the weather?")
     run = podium.store.list_runs()[0]
-    stored = podium.store.get_run(run["id"])
+    stored = podium.store.get_run(run.run_id)
     assert stored["status"] == "failed"
     assert stored["steps"][0]["status"] == "ok"  # the finished step is kept
 

@@ -6,6 +6,8 @@ import httpx
 import openai
 import pytest
 
+from podium.records import RunRecord
+
 from .conftest import read_events
 
 
@@ -32,6 +34,7 @@ def test_a_completion_answers_and_carries_the_orchestration(client: openai.OpenA
     assert [s["step_id"] for s in extra["steps"]] == ["s1", "s2", "s3"]
     assert [s["expert"] for s in extra["plan"]["steps"]] == ["lookup"] * 3
     assert res.id == f"chatcmpl-{extra['run_id']}"
+    assert RunRecord.model_validate(extra).answer == answer  # the run record, as /api/runs
 
 
 def test_a_streamed_completion_sends_the_answer_and_the_events(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from podium import Podium
+from podium.records import RunRecord
 from podium.server import create_app
 from podium.server.background import serve_in_thread
 
@@ -32,6 +33,7 @@ def test_a_run_streams_its_plan_steps_and_answer(http: httpx.Client) -> None:
     run = http.get(f"/api/runs/{run_id}").json()
     assert run["status"] == "done" and run["live"] is False
     assert {s["step_id"] for s in run["steps"]} == {"s1", "s2", "s3"}
+    assert RunRecord.model_validate(run).events == events  # the published run record
     assert run["conversation_id"] == started.json()["conversation_id"]
 
 

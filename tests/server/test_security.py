@@ -262,7 +262,7 @@ def test_run_ids_match_exactly_so_wildcards_reach_no_run(http: httpx.Client) -> 
         assert http.get(f"/api/runs/{quoted}").status_code == 404, probe
         assert http.get(f"/api/runs/{quoted}/events").status_code == 404, probe
         assert http.post(f"/api/runs/{quoted}/resume").status_code == 404, probe
-    assert http.get(f"/api/runs/{run_id}").json()["id"] == run_id
+    assert http.get(f"/api/runs/{run_id}").json()["run_id"] == run_id
 
 
 # -- 7. the smaller ones ----------------------------------------------------------------------
@@ -299,7 +299,7 @@ def test_a_client_that_never_finishes_its_headers_is_cut_off(quick: httpx.Client
 def test_the_cli_prefix_lookup_matches_literally(podium: Podium) -> None:
     run_id = podium.run("owls").run_id
     store = podium.store
-    assert store.get_run(run_id[:6], prefix=True)["id"] == run_id  # `podium runs show abc123`
+    assert store.get_run(run_id[:6], prefix=True).run_id == run_id  # `podium runs show abc123`
     for wildcard in ["%", "_", run_id[:3] + "%", "_" * 6]:
         with pytest.raises(RunNotFound):
             store.get_run(wildcard, prefix=True)

@@ -13,7 +13,7 @@ from podium.experts.base import Expert, ExpertContext, ExpertResult
 from podium.models.usage import current_meter, metered
 from podium.orchestrator.collaboration.agreement import Agreement, same_output
 from podium.orchestrator.collaboration.vote import VoteMode
-from podium.orchestrator.policies import StepPolicy
+from podium.orchestrator.policies import StepPolicy, step_policy
 
 # Every strategy `podium bench` knows, in the order its table shows them.
 ALL_STRATEGIES = (
@@ -138,7 +138,7 @@ class BenchTask:
             "draft_finalise": ("draft_finalise", {"accept_above": threshold}),
         }
         kind, options = kinds[strategy]
-        return StepPolicy(kind=kind, options={k: v for k, v in options.items() if v is not None})
+        return step_policy(kind, {k: v for k, v in options.items() if v is not None})
 
     def escalation(self, large: Expert) -> Expert | None:
         """Who settles an unresolved verification (default: the large model, with hints)."""

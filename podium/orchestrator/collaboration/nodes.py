@@ -18,7 +18,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from podium.experts.base import ExpertContext
-from podium.orchestrator.policies import StepPolicy, execute_step
+from podium.orchestrator.policies import execute_step, step_policy
 
 from .builtin import register_builtin_policies
 
@@ -32,7 +32,7 @@ def collaboration_node(
     output_key: str = "result",
 ) -> Callable[[dict[str, Any], Runtime[Any]], Awaitable[dict[str, Any]]]:
     register_builtin_policies()  # this node is where a user's own graph meets them
-    policy = StepPolicy(kind=kind, options=options or {})
+    policy = step_policy(kind, options)
 
     async def node(state: dict[str, Any], runtime: Runtime[Any]) -> dict[str, Any]:
         ctx = runtime.context

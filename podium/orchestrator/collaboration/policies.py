@@ -16,18 +16,29 @@ Expert names in options are registry names; ``"large"`` is the large model
 - ``single``: the step's expert alone (what a policy card says when no structure paid off)
 - ``large``: large (default "large"), alone
 
-The options are validated by the models in :mod:`podium.orchestrator.policies`.
+Each kind is its own model in :mod:`podium.orchestrator.policies` (``VotePolicy``,
+``CascadePolicy``, ...): its options are validated when the step is built, an unknown option
+is an error naming it and the policy, and the runners below read typed attributes.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
 
 from podium.errors import InputRejected
 from podium.experts.base import Expert, ExpertContext, ExpertResult, primary_text_field
-from podium.orchestrator.policies import PolicyRunner, StepPolicy
+from podium.orchestrator.policies import (
+    CascadePolicy,
+    DraftFinalisePolicy,
+    HintsPolicy,
+    LargePolicy,
+    PolicyRunner,
+    StepPolicy,
+    VerifyPolicy,
+    VotePolicy,
+)
 
 from .agreement import agreement_named
 from .calibration import Calibrator
@@ -37,6 +48,8 @@ from .hints import hints_from_results
 from .llm import LargeModelExpert
 from .verify import cross_verify
 from .vote import VoteRule, vote
+
+P = TypeVar("P", bound=BaseModel)
 
 
 class Adapted(Expert):
@@ -72,35 +85,40 @@ def _ledger(runtime: Any) -> Any:
     return getattr(runtime, "ledger", None)
 
 
+def _as(policy: StepPolicy, kind: type[P]) -> P:
+    """The policy as its kind's model (the dispatcher hands each runner its own kind)."""
+    if not isinstance(policy, kind):
+        raise TypeError(f"a {policy.kind} policy was handed to the {kind.__name__} runner")
+    return policy
+
+
 async def _vote(
     expert: Expert, request: BaseModel, ctx: ExpertContext, policy: StepPolicy, runtime: Any
 ) -> ExpertResult:
-    o = policy.options
-    names = o.get("voters") or [expert.name] * 3
+    o = _as(policy, VotePolicy).options
+    names = o.voters or [expert.name] * 3
     voters = [expert if n == expert.name else resolve(n, runtime) for n in names]
-    rule = VoteRule(
-        mode=o.get("mode", "majority"),
-        quorum=o.get("quorum"),
-        agree=agreement_named(o.get("agree", "output")),
-    )
+    rule = VoteRule(mode=o.mode, quorum=o.quorum, agree=agreement_named(o.agree))
     return await vote(voters, request, ctx, rule)
 
 
 async def _verify(
     expert: Expert, request: BaseModel, ctx: ExpertContext, policy: StepPolicy, runtime: Any
 ) -> ExpertResult:
-    o = policy.options
-    verifiers = [resolve(n, runtime) for n in o.get("verifiers", ["large"])]
-    esc = o.get("escalate")
-    escalate = "human" if esc == "human" else (resolve(esc, runtime) if esc else None)
+    o = _as(policy, VerifyPolicy).options
+    verifiers = [resolve(n, runtime) for n in o.verifiers]
+    esc = o.escalate
+    escalate: Expert | Literal["human"] | None = (
+        "human" if esc == "human" else (resolve(esc, runtime) if esc else None)
+    )
     return await cross_verify(
         expert,
         verifiers,
         request,
         ctx,
-        agree=agreement_named(o.get("agree", "output")),
-        consensus=o.get("consensus", "all"),
-        max_rounds=int(o.get("max_rounds", 2)),
+        agree=agreement_named(o.agree),
+        consensus=o.consensus,
+        max_rounds=o.max_rounds,
         escalate=escalate,
         ledger=_ledger(runtime),
     )
@@ -109,14 +127,14 @@ async def _verify(
 async def _cascade(
     expert: Expert, request: BaseModel, ctx: ExpertContext, policy: StepPolicy, runtime: Any
 ) -> ExpertResult:
-    o = policy.options
-    calibrator = Calibrator.load(o["calibrator"]) if o.get("calibrator") else None
+    o = _as(policy, CascadePolicy).options
+    calibrator = Calibrator.load(o.calibrator) if o.calibrator else None
     return await cascade(
         expert,
-        resolve(o.get("large", "large"), runtime),
+        resolve(o.large, runtime),
         request,
         ctx,
-        threshold=float(o.get("threshold", 0.5)),
+        threshold=o.threshold,
         calibrator=calibrator,
         ledger=_ledger(runtime),
     )
@@ -127,19 +145,18 @@ async def _hints(
 ) -> ExpertResult:
     import dataclasses
 
-    o = policy.options
+    o = _as(policy, HintsPolicy).options
     sources = [
-        expert if n == expert.name else resolve(n, runtime) for n in o.get("from", [expert.name])
+        expert if n == expert.name else resolve(n, runtime) for n in o.from_ or [expert.name]
     ]
     results = {s.name: await s.arun(request, ctx) for s in sources}
-    large = LargeModelExpert(choices=o.get("choices"))
-    enabled = bool(o.get("enabled", True))
+    large = LargeModelExpert(choices=o.choices)
     hctx = dataclasses.replace(
         ctx,
         options={
             **ctx.options,
             "hints": [h.model_dump() for h in hints_from_results(results)],
-            "use_hints": enabled,
+            "use_hints": o.enabled,
         },
     )
     answer = await large.arun(request, hctx)
@@ -148,7 +165,7 @@ async def _hints(
             "details": {
                 "collaboration": {
                     "mechanism": "hints",
-                    "enabled": enabled,
+                    "enabled": o.enabled,
                     "sources": list(results),
                 }
             }
@@ -159,14 +176,14 @@ async def _hints(
 async def _draft(
     expert: Expert, request: BaseModel, ctx: ExpertContext, policy: StepPolicy, runtime: Any
 ) -> ExpertResult:
-    o = policy.options
+    o = _as(policy, DraftFinalisePolicy).options
     return await draft_finalise(
         expert,
-        resolve(o.get("finaliser", "large"), runtime),
+        resolve(o.finaliser, runtime),
         request,
         ctx,
-        accept_above=o.get("accept_above"),
-        max_repairs=int(o.get("max_repairs", 1)),
+        accept_above=o.accept_above,
+        max_repairs=o.max_repairs,
         ledger=_ledger(runtime),
     )
 
@@ -180,7 +197,7 @@ async def _single(
 async def _large(
     expert: Expert, request: BaseModel, ctx: ExpertContext, policy: StepPolicy, runtime: Any
 ) -> ExpertResult:
-    return await resolve(policy.options.get("large", "large"), runtime).arun(request, ctx)
+    return await resolve(_as(policy, LargePolicy).options.large, runtime).arun(request, ctx)
 
 
 # Registered by podium.orchestrator.collaboration.builtin where Podium is composed.
