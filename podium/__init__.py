@@ -21,6 +21,7 @@ from podium.errors import (
     StoreUnavailable,
 )
 from podium.experts import Cost, Evidence, Expert, ExpertContext, ExpertResult, expert
+from podium.records import PlanRecord, RunRecord, StepRecord
 from podium.runner import Podium, RunResult
 from podium.workspace import Workspace
 
@@ -37,12 +38,15 @@ __all__ = [
     "InputRejected",
     "ModelUnavailable",
     "PlanError",
+    "PlanRecord",
     "Podium",
     "PodiumError",
     "RegistryError",
     "RunNotFound",
+    "RunRecord",
     "RunResult",
     "SQLRefused",
+    "StepRecord",
     "StoreUnavailable",
     "Workspace",
     "expert",

@@ -17,12 +17,11 @@ import functools
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_core.messages import HumanMessage
-from langgraph.graph import StateGraph
 from langgraph.types import Command
 from pydantic import Field
 
@@ -31,7 +30,7 @@ from podium.errors import ConfigError, InputRejected, PodiumError
 from podium.executors import make_executor
 from podium.experts.base import Expert
 from podium.experts.registry import ExpertRegistry
-from podium.graphs.default import build_orchestrate_graph
+from podium.graphs.default import OrchestrateGraph, build_orchestrate_graph
 from podium.guardians import Guardian, check_text
 from podium.guardians.setup import Guards
 from podium.memory.checkpointer import open_checkpointer, prepare
@@ -50,6 +49,7 @@ from podium.records import RunRecord, VerdictRecord
 from podium.workspace import LimitsSpec, Workspace, demo_workspace
 
 EventListener = Callable[[dict[str, Any]], None]
+T = TypeVar("T")
 
 
 class RunResult(RunRecord):
@@ -111,7 +111,7 @@ class Podium:
         experts: Iterable[Any] = (),
         workspace: str | Path | Workspace | None = None,
         *,
-        workflow: StateGraph | None = None,
+        workflow: OrchestrateGraph | None = None,
         synthesizer: ChatModelLike | None = None,
         large: ChatModelLike | None = None,
         small: ChatModelLike | None = None,
@@ -350,7 +350,7 @@ class Podium:
         self,
         box: _Outcome,
         run_id: str,
-        graph_input: RunState | Command | None,
+        graph_input: RunState | Command[Any] | None,
         *,
         fresh: bool,
         task: str,
@@ -443,7 +443,7 @@ class Podium:
                 run_id=run_id,
                 status=status,
                 answer=answer,
-                error=error,  # type: ignore[arg-type]
+                error=error,
                 cost=cost,
                 trace_id=trace_id,
             ).model_dump(mode="json")
@@ -546,23 +546,24 @@ def _pending(snapshot: Any) -> list[dict[str, Any]]:
     return []
 
 
-def _run_sync(coro: Any) -> Any:
+def _run_sync(coro: Coroutine[Any, Any, T]) -> T:
     """``asyncio.run``, also from code that already runs an event loop (e.g. Jupyter)."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(coro)
-    box: dict[str, Any] = {}
+    values: list[T] = []
+    errors: list[BaseException] = []
 
     def target() -> None:
         try:
-            box["value"] = asyncio.run(coro)
+            values.append(asyncio.run(coro))
         except BaseException as exc:
-            box["error"] = exc
+            errors.append(exc)
 
     thread = threading.Thread(target=target)
     thread.start()
     thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
+    if errors:
+        raise errors[0]
+    return values[0]

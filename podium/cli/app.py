@@ -25,9 +25,7 @@ from podium.cli import (
     schema_match,
     serve,
 )
-from podium.cli.options import JsonOpt, WorkspaceOpt, err, out
-from podium.cli.options import fail as _fail
-from podium.cli.options import load_workspace as _workspace
+from podium.cli.options import JsonOpt, WorkspaceOpt, err, fail, load_workspace, out
 from podium.cli.progress import RunProgress
 from podium.errors import ConfigError, PodiumError
 
@@ -78,7 +76,7 @@ def run(
             from podium.models.uri import parse_model_uri
 
             parse_model_uri(planner)
-        ws = _workspace(workspace)
+        ws = load_workspace(workspace)
         graph = _load_workflow(workflow) if workflow else None
         from podium.runner import Podium
 
@@ -87,7 +85,7 @@ def run(
         with progress.live():
             result = podium.run(text, on_event=progress.update)
     except PodiumError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     _print_result(result, as_json)
 
 
@@ -143,9 +141,9 @@ def resume(
 
     try:
         graph = _load_workflow(workflow) if workflow else None
-        result = Podium(workspace=_workspace(workspace), workflow=graph).resume(run_id)
+        result = Podium(workspace=load_workspace(workspace), workflow=graph).resume(run_id)
     except PodiumError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     _print_result(result, as_json)
 
 
@@ -165,10 +163,10 @@ def approve(
     decisions = {s: {"approved": not reject, "note": note} for s in steps}
     try:
         graph = _load_workflow(workflow) if workflow else None
-        podium = Podium(workspace=_workspace(workspace), workflow=graph)
+        podium = Podium(workspace=load_workspace(workspace), workflow=graph)
         result = podium.resume(run_id, approvals=decisions)
     except PodiumError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     _print_result(result, as_json)
 
 
@@ -204,7 +202,7 @@ def init(
             guardians=guardians,
         )
     except PodiumError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     err.print(f"created workspace {ws.name!r} at {ws.root}")
     out.print(str(ws.root / "podium.toml"))
 
@@ -216,17 +214,17 @@ def experts_list(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> No
 
     try:
         podium = Podium(
-            workspace=_workspace(workspace), store=False, checkpoint=False, warmup=False
+            workspace=load_workspace(workspace), store=False, checkpoint=False, warmup=False
         )
     except PodiumError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     from podium.orchestrator.policy_cards import read_cards
 
     reg = podium.registry
     try:
         policies = read_cards(podium.workspace)
     except PodiumError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     cards = [
         {
             **e.card(),
@@ -266,10 +264,10 @@ def runs_list(
     from podium.memory.store import RunStore
 
     try:
-        store = RunStore(_workspace(workspace).store_url)
+        store = RunStore(load_workspace(workspace).store_url)
         rows = store.list_runs(limit)
     except PodiumError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if as_json:
         out.print_json(json.dumps([r.model_dump(mode="json") for r in rows]))
         return
@@ -287,9 +285,9 @@ def runs_show(run_id: str, workspace: WorkspaceOpt = None, as_json: JsonOpt = Fa
     from podium.memory.store import RunStore
 
     try:
-        run = RunStore(_workspace(workspace).store_url).get_run(run_id, prefix=True)
+        run = RunStore(load_workspace(workspace).store_url).get_run(run_id, prefix=True)
     except PodiumError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if as_json:  # the same RunRecord as `podium run --json` and GET /api/runs/{id}
         out.print_json(json.dumps(run.to_json_dict()))
         return
