@@ -157,7 +157,7 @@ import podium.orchestrator.collaboration
 from podium import expert
 from podium.errors import InputRejected
 from podium.experts.base import ExpertContext
-from podium.orchestrator.policies import StepPolicy, execute_step
+from podium.orchestrator.policies import execute_step, step_policy
 
 
 @expert
@@ -168,7 +168,7 @@ def labeller(text: str) -> str:
 
 def vote():
     request, ctx = labeller.parse_input("sea levels rise"), ExpertContext(step_id="s1")
-    return asyncio.run(execute_step(labeller, request, ctx, StepPolicy(kind="vote")))
+    return asyncio.run(execute_step(labeller, request, ctx, step_policy("vote")))
 
 
 try:
