@@ -16,13 +16,13 @@ from .examples import Example, ExampleStore, StepNotFound
 from .refresh import Refresh
 
 if TYPE_CHECKING:
-    from podium.runner import Podium
+    from .host import LearningHost
 
 __all__ = ["Example", "ExampleStore", "Refresh", "StepNotFound", "after_run", "attach", "learn"]
 log = logging.getLogger(__name__)
 
 
-def after_run(podium: Podium, run_id: str) -> None:
+def after_run(podium: LearningHost, run_id: str) -> None:
     """Harvest what a finished run's own decisions vouch for (never fails the run)."""
     if podium.store is None:
         return

@@ -17,6 +17,7 @@ import contextlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from podium.errors import ConfigError
 from podium.metrics import ece
 from podium.orchestrator.collaboration.calibration import Calibrator, fit_calibrator
 
@@ -24,13 +25,13 @@ from .examples import Example, ExampleStore
 from .refresh import Component, Refresh, published, refresh
 
 if TYPE_CHECKING:
-    from podium.runner import Podium
+    from .host import LearningHost
 
 COMPONENTS = ("fewshot", "calibrator", "router")
 
 
 def learn(
-    podium: Podium, expert: str | None = None, *, minimum: int | None = None
+    podium: LearningHost, expert: str | None = None, *, minimum: int | None = None
 ) -> list[Refresh]:
     """Refresh every component (or those of one expert) and put the kept ones to use.
     ``minimum``: fewest verified examples a component needs (default: its own, 5 or 8)."""
@@ -67,8 +68,10 @@ def pool_examples(examples: Iterable[Example]) -> list[Any]:
     ]
 
 
-def fewshot_component(podium: Podium, shots: int = 4) -> Component[Example]:
-    store = ExampleStore(podium.store)  # type: ignore[arg-type]
+def fewshot_component(podium: LearningHost, shots: int = 4) -> Component[Example]:
+    if podium.store is None:
+        raise ConfigError("learning needs the run store: this Podium was made with store=False")
+    store = ExampleStore(podium.store)
 
     def build(items: list[Example]) -> dict[str, Any]:
         return {"example_ids": [e.id for e in items]}
@@ -84,7 +87,9 @@ def fewshot_component(podium: Podium, shots: int = 4) -> Component[Example]:
     )
 
 
-def fewshot_accuracy(podium: Podium, learned: list[Any], held: list[Example], shots: int) -> float:
+def fewshot_accuracy(
+    podium: LearningHost, learned: list[Any], held: list[Example], shots: int
+) -> float:
     """Share of held-back questions on which the small model, shown ``shots`` examples from
     the shipped pool plus ``learned``, returns the same rows as the verified query."""
     from podium.experts.base import ExpertContext
@@ -147,7 +152,7 @@ def calibrator_component(expert: str) -> Component[Outcome]:
 # -- the semantic router's examples ----------------------------------------------------------
 
 
-def router_component(podium: Podium) -> Component[Example]:
+def router_component(podium: LearningHost) -> Component[Example]:
     from podium.orchestrator.context import routing_hints
     from podium.orchestrator.semantic_router import SemanticRouter
 
@@ -185,7 +190,7 @@ def router_component(podium: Podium) -> Component[Example]:
 # -- putting what was kept to use ------------------------------------------------------------
 
 
-def attach(podium: Podium) -> None:
+def attach(podium: LearningHost) -> None:
     """Give the experts what the last kept refreshes learned (call again after feedback: a
     thumbs-down takes an example out of the pool at once)."""
     if podium.store is None:

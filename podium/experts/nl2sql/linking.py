@@ -25,7 +25,8 @@ from typing import Any, Protocol
 import numpy as np
 import sqlalchemy as sa
 
-from podium.tools.sql.database import ColumnInfo, Database, SchemaInfo, TableInfo
+from podium.tools.sql.database import Database, SchemaInfo
+from podium.tools.sql.tables import ColumnInfo, TableInfo
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'.\-]*")
 _QUOTED = re.compile(r"[\"“'‘]([^\"”'’]{1,60})[\"”'’]")

@@ -27,41 +27,9 @@ from podium.errors import ConfigError, SQLRefused
 
 from .guard import check_read_only
 from .keys import InferredKey, infer_foreign_keys
+from .tables import ColumnInfo, TableInfo
 
 _SQLGLOT_DIALECTS = {"postgresql": "postgres", "mssql": "tsql", "sqlite": "sqlite"}
-
-
-@dataclass
-class ColumnInfo:
-    name: str
-    type: str
-    primary_key: bool = False
-    foreign_key: str | None = None
-    samples: list[Any] = field(default_factory=list)
-
-
-@dataclass
-class TableInfo:
-    name: str
-    columns: list[ColumnInfo]
-    row_count: int | None = None
-
-    def ddl(self, columns: list[str] | None = None, samples: bool = True) -> str:
-        """A compact CREATE TABLE a model can read; optionally only some columns."""
-        parts = []
-        for c in self.columns:
-            if columns is not None and c.name not in columns:
-                continue
-            line = f"  {c.name} {c.type}"
-            if c.primary_key:
-                line += " PRIMARY KEY"
-            if c.foreign_key:
-                line += f" REFERENCES {c.foreign_key}"
-            if samples and c.samples:
-                shown = ", ".join(repr(v) for v in c.samples[:3])
-                line += f"  -- e.g. {shown}"
-            parts.append(line)
-        return f"CREATE TABLE {self.name} (\n" + ",\n".join(parts) + "\n);"
 
 
 @dataclass

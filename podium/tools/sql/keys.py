@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 if TYPE_CHECKING:
-    from .database import TableInfo
+    from .tables import TableInfo
 
 
 @dataclass(frozen=True)
