@@ -68,7 +68,7 @@ class PlanStepRecord(Record):
 
 
 class PlanRecord(Record):
-    """The plan the run followed (no steps when the run ended before planning)."""
+    """The plan the run followed."""
 
     steps: list[PlanStepRecord] = Field(default_factory=list)
     notes: list[str] = Field(
@@ -159,7 +159,9 @@ class RunSummary(Record):
     status: RunStatus
     answer: str | None = None
     error: str | None = None
-    plan: PlanRecord = Field(default_factory=PlanRecord)
+    plan: PlanRecord | None = Field(
+        default=None, description="None when the run ended before a plan was made."
+    )
     cost: RunCost = Field(default_factory=RunCost)
     planner: str = ""
     workspace: str = ""

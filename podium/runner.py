@@ -504,7 +504,7 @@ class _Outcome:
                 "status": "awaiting_approval" if paused else last.get("status", "failed"),
                 "answer": last.get("answer"),
                 "error": last.get("error"),
-                "plan": plan,
+                "plan": plan or None,
                 "cost": last.get("cost", {}),
                 "planner": self.planner,
                 "workspace": self.workspace,

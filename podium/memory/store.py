@@ -250,7 +250,7 @@ def _summary(run: RunRow) -> dict[str, Any]:
         "status": run.status,
         "answer": run.answer,
         "error": run.error,
-        "plan": run.plan or {},
+        "plan": run.plan or None,
         "cost": run.cost or {},
         "planner": run.planner,
         "workspace": run.workspace,

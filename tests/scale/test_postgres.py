@@ -69,13 +69,15 @@ def test_the_run_store_writes_and_reads_runs_on_postgresql(pg_url):
          "expert": "nl2sql", "status": "ok", "output": {"rows": [[42]]}, "confidence": 0.8,
          "cost": {"model": "local:smollm2", "input_tokens": 120, "output_tokens": 9, "ms": 5.0}}
     )  # fmt: skip
-    store.finish_run("r1", status="done", answer="42", error=None, cost={"tokens": 129})
+    cost = {"input_tokens": 120, "output_tokens": 9, "ms": 5.0, "model_calls": 1}
+    store.finish_run("r1", status="done", answer="42", error=None, cost=cost)
 
     run = RunStore(pg_url).get_run("r1")  # another store (another process would see the same)
-    assert (run["status"], run["answer"], run["cost"]) == ("done", "42", {"tokens": 129})
-    [step] = run["steps"]
-    assert (step["expert"], step["status"], step["output"]) == ("nl2sql", "ok", {"rows": [[42]]})
-    assert step["input_tokens"] == 120
+    assert (run.status, run.answer) == ("done", "42")
+    assert run.cost.model_dump(include=set(cost)) == cost
+    [step] = run.steps
+    assert (step.expert, step.status, step.output) == ("nl2sql", "ok", {"rows": [[42]]})
+    assert step.cost.input_tokens == 120
     assert [e["type"] for e in run["events"]] == ["run_started", "step_started", "step_finished"]
     store.close()
 
