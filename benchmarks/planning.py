@@ -109,6 +109,8 @@ def run_model(uri: str, tasks: list[dict[str, Any]], workspaces: dict[str, Any])
                 "seconds": seconds,
                 "experts": sorted(raw),
                 "experts_router": sorted(checked),
+                "plan": plan.model_dump(mode="json") if plan else None,
+                **_as_run(ctx, plan, item),
             }
         )
         print(
@@ -118,11 +120,56 @@ def run_model(uri: str, tasks: list[dict[str, Any]], workspaces: dict[str, Any])
         )
     for p in podiums.values():
         p.close()
-    from podium.models.catalog import plans_reliably
+    return summarise(uri, rows)
 
+
+def _as_run(ctx: Any, plan: Any, item: dict[str, Any]) -> dict[str, Any]:
+    """What a run uses: the router's review of the model's plan (advisory for planners that
+    plan reliably, with the corrections it is trusted to apply; corrected otherwise)."""
+    if plan is None:
+        return {"routed_run": False, "experts_run": [], "notes_run": []}
+    reviewed = ctx.router.review(plan, item["task"])
+    experts = {s.expert for s in reviewed.steps}
+    return {
+        "routed_run": experts == set(item["experts"]),
+        "experts_run": sorted(experts),
+        "notes_run": reviewed.notes,
+    }
+
+
+def rereview(result: dict[str, Any], tasks: list[dict[str, Any]], workspaces: Any) -> None:
+    """Recompute what a run uses from the stored plans with today's router (``--reuse``)."""
+    from podium import Podium
+    from podium.orchestrator.plan import Plan
+
+    if not all(r.get("plan") is not None or not r["valid"] for r in result["rows"]):
+        from podium.models.catalog import plans_reliably  # rows from before plans were stored
+
+        own = plans_reliably(result["model"])
+        for r in result["rows"]:
+            r.setdefault("routed_run", r["routed"] if own else r["routed_router"])
+        return
+    podiums = {
+        name: Podium(
+            planner=result["model"], workspace=ws, plugins=False, store=False, warmup=False
+        )
+        for name, ws in workspaces.items()
+    }
+    by_id = {t["id"]: t for t in tasks}
+    for row in result["rows"]:
+        if row["id"] not in by_id:
+            continue
+        item = by_id[row["id"]]
+        plan = Plan.model_validate(row["plan"]) if row.get("plan") else None
+        row.update(_as_run(podiums[item["workspace"]].context, plan, item))
+    for p in podiums.values():
+        p.close()
+    result.update(summarise(result["model"], result["rows"]))
+
+
+def summarise(uri: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     secs = sorted(r["seconds"] for r in rows)
     n = len(rows)
-    used = "routed" if plans_reliably(uri) else "routed_router"
     return {
         "model": uri,
         "tasks": n,
@@ -130,7 +177,7 @@ def run_model(uri: str, tasks: list[dict[str, Any]], workspaces: dict[str, Any])
         "routing_model": sum(r["routed"] for r in rows) / n,
         "routing_router": sum(r["routed_router"] for r in rows) / n,
         "overruled": sum(r["overruled"] for r in rows) / n,
-        "routing_run": sum(r[used] for r in rows) / n,
+        "routing_run": sum(r["routed_run"] for r in rows) / n,
         "p50_s": statistics.median(secs),
         "p95_s": secs[min(n - 1, round(0.95 * (n - 1)))],
         "rows": rows,
@@ -176,15 +223,13 @@ def router_rows(tasks: list[dict[str, Any]], workspaces: dict[str, Any]) -> list
 
 def cascade_summary(model: dict[str, Any], routed: list[dict[str, Any]]) -> dict[str, Any]:
     """Routing and latency of the cascade over ``model``'s per-task results."""
-    from podium.models.catalog import plans_reliably
     from podium.orchestrator.planner_cascade import CascadeSettings
 
-    used = "routed" if plans_reliably(model["model"]) else "routed_router"
     by_id = {r["id"]: r for r in model["rows"]}
     right, secs = [], []
     for r in routed:
         m = by_id[r["id"]]
-        right.append(r["router_right"] if r["accepted"] else m[used])
+        right.append(r["router_right"] if r["accepted"] else m["routed_run"])
         secs.append(r["seconds"] + (0.0 if r["accepted"] else m["seconds"]))
     n = len(routed)
     floor = CascadeSettings().min_score
@@ -199,7 +244,7 @@ def cascade_summary(model: dict[str, Any], routed: list[dict[str, Any]]) -> dict
             "accepted": len(took) / n,
             "router_wrong": sum(not r["router_right"] for r in took),
             "routing": sum(
-                (r["router_right"] if r in took else by_id[r["id"]][used]) for r in routed
+                (r["router_right"] if r in took else by_id[r["id"]]["routed_run"]) for r in routed
             )
             / n,
         }
@@ -232,12 +277,15 @@ def main() -> None:
         workspaces = _workspaces(Path(tmp))
         if args.reuse:
             results = json.loads(Path(args.reuse).read_text())
+            results = [r for r in results if "rows" in r]  # model rows, not cascade summaries
+            for result in results:
+                rereview(result, tasks, workspaces)
         else:
             results = [run_model(uri, tasks, workspaces) for uri in args.models.split(",")]
         routed = router_rows(tasks, workspaces) if args.cascade else []
     cascades = [cascade_summary(r, routed) for r in results] if routed else []
     if args.json:
-        print(json.dumps(cascades if args.reuse else results + cascades, indent=1))
+        print(json.dumps(results + cascades, indent=1))
         return
     print(
         "| planner | tasks | valid plan | routing (model) | routing (+ router) | router changed "

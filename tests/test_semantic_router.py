@@ -100,6 +100,50 @@ def test_in_advisory_mode_a_strong_planners_plan_stands_and_disagreements_are_no
     assert kept.notes and all(n.startswith("router disagrees (not applied)") for n in kept.notes)
 
 
+@pytest.fixture(scope="module")
+def advisory(demo) -> SemanticRouter:
+    from podium.experts.fact_check import FactCheckExpert
+    from podium.orchestrator.semantic_router import RouterSettings
+
+    registry = ExpertRegistry([NL2SQLExpert(), RetrievalExpert(), FactCheckExpert()])
+    hints = {e.name: routing_hints(e, demo) for e in registry}
+    return SemanticRouter(load_embedder(), registry, hints, RouterSettings(advisory=True))
+
+
+def test_a_strong_planner_is_overruled_where_the_database_clearly_owns_the_request(advisory):
+    # What the ladder's 1.5B planner proposed: the count answered from a loyalty passage.
+    task = "How many customers live in Germany?"
+    proposed = Plan(steps=[Step(id="s1", expert="retrieval", input=task)])
+
+    reviewed = advisory.review(proposed, task)
+
+    assert [(s.expert, s.input) for s in reviewed.steps] == [("nl2sql", task)]
+    assert reviewed.notes[0].startswith("router overruled: s1: retrieval -> nl2sql")
+
+
+def test_a_database_request_the_strong_planner_left_out_gets_its_step(advisory):
+    task = "Which city has the most customers, and what are customer support's opening hours?"
+    proposed = Plan(steps=[Step(id="s1", expert="retrieval", input=task)])
+
+    reviewed = advisory.review(proposed, task)
+
+    assert [(s.expert, s.input) for s in reviewed.steps] == [
+        ("retrieval", task),
+        ("nl2sql", "Which city has the most customers?"),
+    ]
+
+
+def test_a_strong_planners_right_plan_is_not_overruled(advisory):
+    task = "How many orders were placed in 2024, and what is the return policy for damaged items?"
+    proposed = Plan(
+        steps=[
+            Step(id="s1", expert="nl2sql", input="How many orders were placed in 2024?"),
+            Step(id="s2", expert="retrieval", input="What is the return policy for damaged items?"),
+        ]
+    )
+    assert advisory.review(proposed, task) == proposed
+
+
 def test_only_planners_measured_or_known_to_be_strong_skip_the_corrections():
     from podium.models.catalog import plans_reliably
 
