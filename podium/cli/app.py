@@ -335,6 +335,10 @@ def main() -> None:
 
     try:
         app()
+    except PodiumError as exc:  # a command that did not catch its own: still the user's to fix
+        if os.environ.get("PODIUM_DEBUG"):
+            raise
+        raise SystemExit(fail(exc).exit_code) from None
     except Exception as exc:
         if os.environ.get("PODIUM_DEBUG"):
             raise

@@ -28,3 +28,18 @@ def test_an_unexpected_error_in_a_command_is_one_line_not_a_traceback(monkeypatc
     monkeypatch.setenv("PODIUM_DEBUG", "1")  # the developer's way to see it
     with pytest.raises(IndexError):
         podium.cli.main()
+
+
+def test_a_podium_error_no_command_caught_is_the_users_to_fix_not_a_bug(
+    monkeypatch, capsys, tmp_path
+):
+    # `podium models list -w DIR` on a folder that is not a workspace let ConfigError escape
+    # its command, and it was reported as "internal error ... this is a bug in Podium".
+    monkeypatch.setattr("sys.argv", ["podium", "models", "list", "-w", str(tmp_path / "none")])
+    monkeypatch.delenv("PODIUM_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as info:
+        podium.cli.main()
+    assert info.value.code == 2  # bad input or configuration
+    shown = " ".join(capsys.readouterr().err.split())
+    assert "is not a Podium workspace" in shown and "podium init" in shown
+    assert "internal error" not in shown and "Traceback" not in shown
