@@ -133,6 +133,35 @@ def test_a_database_request_the_strong_planner_left_out_gets_its_step(advisory):
     ]
 
 
+def test_a_question_is_not_a_claim_to_fact_check(advisory):
+    # What the 1.5B planner proposed in the conversation set: a fact check of a question,
+    # answered "refuted (0.16)" and then "I don't know" although the returns page says 30 days.
+    task = "Within how many days of delivery can I return an unused item?"
+    proposed = Plan(steps=[Step(id="s1", expert="fact_check", input=task)])
+
+    reviewed = advisory.review(proposed, task)
+
+    assert [(s.expert, s.input) for s in reviewed.steps] == [("retrieval", task)]
+    assert reviewed.notes[0].startswith("router overruled: s1: fact_check -> retrieval")
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        "Is it true that every product carries a three-year warranty?",
+        "Check this claim against our documents: the shop was founded in 2019 in Rotterdam.",
+        "Verify the statement that gold members get free express shipping.",
+        "Is standard EU delivery free for orders over 75 EUR?",
+    ],
+)
+def test_claims_and_yes_no_questions_stay_with_the_fact_checker(advisory, claim):
+    proposed = Plan(steps=[Step(id="s1", expert="fact_check", input=claim)])
+
+    reviewed = advisory.review(proposed, claim)
+
+    assert reviewed.steps[0].expert == "fact_check"
+
+
 def test_a_strong_planners_right_plan_is_not_overruled(advisory):
     task = "How many orders were placed in 2024, and what is the return policy for damaged items?"
     proposed = Plan(

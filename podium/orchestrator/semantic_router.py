@@ -31,6 +31,17 @@ _CUES = (
 _SENTENCE = re.compile(r"(?<=[.?!;])\s+")
 _COORDINATION = re.compile(rf",?\s+(?:and|but|plus|also|then|as well as)\s+(?=(?:{_CUES})\b)", re.I)
 _LEADING = re.compile(r"^(?:and|also|then|plus|please|but)\s+", re.I)
+# A question asking *for* something (what, how many, within how many days ...) rather than
+# whether something holds: the wh-word within its first three words.
+_WH_QUESTION = re.compile(
+    r"^\W*(?:\w+\W+){0,2}(?:what|which|who|whom|whose|when|where|why|how)\b", re.I
+)
+
+
+def asks_for_information(text: str) -> bool:
+    """A wh-question ("Within how many days can I return ...?"): there is no claim in it to
+    check. "Is it true that ...", "Verify that ..." and yes/no questions are claims."""
+    return text.rstrip().endswith("?") and bool(_WH_QUESTION.match(text))
 
 
 def split_clauses(task: str, min_words: int = 3) -> list[str]:
@@ -80,6 +91,10 @@ class RouterSettings:
     # fact checks, so those stay advisory. ``benchmarks/planning.py`` reports both.
     overrule_into: frozenset[str] = frozenset({"nl2sql"})
     overrule_margin: float = 0.20
+    # Experts that check claims: a wh-question sent to one has nothing for it to check, and
+    # goes to the router's best other expert whatever the margin (the 1.5B planner sent
+    # "Within how many days of delivery can I return an unused item?" to the fact checker).
+    claims_only: frozenset[str] = frozenset({"fact_check"})
 
 
 class SemanticRouter:
@@ -152,6 +167,7 @@ class SemanticRouter:
         singles = [
             st for st in steps if not _REF.search(st.input) and len(split_clauses(st.input)) == 1
         ]
+        self._questions_not_claims(steps, notes, prefix="router overruled: ")
         for st, route in zip(singles, self.routes([st.input for st in singles]), strict=True):
             if (
                 route.expert != st.expert
@@ -180,6 +196,26 @@ class SemanticRouter:
                 f"(margin {route.margin:.2f})"
             )
         return Plan(steps=steps, notes=notes)
+
+    def _questions_not_claims(self, steps: list[Step], notes: list[str], prefix: str) -> None:
+        """A wh-question sent to a claim checker goes to the best other expert."""
+        claims_only = self.settings.claims_only
+        for st in steps:
+            if st.expert in claims_only and asks_for_information(st.input):
+                other = self._best_other(st.input, exclude=claims_only)
+                if other is not None:
+                    notes.append(
+                        f"{prefix}{st.id}: {st.expert} -> {other} (a question, not a claim "
+                        "to check)"
+                    )
+                    st.expert = other
+
+    def _best_other(self, text: str, exclude: frozenset[str]) -> str | None:
+        row = self.scores([text])[0]
+        allowed = [j for j, name in enumerate(self.names) if name not in exclude]
+        if not allowed:
+            return None
+        return self.names[max(allowed, key=lambda j: row[j])]
 
     def check(self, plan: Plan, task: str) -> Plan:
         """Return a corrected copy of ``plan`` with the reasons in ``notes``."""
@@ -235,7 +271,9 @@ class SemanticRouter:
                     notes.append(f"{st.id}: narrowed a compound input to what {st.expert} does")
                     st.input = " ".join(mine)
 
-        # 3. Reassign: the expert must be a plausible owner of the step's input.
+        # 3. Reassign: the expert must be a plausible owner of the step's input (and a
+        #    question is not a claim to check).
+        self._questions_not_claims(steps, notes, prefix="")
         if steps:
             table = self.scores([st.input for st in steps])
             for i, st in enumerate(steps):
