@@ -95,6 +95,9 @@ def main() -> None:
     parser.add_argument("--url", default="http://127.0.0.1:8700")
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--limit", type=int, default=0, help="only the first N exchanges")
+    parser.add_argument(
+        "--only", default="", help="only these exchanges (comma-separated ids), e.g. to recheck"
+    )
     parser.add_argument("--token", default="unused")
     parser.add_argument("--json", action="store_true", help="print every turn as JSON")
     parser.add_argument(
@@ -102,6 +105,11 @@ def main() -> None:
     )
     args = parser.parse_args()
     exchanges = load(args.data)[: args.limit or None]
+    if args.only:
+        wanted = set(args.only.split(","))
+        exchanges = [e for e in exchanges if e["id"] in wanted]
+        if missing := wanted - {e["id"] for e in exchanges}:
+            parser.error(f"no exchange with id {', '.join(sorted(missing))}")
     headers = {"Authorization": f"Bearer {args.token}"}
     turns: list[dict[str, Any]] = []
     with httpx.Client(base_url=args.url, timeout=900, headers=headers) as client:

@@ -5,11 +5,13 @@ Every strategy is derived from the calls it would make, recorded once per questi
 * ``SmolLM2 alone``, ``0.5B alone`` (draft 0), ``1.5B alone`` (the ``large`` part's first call);
 * ``vote`` — the three drafts' largest group of equal result sets (``after_drafts`` without
   escalation);
-* ``full`` (the default) — two drafts with the same rows are accepted; otherwise the
-  ``escalate`` part's answer (the large model's query with examples, one repair, fallback);
-* ``full, zero-shot escalation`` — the same, with the 1.5B model's own zero-shot query (and
-  its repair) on escalation: what ``full`` would be if its large call were ``1.5B alone``;
-* ``full, quorum 3`` — all three drafts must agree, zero-shot escalation;
+* ``full`` (the default) — two drafts with the same rows are accepted; otherwise the 1.5B
+  model's own zero-shot query (the ``large`` part: its first call and its repair), fallback
+  to the drafts — exactly what the expert runs (``escalation_shots=0``);
+* ``full, quorum 3`` — all three drafts must agree;
+* ``full, few-shot escalation`` — the default until 2026-12-03: on escalation the ``escalate``
+  part's answer (the large model's query with four examples, one repair, fallback); only on
+  the questions that part finished (it may cover a prefix of the run).
 
 and the analyses: drafts that agree on a wrong result, the escalation prompt compared on the
 escalated questions, what the repair round changed, and the A/B arms (``<part>-<variant>``).
@@ -104,18 +106,23 @@ def _escalated(drafts: list[Row], esc: Row) -> Row:
 
 def strategies(run: Path) -> tuple[dict[str, dict[int, Row]], list[int]]:
     large, drafts, esc = (_read(run / f"{p}.jsonl") for p in ("large", "drafts", "escalate"))
-    common = [i for i in drafts if i in large and i in esc]
+    common = [i for i in drafts if i in large]
     out: dict[str, dict[int, Row]] = defaultdict(dict)
     for i in common:
         d, lg = drafts[i]["attempts"], large[i]["attempts"]
         out["0.5B alone"][i] = _alone(d)
         out["1.5B alone"][i] = _alone(lg) | {"large": 1}
         out["vote (3 drafts, no large)"][i] = _vote(d)
-        e = esc[i]
+        out["full (default)"][i] = _cascade(d, lg, 2)
+        out["full, quorum 3"][i] = _cascade(d, lg, 3)
+    for i in common:
+        if i not in esc:
+            continue
+        d = drafts[i]["attempts"]
         agreed = drafts[i]["cascade"]["action"] == "agreed"
-        out["full (default)"][i] = _cascade(d, [], 2) if agreed else _escalated(d, e)
-        out["full, zero-shot escalation"][i] = _cascade(d, lg, 2)
-        out["full, quorum 3, zero-shot escalation"][i] = _cascade(d, lg, 3)
+        few = _cascade(d, [], 2) if agreed else _escalated(d, esc[i])
+        out["full, few-shot escalation (subset)"][i] = few
+        out["full (default) on that subset"][i] = out["full (default)"][i]
     return out, common
 
 
@@ -186,30 +193,30 @@ def analyses(run: Path, common: list[int], level: dict[int, str]) -> None:
             f"({len(wrong) / len(agreed):.0%}); the 1.5B model alone is right on {rescued} of "
             f"the wrong ones and wrong on {lost} the drafts got right"
         )
-    escalated = [i for i in common if drafts[i]["cascade"]["action"] != "agreed"]
+    escalated = [i for i in common if drafts[i]["cascade"]["action"] != "agreed" and i in esc]
     if escalated:
         few = sum(esc[i]["attempts"][0]["correct"] for i in escalated)
         zero = sum(zs[i] for i in escalated)
         print(
             f"\n**Escalated questions ({len(escalated)}):** the large model's first query right "
-            f"with `full`'s prompt (4 examples chosen by question and draft skeleton) {few}, "
+            f"with the few-shot prompt (4 examples chosen by question and draft skeleton) {few}, "
             f"with the zero-shot prompt {zero}"
         )
     repaired = [
         part[i]["attempts"]
         for part in (large, esc)
         for i in common
-        if len(part[i].get("attempts", [])) > 1
+        if i in part and len(part[i].get("attempts", [])) > 1
     ]
     fixed = sum(not a[0]["correct"] and a[-1]["correct"] for a in repaired)
     broke = sum(a[0]["correct"] and not a[-1]["correct"] for a in repaired)
     print(
-        f"\n**Repair rounds:** {len(repaired)} ran (1.5B zero-shot and `full`'s escalation "
+        f"\n**Repair rounds:** {len(repaired)} ran (1.5B zero-shot and the few-shot escalation "
         f"together); {fixed} turned a wrong answer right, {broke} a right one wrong"
     )
     print("\n**Per database (EX):**")
     table, _ = strategies(run)
-    names = list(table)
+    names = [s for s in table if len(table[s]) == len(common)]  # not the subset arms
     print("| database | n | " + " | ".join(names) + " |")
     print("|---|---|" + "---|" * len(names))
     dbs = sorted({drafts[i]["db_id"] for i in common})

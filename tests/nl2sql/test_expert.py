@@ -105,9 +105,23 @@ def test_by_default_disagreeing_drafts_leave_the_large_model_to_write_its_own_qu
 
     assert len(asked) == 1
     assert "CREATE TABLE singer" in asked[0] and "singr" not in asked[0]
+    # its own zero-shot prompt: with examples in it the 1.5B copied one instead of answering
+    assert "Examples of questions" not in asked[0]
     assert result.details["decision"] == "escalate -> finalised"
     assert result.output["rows"] == [[6]]
     assert result.details["decisions"][1]["drafts_agreeing_with_final"] == 1
+
+
+@pytest.mark.slow
+def test_examples_in_the_escalation_prompt_are_a_choice(spider_db):
+    db, _ = spider_db("concert_singer")
+    small, _ = _scripted("SELECT COUNT(*) FROM singer", "SELECT COUNT(*) FROM stadium")
+    large, asked = _scripted("SELECT COUNT(*) FROM singer")
+    ctx = ExpertContext(models=ModelProvider({"small": small, "large": large}))
+
+    NL2SQLExpert(drafts=2, escalation_shots=2).answer(db, "How many singers are there?", ctx)
+
+    assert "Examples of questions and their SQL from other databases" in asked[0]
 
 
 @pytest.mark.slow

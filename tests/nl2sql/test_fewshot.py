@@ -50,3 +50,22 @@ def test_examples_come_from_other_databases_only_and_resemble_the_question(spide
     assert all(e.source != "concert_singer" for e in chosen)
     assert "COUNT(*)" in chosen[-1].sql.upper()  # the closest one comes last
     assert len({" ".join(skeleton(e.sql)) for e in chosen}) == 4  # no two of the same shape
+
+
+def test_the_shipped_examples_name_no_table_of_the_demo_shop(tmp_path):
+    """A model copies an example whose tables exist in the database it is asked about: with
+    shop-like examples (customers, orders, products) the 1.5B answered "How many orders were
+    placed in 2025?" with the example ``SELECT name FROM products WHERE name LIKE '%box%'``."""
+    from sqlglot import exp, parse_one
+
+    from podium.demo.shop import build_shop_db
+    from podium.tools.sql import Database
+
+    db = Database(f"sqlite:///{build_shop_db(tmp_path / 'shop.sqlite')}")
+    demo_tables = {t.name.lower() for t in db.schema().tables}
+    used = {
+        t.name.lower()
+        for e in ExamplePool.generic().examples
+        for t in parse_one(e.sql, read="sqlite").find_all(exp.Table)
+    }
+    assert used and not (used & demo_tables)

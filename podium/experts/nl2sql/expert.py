@@ -4,9 +4,9 @@ The default strategy (``full``) is the agreement cascade measured on this box (D
 "Measured facts"): the ``small`` role (Qwen2.5-Coder-0.5B on the ladder) writes ``drafts``
 queries — one greedy, the others sampled at temperature 0.7 from varied prompts — each checked
 by the sqlglot read-only guard and run read-only. When ``quorum`` drafts return the same rows
-the answer is accepted without the large model; otherwise the ``large`` role (1.5B) writes the
-final query with the schema, few-shot examples and the drafts with their results or errors in
-its context (draft→finalise with SLM hints), and its execution errors are fed back for
+the answer is accepted without the large model; otherwise the ``large`` role (1.5B) writes its
+own query from the schema alone (``escalation_shots`` adds examples, ``draft_finalise`` puts the
+drafts with their results or errors in its context), and its execution errors are fed back for
 ``max_repairs`` rounds. The decisions are made by the pure functions of :mod:`.cascade` and
 recorded in ``details["decisions"]``, as events, and as the step's ledger ``decision``.
 
@@ -74,6 +74,7 @@ class NL2SQLExpert(Expert):
         pool: ExamplePool | None = None,
         schema_chars: int = 8000,
         max_tokens: int = 200,
+        escalation_shots: int = 0,
     ) -> None:
         if strategy not in STRATEGIES:
             raise ConfigError(
@@ -93,6 +94,10 @@ class NL2SQLExpert(Expert):
         self.pool = pool if pool is not None else ExamplePool.generic()
         self.schema_chars = schema_chars
         self.max_tokens = max_tokens
+        # Examples in the large model's prompt when the drafts disagree. None by default: on
+        # the Spider slice the 1.5B wrote the right query more often without them, and on the
+        # demo shop it copied an example's query instead of answering (BENCHMARKS.md, NL2SQL).
+        self.escalation_shots = escalation_shots
         self._linkers: dict[int, SchemaLinker] = {}
         self._lock = threading.Lock()
 
@@ -244,7 +249,7 @@ class _Run:
         if first.final:
             return
         drafts = list(self.attempts)
-        examples = self.examples(self.x.shots, drafts[0].sql)
+        examples = self.examples(self.x.escalation_shots, drafts[0].sql)
         if hints:
             messages = prompts.finalise(
                 self.db, self.schema, self.question, drafts, values=self.values, examples=examples

@@ -62,7 +62,10 @@ def _examples(examples: list[PoolExample]) -> str:
     if not examples:
         return ""
     pairs = "\n\n".join(f"Question: {e.question}\nSQL: {e.sql}" for e in examples)
-    return f"Examples of questions and their SQL (from other databases):\n\n{pairs}\n\n"
+    return (
+        "Examples of questions and their SQL from other databases (their tables and columns "
+        f"are not in this one; use only the schema above):\n\n{pairs}\n\n"
+    )
 
 
 def ask(
