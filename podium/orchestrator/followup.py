@@ -154,6 +154,27 @@ def rewrite_problems(rewritten: str, question: str, turn: Turn) -> list[str]:
     return problems
 
 
+def without_earlier(rewritten: str, earlier: str) -> str:
+    """The rewrite without the earlier question it starts by asking again.
+
+    The 1.5B model rewrote "And if it arrives damaged, how many days do I have to contact
+    support?" as "Within how many days of delivery can I return an unused item, and if it
+    arrives damaged, how many days ...?"; planned as two requests, the answered one went to the
+    database and failed. The earlier question already has its answer: only what follows it is
+    asked (unchanged when the rewrite does not start with the earlier question)."""
+    head = re.findall(r"[a-z0-9']+", earlier.lower())
+    if len(head) < 3:
+        return rewritten
+    pattern = r"\W*" + r"\W+".join(re.escape(w) for w in head) + r"\b[\s,;:.?!-]*"
+    match = re.match(pattern, rewritten, re.I)
+    if match is None:
+        return rewritten
+    rest = re.sub(r"^(?:and|but|also|then|plus)\b[\s,]*", "", rewritten[match.end() :], flags=re.I)
+    if len(re.findall(r"[A-Za-z0-9']+", rest)) < 3:
+        return rewritten  # nothing asked besides it: rewrite_problems says it repeats
+    return rest[0].upper() + rest[1:]
+
+
 def _anchors(question: str) -> list[str]:
     """What a rewrite must keep: the follow-up's numbers, names and months."""
     found = _NUMBER.findall(question) + _NAME.findall(question)
@@ -185,6 +206,7 @@ async def followup_node(state: RunState, runtime: Runtime[PodiumContext]) -> dic
         try:
             reply = await model.ainvoke(rewrite_messages(question, turn), max_tokens=80)
             rewritten = str(reply.content).strip().strip('"').splitlines()[0].strip()
+            rewritten = without_earlier(rewritten, turn.question)
         except Exception as exc:  # a rewrite is a help: without it the fallback still runs
             rewritten, problems = "", [f"{type(exc).__name__}: {exc}"]
         else:

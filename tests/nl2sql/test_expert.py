@@ -183,3 +183,21 @@ def test_the_ladder_answers_a_spider_question_and_records_every_decision(spider_
                 list(r) for r in db.execute(result.output["sql"]).rows[:20]
             ]
         json.dumps(details, default=str)  # what the step stores is plain data
+
+
+@pytest.mark.slow
+def test_when_no_query_runs_the_user_reads_what_happened_not_the_sql(spider_db):
+    db, _ = spider_db("concert_singer")
+    small, _ = _scripted("SELECT Nme FROM singer", "SELECT x FROM singr")
+    large, _ = _scripted("SELECT Name FROM singers")
+    ctx = ExpertContext(models=ModelProvider({"small": small, "large": large}))
+
+    result = NL2SQLExpert(drafts=2).answer(db, "List the singers' names.", ctx)
+
+    assert result.error is not None
+    assert result.error.startswith("none of the 4 queries written for it ran on the database")
+    assert "no such table: singers" in result.error and "SELECT" not in result.error
+    assert [a["sql"] for a in result.details["attempts"]][:2] == [
+        "SELECT Nme FROM singer",
+        "SELECT x FROM singr",
+    ]

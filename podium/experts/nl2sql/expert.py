@@ -318,8 +318,19 @@ class _Run:
                 details=details,
             )
         if last.chosen is None:
-            reasons = "; ".join(f"{a.sql[:80]!r}: {a.error}" for a in self.attempts)
-            return ExpertResult(error=f"no query ran: {reasons}", details=details)
+            # Said to the user ("I could not answer ...: ..."): what happened, not the SQL,
+            # which stays in the details one click away.
+            tried = len(self.attempts)
+            problem = self.attempts[-1].error if self.attempts else None
+            error = (
+                f"none of the {tried} queries written for it ran on the database"
+                if tried != 1
+                else "the query written for it did not run on the database"
+            )
+            return ExpertResult(
+                error=error + (f" (the last error: {problem})" if problem else ""),
+                details=details,
+            )
         chosen = self.attempts[last.chosen]
         assert chosen.result is not None
         result: QueryResult = chosen.result
