@@ -143,6 +143,9 @@ def test_a_question_is_not_a_claim_to_fact_check(advisory):
 
     assert [(s.expert, s.input) for s in reviewed.steps] == [("retrieval", task)]
     assert reviewed.notes[0].startswith("router overruled: s1: fact_check -> retrieval")
+    conditional = "If it arrives damaged, how many days do I have to contact support?"
+    proposed = Plan(steps=[Step(id="s1", expert="fact_check", input=conditional)])
+    assert advisory.review(proposed, conditional).steps[0].expert == "retrieval"
 
 
 @pytest.mark.parametrize(

@@ -32,9 +32,11 @@ _SENTENCE = re.compile(r"(?<=[.?!;])\s+")
 _COORDINATION = re.compile(rf",?\s+(?:and|but|plus|also|then|as well as)\s+(?=(?:{_CUES})\b)", re.I)
 _LEADING = re.compile(r"^(?:and|also|then|plus|please|but)\s+", re.I)
 # A question asking *for* something (what, how many, within how many days ...) rather than
-# whether something holds: the wh-word within its first three words.
+# whether something holds: the wh-word within its first three words, or opening the main
+# clause after a condition ("If it arrives damaged, how many days ...?").
+_WH = r"(?:what|which|who|whom|whose|when|where|why|how)\b"
 _WH_QUESTION = re.compile(
-    r"^\W*(?:\w+\W+){0,2}(?:what|which|who|whom|whose|when|where|why|how)\b", re.I
+    rf"^\W*(?:\w+\W+){{0,2}}{_WH}|^(?:if|when|for|after)\b[^,?]*,\s*{_WH}", re.I
 )
 
 
