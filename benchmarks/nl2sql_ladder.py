@@ -2,7 +2,7 @@
 
     python benchmarks/nl2sql_ladder.py run --part large    --out DIR   # 1.5B alone (+ repair)
     python benchmarks/nl2sql_ladder.py run --part drafts   --out DIR   # the 0.5B's three drafts
-    python benchmarks/nl2sql_ladder.py run --part escalate --out DIR   # `full`'s large call
+    python benchmarks/nl2sql_ladder.py run --part escalate --out DIR   # few-shot escalation
     python benchmarks/nl2sql_ladder.py run --part smol     --out DIR [--limit 100]  # SmolLM2
     python benchmarks/nl2sql_ladder.py summarise --out DIR
 
@@ -21,10 +21,12 @@ What each part computes — the same calls the expert makes (``_Run`` in the exp
   small model), and the result-set vote over the three is ``vote``.
 * ``large`` — the ``large`` role alone, greedy, zero-shot (``zero_shot``); when its query
   fails or finds nothing, also the repair round the cascade would run after it.
-* ``escalate`` — for the questions whose drafts do not agree, the large model's call in the
-  default ``full`` strategy: its own query with four examples chosen by the question and the
-  greedy draft's skeleton (a different prompt from ``zero_shot``, so it cannot be read off
-  the ``large`` part), plus its repair round. Needs the ``drafts`` part (``--follow`` waits).
+* ``escalate`` — for the questions whose drafts do not agree, the large model's call as the
+  default made it until 2026-12-03 (``escalation_shots=4``): its own query with four examples
+  chosen by the question and the greedy draft's skeleton, plus its repair round; the default
+  now escalates with the ``large`` part's zero-shot prompt, so ``full`` is read off ``drafts``
+  and ``large`` and this part is only the comparison. Needs the ``drafts`` part (``--follow``
+  waits).
 * ``smol`` — SmolLM2-135M alone with the ``zero_shot`` prompt.
 
 Few-shot examples everywhere: the shipped generic ones plus the Spider questions of the
@@ -47,7 +49,7 @@ from podium.experts.base import ExpertContext
 from podium.experts.nl2sql import prompts
 from podium.experts.nl2sql.cascade import Attempt, after_drafts, after_final, result_key
 from podium.experts.nl2sql.evaluate import _db_path, _is_ordered, _read_dev, same_result
-from podium.experts.nl2sql.expert import NL2SQLExpert, _Run
+from podium.experts.nl2sql.expert import NL2SQLExpert, _Run, run_attempt
 from podium.experts.nl2sql.fewshot import ExamplePool
 from podium.models.provider import ModelProvider
 from podium.tools.sql import Database, QueryFailed
@@ -232,7 +234,7 @@ def _one(
 
 
 def _rerun(run: _Run, origin: str, sql: str, seconds: float) -> Attempt:
-    a = run.run_sql(origin, "small", sql)
+    a = run_attempt(run.db, origin, "small", sql)
     a.seconds = seconds
     return a
 
