@@ -118,6 +118,16 @@ async def workspace(request: Request) -> dict[str, Any]:
     }
 
 
+@router.get("/databases")
+async def databases(request: Request) -> dict[str, Any]:
+    """The databases by name, first the one a step asks when it names none (cheap: unlike
+    ``GET /api/workspace`` nothing is opened or counted)."""
+    ws = request.app.state.hub.podium.workspace
+    return {
+        "databases": [{"name": d.name, "description": d.description} for d in ws.config.databases]
+    }
+
+
 def _changed(request: Request) -> None:
     """The planner, the router and the database choice read the workspace again."""
     request.app.state.hub.podium.context.workspace_changed()
