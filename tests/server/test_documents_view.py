@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from podium.workspace import Workspace
+from podium.workspace import DatabaseSpec, Workspace
 
 RETURNS = "# Returns and refunds\n\n## Damaged or faulty items\n\nContact support within 14 days.\n"
 
@@ -77,3 +77,19 @@ def test_absolute_paths_outside_are_refused_like_missing_files(
     for path in (workspace.root / "podium.toml", workspace.root.parent / "outside.md"):
         assert path.is_file()
         assert view(http, str(path)).status_code == 404
+
+
+def test_the_databases_are_listed_by_name_first_the_default(
+    http: httpx.Client, workspace: Any
+) -> None:
+    """What the page names an answer's database by (a step that names none asks the first)."""
+    assert http.get("/api/databases").json() == {"databases": []}
+    workspace.config.databases = [
+        DatabaseSpec(name="shop", url="sqlite:///shop.db", description="orders"),
+        DatabaseSpec(name="staff", url="sqlite:///staff.db"),
+    ]
+    listed = http.get("/api/databases").json()["databases"]
+    assert listed == [
+        {"name": "shop", "description": "orders"},
+        {"name": "staff", "description": ""},
+    ]
