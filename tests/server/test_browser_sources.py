@@ -2,7 +2,7 @@
 policy pauses a bulk listing until someone approves, and an answer shows its sources — the
 document as a link that opens it at the passage's heading, the database and its SQL one click
 away. The experts are scripted (real SQL on the demo's database, real passages from its
-documents); the real models run the same questions in test_real_conversations.py."""
+documents); test_real_conversations.py runs the listing on the real models."""
 
 from __future__ import annotations
 
@@ -99,21 +99,20 @@ def demo_copy(demo: Workspace, tmp_path: Path) -> Workspace:
     return ws
 
 
-@pytest.fixture
-def page(browser: Any, demo_copy: Workspace) -> Iterator[Any]:  # noqa: F811
+def open_page(browser: Any, workspace: Workspace, token: str | None = None) -> Iterator[Any]:  # noqa: F811
     from playwright.sync_api import expect
 
     expect.set_options(timeout=20_000)  # a shared machine: give a run 20 s to show its result
     podium = Podium(
         planner=RuleChatModel(rule=rule),
         experts=[nl2sql, retrieval],
-        workspace=demo_copy,
+        workspace=workspace,
         builtins=False,
         plugins=False,
         warmup=False,
         semantic_check=False,
     )
-    with serve_in_thread(create_app(podium)) as url:
+    with serve_in_thread(create_app(podium, token=token)) as url:
         context = browser.new_context(base_url=url, viewport={"width": 1280, "height": 900})
         page = context.new_page()
         page.problems = []
@@ -123,10 +122,17 @@ def page(browser: Any, demo_copy: Workspace) -> Iterator[Any]:  # noqa: F811
             "response",
             lambda r: page.problems.append(f"{r.url}: {r.status}") if r.status >= 400 else None,
         )
+        if token:  # the page asks for the token once, in a prompt
+            page.on("dialog", lambda dialog: dialog.accept(token))
         page.goto("/")
         page.wait_for_selector("body[data-ready='1']")
         yield page
         context.close()
+
+
+@pytest.fixture
+def page(browser: Any, demo_copy: Workspace) -> Iterator[Any]:  # noqa: F811
+    yield from open_page(browser, demo_copy)
 
 
 def ask(page: Any, text: str) -> Any:
@@ -197,4 +203,32 @@ def test_an_answer_links_the_document_and_the_query_it_used(page: Any) -> None:
     # and the link's own address serves the document (a new tab, when no token is needed)
     served = page.request.get(link.get_attribute("href"))
     assert served.ok and served.text().startswith("# Returns and refunds")
+
+    # a conversation opened again shows the same sources (rebuilt from the stored events)
+    page.click("[data-testid=new-chat]")
+    page.locator("[data-testid=conversations] li .title").first.click()
+    expect(page.locator("[data-testid=source-doc]")).to_have_text(
+        "returns.md › Damaged or faulty items"
+    )
+    expect(page.locator("[data-testid=source-sql] summary")).to_have_text("shop database")
     assert page.problems == []
+
+
+def test_behind_a_token_the_source_link_still_opens_the_document(
+    browser: Any,  # noqa: F811
+    demo_copy: Workspace,
+) -> None:
+    """The viewer fetches the document with the token; the bare address needs it."""
+    from playwright.sync_api import expect
+
+    for page in open_page(browser, demo_copy, token="s3cret-token"):
+        turn = ask(page, "What is the return policy?")
+        expect(turn.locator("[data-testid=run-status]")).to_have_text("done")
+        link = turn.locator("[data-testid=source-doc]")
+        link.click()
+        viewer = page.locator("[data-testid=doc-viewer]")
+        expect(viewer.locator("[data-testid=doc-heading]")).to_have_text(
+            "## Damaged or faulty items"
+        )
+        assert page.request.get(link.get_attribute("href")).status == 401
+        assert page.problems == []
