@@ -21,7 +21,7 @@ from podium.guardians.policy import GuardPolicy
 from podium.tracing import TracingSpec
 
 CONFIG_NAME = "podium.toml"
-DEMO_VERSION = "3"  # bump when podium/demo changes: existing copies are refreshed
+DEMO_VERSION = "4"  # bump when podium/demo changes: existing copies are refreshed
 
 
 class DatabaseSpec(BaseModel):
@@ -94,6 +94,39 @@ class LimitsSpec(BaseModel):
     )
 
 
+class ApprovalsSpec(BaseModel):
+    """``[approvals]``: which steps wait for a person before the run goes on (the approval
+    node: ``Podium.resume``, ``podium approve``, Approve/Reject on the chat page).
+
+    "Expensive" is said concretely, in two ways a workspace can name:
+
+    * ``before`` — experts whose every step waits *before it runs*: an expert that spends
+      what a person should agree to first (a paid remote model, a long job, a call that
+      leaves the machine). Their cost is known before they start.
+    * ``max_rows`` — a step whose result has more rows than this waits *before the run uses
+      it*. A query's cost shows only once it ran, in what it returned: a result of hundreds of
+      rows is no answer anyone reads in a chat (the page shows the first 20), but a scan of
+      whole tables handed out in bulk — every order, every customer's name — which on a
+      production database is the expensive query, and an export of personal data. The rows
+      are counted from the result's ``row_count`` (``truncated``: cut at the database's row
+      cap, so more than any limit) or its ``rows`` evidence, whatever the expert.
+
+    Approving lets the step run, or its result be used; rejecting fails the step and skips
+    the steps that need it, and the answer says so. Empty (the default): nothing asks.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    before: list[str] = Field(
+        default_factory=list, description="Experts whose steps ask before they run."
+    )
+    max_rows: int | None = Field(
+        default=None,
+        gt=0,
+        description="A result of more rows than this asks before the run uses it.",
+    )
+
+
 class WorkspaceConfig(BaseModel):
     """The whole ``podium.toml``. Every section refuses keys it does not know, so a typo is
     an error naming the key rather than a setting silently left at its default."""
@@ -116,6 +149,7 @@ class WorkspaceConfig(BaseModel):
     )
     limits: LimitsSpec = Field(default_factory=LimitsSpec)
     guardians: GuardPolicy = Field(default_factory=GuardPolicy)
+    approvals: ApprovalsSpec = Field(default_factory=ApprovalsSpec)
     tracing: TracingSpec | None = None  # OpenTelemetry traces of runs (podium.tracing)
 
     @field_validator("databases")

@@ -88,3 +88,17 @@ def toml_blocks() -> list[tuple[str, str]]:
 @pytest.mark.parametrize(("where", "text"), toml_blocks(), ids=[w for w, _ in toml_blocks()])
 def test_every_podium_toml_in_the_docs_loads(where, text, tmp_path):
     Workspace.load(write(tmp_path / "ws", text))
+
+
+def test_the_approvals_section_refuses_unknown_keys_and_a_limit_of_no_rows(tmp_path):
+    ws = write(tmp_path / "a", "[approvals]\nmax_row = 200\n")
+    with pytest.raises(
+        ConfigError, match=r"key 'max_row' in \[approvals\] \(did you mean 'max_rows'"
+    ):
+        Workspace.load(ws)
+    ws = write(tmp_path / "b", "[approvals]\nmax_rows = 0\n")
+    with pytest.raises(ConfigError, match="max_rows"):
+        Workspace.load(ws)
+    ws = write(tmp_path / "c", '[approvals]\nmax_rows = 200\nbefore = ["nl2sql"]\n')
+    approvals = Workspace.load(ws).config.approvals
+    assert (approvals.max_rows, approvals.before) == (200, ["nl2sql"])

@@ -18,6 +18,7 @@ from podium.errors import PodiumError
 from podium.experts.base import Cost, ExpertContext, ExpertResult
 from podium.models.usage import metered
 
+from .approval import asks_after, asks_before
 from .budget import budget_problem
 from .context import PodiumContext
 from .events import ApprovalRequired, ExpertNote, StepFinished, StepStarted, emit
@@ -109,13 +110,14 @@ def dispatch_node(state: RunState, runtime: Runtime[PodiumContext]) -> dict[str,
 
     done = [sid for sid, r in results.items() if r["status"] == "ok"]
     for step in plan.ready(done=done, started=[*results, *updates]):
-        if step.approve and step.id not in approvals:
+        reason = asks_before(step, runtime.context.workspace)
+        if reason and step.id not in approvals:
             asks[step.id] = {
                 "asked": True,
                 "when": "before",
                 "expert": step.expert,
                 "input": step.input,
-                "reason": "the workflow asks before this step",
+                "reason": reason,
             }
     for sid, outcome in results.items():
         if outcome["status"] == "awaiting_approval" and sid not in approvals:
@@ -172,7 +174,9 @@ def next_steps(state: RunState) -> list[Send] | str:
     ready = [
         step
         for step in plan.ready(done=done, started=results)
-        if not step.approve or approvals.get(step.id, {}).get("approved") is True
+        # dispatch recorded every ask (the workflow's or the workspace's) just before this
+        if approvals.get(step.id, {}).get("approved") is True
+        or not (step.approve or step.id in approvals)
     ]
     if ready:
         return [
@@ -264,7 +268,7 @@ async def run_step(payload: StepTask, ctx: PodiumContext) -> tuple[StepOutcome, 
                 result = ExpertResult.failure(
                     f"expert returned {type(result).__name__}, not an ExpertResult"
                 )
-            result = expert.check_output(result)
+            result = asks_after(expert.check_output(result), ctx.workspace)
         except TimeoutError:
             result = ExpertResult.failure(f"timed out after {timeout:g} s")
         except PodiumError as exc:

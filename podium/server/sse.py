@@ -16,6 +16,12 @@ def event_stream(channel: RunChannel, after: int = 0) -> EventSourceResponse:
 
     The stream ends when the run finishes or pauses for approval; a client that closes it
     early stops only its own reading (sse-starlette notices the disconnect).
+
+    ``Cache-Control: no-cache``, not sse-starlette's default ``no-store``: Chromium reports a
+    ``no-store`` body read to its end through a stream reader (as the page reads this one,
+    with ``fetch`` so that it can send the token) as ``net::ERR_ABORTED``, although the
+    server ended the chunked body properly; with ``no-cache`` the same stream is "finished".
+    ``no-cache`` is what the rest of the server sends (the page, the OpenAI-style stream).
     """
 
     async def frames() -> AsyncIterator[ServerSentEvent]:
@@ -24,7 +30,9 @@ def event_stream(channel: RunChannel, after: int = 0) -> EventSourceResponse:
                 data=json.dumps(event, default=str), event=event["type"], id=str(event["seq"])
             )
 
-    return EventSourceResponse(frames(), ping=15, send_timeout=30)
+    return EventSourceResponse(
+        frames(), ping=15, send_timeout=30, headers={"Cache-Control": "no-cache"}
+    )
 
 
 def parse_last_event_id(value: str | None, after: int | None) -> int:

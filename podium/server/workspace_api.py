@@ -1,6 +1,8 @@
-"""The workspace from the page: registered experts, databases to connect, documents to upload.
+"""The workspace from the page: registered experts, databases to connect, documents to upload,
+and the documents an answer cites, to read (``GET /api/documents/view?source=PATH``).
 
-No secret leaves the server: database URLs are shown with their passwords hidden.
+No secret leaves the server: database URLs are shown with their passwords hidden, and only
+files inside the workspace's document folders are ever served.
 """
 
 from __future__ import annotations
@@ -9,17 +11,19 @@ import asyncio
 import dataclasses
 import re
 import statistics
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Request, UploadFile
+from fastapi import APIRouter, Query, Request, UploadFile
+from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
 from podium.errors import ConfigError, InputRejected, PodiumError
 from podium.memory.tables import RunRow, StepRow
 from podium.tools.documents import PDF_SUFFIXES, SUPPORTED_SUFFIXES
 from podium.tools.sql.database import redact_url
-from podium.workspace import DatabaseSpec, DocumentsSpec
+from podium.workspace import DatabaseSpec, DocumentsSpec, Workspace
 
 from .databases import DatabasePolicy, allow, probe
 from .schemas import DatabaseConnect
@@ -114,6 +118,16 @@ async def workspace(request: Request) -> dict[str, Any]:
     }
 
 
+@router.get("/databases")
+async def databases(request: Request) -> dict[str, Any]:
+    """The databases by name, first the one a step asks when it names none (cheap: unlike
+    ``GET /api/workspace`` nothing is opened or counted)."""
+    ws = request.app.state.hub.podium.workspace
+    return {
+        "databases": [{"name": d.name, "description": d.description} for d in ws.config.databases]
+    }
+
+
 def _changed(request: Request) -> None:
     """The planner, the router and the database choice read the workspace again."""
     request.app.state.hub.podium.context.workspace_changed()
@@ -140,6 +154,59 @@ async def remove_document(name: str, request: Request) -> None:
         raise NotFound(f"no uploaded document {name!r}", hint="see GET /api/workspace")
     await asyncio.to_thread(path.unlink)
     _changed(request)
+
+
+@router.get("/documents/view")
+async def view_document(
+    request: Request,
+    source: str = Query(
+        min_length=1,
+        max_length=4096,
+        description="The document as a passage names it (its ``source``): a path, absolute "
+        "or relative to the workspace.",
+    ),
+) -> FileResponse:
+    """One workspace document, to read (read-only). Text, Markdown and HTML come as plain
+    text (a document is shown, never run as a page of this site); PDF as PDF."""
+    ws = request.app.state.hub.podium.workspace
+    path = await asyncio.to_thread(document_file, ws, source)
+    kind = "application/pdf" if path.suffix.lower() in PDF_SUFFIXES else "text/plain"
+    return FileResponse(
+        path,
+        media_type=kind + ("; charset=utf-8" if kind == "text/plain" else ""),
+        content_disposition_type="inline",
+        filename=path.name,
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+def document_file(ws: Workspace, source: str) -> Path:
+    """The file ``source`` names, if it is a document inside one of the workspace's document
+    folders (after ``..`` and symbolic links are resolved; no hidden files); else NotFound,
+    the same for a file that is missing and one that is not the workspace's to show."""
+    missing = NotFound(
+        f"no document {source!r} in this workspace's document folders",
+        hint="a source link names a file inside the folders listed by GET /api/workspace",
+    )
+    if "\x00" in source:
+        raise missing
+    given = Path(source)
+    try:
+        path = (given if given.is_absolute() else ws.root / given).resolve(strict=True)
+    except (OSError, RuntimeError):
+        raise missing from None
+    for folder in ws.document_paths():
+        try:
+            folder = folder.resolve(strict=True)
+        except (OSError, RuntimeError):
+            continue
+        inside = path == folder or (
+            path.is_relative_to(folder)
+            and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+        )
+        if inside and path.is_file() and path.suffix.lower() in SUPPORTED_SUFFIXES:
+            return path
+    raise missing
 
 
 @router.post("/databases", status_code=201)

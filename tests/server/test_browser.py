@@ -135,3 +135,39 @@ def test_the_experts_and_workspace_pages(page: Any) -> None:
     )
     page.click("#upload button")
     expect(page.locator("#upload-result")).to_contain_text("is binary")
+
+
+def test_a_whole_run_leaves_no_console_or_network_error(browser: Any, live: str) -> None:
+    """Every request of a run that pauses, is approved and finishes (the page, its files, the
+    API calls, both legs of the event stream) ends cleanly: nothing failed, no error status,
+    no console error. The event stream used to end as net::ERR_ABORTED in Chromium."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(base_url=live, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    seen: list[str] = []
+    problems: list[str] = []
+    page.on("requestfinished", lambda r: seen.append(r.url))
+    page.on("requestfailed", lambda r: problems.append(f"{r.url}: {r.failure}"))
+    page.on(
+        "response", lambda r: problems.append(f"{r.url}: {r.status}") if r.status >= 400 else None
+    )
+    page.on(
+        "console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None
+    )
+    page.on("pageerror", lambda exc: problems.append(f"error: {exc}"))
+    page.goto("/")
+    page.wait_for_selector("body[data-ready='1']")
+
+    page.fill("[data-testid=task]", "the tides and export orders")
+    page.click("[data-testid=send]")
+    turn = page.locator(".turn").last
+    expect(turn.locator("[data-testid=run-status]")).to_have_text("waiting for approval")
+    turn.locator("[data-testid=approve]").click()
+    expect(turn.locator("[data-testid=run-status]")).to_have_text("done")
+    page.wait_for_load_state("networkidle")
+    context.close()
+
+    streams = [u for u in seen if "/events?after=" in u]
+    assert len(streams) == 2, seen  # the leg up to the pause and the leg after approving
+    assert problems == []

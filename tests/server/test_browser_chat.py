@@ -55,10 +55,6 @@ def open_page(browser: Any, url: str, **context: Any) -> Any:  # noqa: F811
     page.problems = []
     page.on("pageerror", lambda exc: page.problems.append(f"error: {exc}"))
     page.on("requestfailed", lambda r: page.problems.append(f"{r.url}: {r.failure}"))
-    # Not counted: Chromium reports a fetch body read to its end through a stream reader (as
-    # the page reads a run's events) as net::ERR_ABORTED, even when the server ended the
-    # chunked body properly; read with .text() the same response is "finished".
-    page.problems_ignored = "/events?after="
     page.on(
         "response",
         lambda r: page.problems.append(f"{r.url}: {r.status}") if r.status >= 400 else None,
@@ -70,7 +66,7 @@ def open_page(browser: Any, url: str, **context: Any) -> Any:  # noqa: F811
 
 
 def problems(page: Any) -> list[str]:
-    return [p for p in page.problems if not (page.problems_ignored in p and "ERR_ABORTED" in p)]
+    return list(page.problems)
 
 
 def send(page: Any, text: str) -> Any:

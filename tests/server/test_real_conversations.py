@@ -76,3 +76,20 @@ def test_a_question_goes_to_the_database_connected_for_it(server: str, own_demo:
     notes = [e for e in events if e["type"] == "expert_note" and e["kind"] == "database"]
     assert [n["data"]["database"] for n in notes] == ["staff"]
     assert "3" in events[-1]["answer"], events[-1]["answer"]
+
+
+def test_the_demo_asks_before_it_uses_every_order_with_its_customers_name(server: str) -> None:
+    """The demo's [approvals] max_rows on the real models: the listing waits for a person,
+    approving finishes the run (the 2024 count above never waits: its answer came back)."""
+    with httpx.Client(base_url=server, timeout=900, headers={"X-Podium-Client": "t"}) as http:
+        task = "List every order with its customer's name"
+        run_id = http.post("/api/runs", json={"message": task}).json()["run_id"]
+        events = read_events(http, run_id)
+        assert events[-1]["type"] == "run_paused", [e["type"] for e in events]
+        asked = next(e for e in events if e["type"] == "approval_required")
+        assert asked["expert"] == "nl2sql" and asked["when"] == "after"
+        assert asked["reason"].endswith("over this workspace's limit of 200 ([approvals] max_rows)")
+        decision = {"approvals": {asked["step_id"]: True}}
+        assert http.post(f"/api/runs/{run_id}/approve", json=decision).status_code == 202
+        rest = read_events(http, run_id, after=events[-1]["seq"])
+        assert (rest[-1]["type"], rest[-1]["status"]) == ("run_finished", "done")

@@ -2,7 +2,9 @@
 // (the same events the CLI and the store read), live over SSE or replayed from the store.
 "use strict";
 
-const state = { token: localStorage.getItem("podium-token") || "", conversation: null, runs: {} };
+const state = {
+  token: localStorage.getItem("podium-token") || "", conversation: null, runs: {}, databases: [],
+};
 const $ = (sel, root = document) => root.querySelector(sel);
 
 function el(tag, attrs = {}, ...children) {
@@ -130,13 +132,16 @@ class RunView {
     this.verdicts = el("ul", { class: "verdicts", "data-testid": "verdicts" });
     this.checkSummary = el("summary", {}, "Checks");
     this.answer = el("div", { class: "answer", "data-testid": "answer" });
+    this.sources = el("div", { class: "sources", "data-testid": "sources", hidden: "" });
+    this.results = {};  // step id -> {status, output}: what the answer's sources come from
+    this.databaseOf = {};  // step id -> the database it asked (from the plan or a note)
     this.rating = el("div", { class: "rating", hidden: "" },
       feedback(`/api/runs/${runId}/feedback`, "This answer"));
     this.meter = el("div", { class: "meter", "data-testid": "meter" });
     this.node.append(
       el("div", { class: "bubble assistant" },
         el("div", { class: "run-head" }, el("span", { class: "muted" }, `run ${runId}`), this.status),
-        this.plan, this.approvals, this.answer, this.rating,
+        this.plan, this.approvals, this.answer, this.sources, this.rating,
         el("details", { class: "checks", "data-testid": "checks" }, this.checkSummary, this.verdicts),
         this.meter));
   }
@@ -166,6 +171,7 @@ class RunView {
     this.setStatus("running");
     this.plan.replaceChildren();
     const steps = ev.plan.steps || [];
+    for (const s of steps) if ((s.args || {}).database) this.databaseOf[s.id] = s.args.database;
     const depth = {};
     const level = (s) => {
       if (depth[s.id] !== undefined) return depth[s.id];
@@ -230,6 +236,7 @@ class RunView {
     const ms = (ev.cost || {}).ms;
     v.cost.textContent = ms ? ` · ${Math.round(ms)} ms` : "";
     v.body.replaceChildren(renderOutput(ev.output, ev.error));
+    this.results[ev.step_id] = { status: ev.status, output: ev.output };
     const cost = ev.cost || {};
     this.spent.ms += cost.ms || 0;
     this.spent.tokens += (cost.input_tokens || 0) + (cost.output_tokens || 0);
@@ -242,6 +249,7 @@ class RunView {
 
   on_expert_note(ev) {
     const v = this.step(ev);
+    if (ev.kind === "database" && ev.data && ev.data.database) this.databaseOf[ev.step_id] = ev.data.database;
     v.notes.append(el("li", { class: `note ${ev.kind}`, "data-testid": "note" }, noteText(ev.kind, ev.data || {})));
   }
 
@@ -282,6 +290,29 @@ class RunView {
     this.approvals.append(box);
   }
 
+  // What the answer used, one click away: the passage each document step answered from (a link
+  // that opens the document at its heading) and each database step's database and SQL.
+  showSources() {
+    const items = [];
+    const seen = new Set();
+    for (const [sid, r] of Object.entries(this.results)) {
+      if (r.status !== "ok") continue;
+      const out = r.output;
+      if (isPassages(out)) {
+        const top = out[0];  // the passage the step's answer is taken from
+        const key = `${top.source}\n${top.title || ""}`;
+        if (!seen.has(key)) items.push(documentLink(top));
+        seen.add(key);
+      } else if (out && typeof out === "object" && !Array.isArray(out) && out.sql) {
+        const db = this.databaseOf[sid] || state.databases[0] || "the";
+        items.push(el("details", { class: "source sql-source", "data-testid": "source-sql" },
+          el("summary", {}, `${db} database`), el("pre", { class: "sql" }, out.sql)));
+      }
+    }
+    this.sources.hidden = !items.length;
+    this.sources.replaceChildren(...(items.length ? [el("span", { class: "muted" }, "Sources: "), ...items] : []));
+  }
+
   on_approval(ev) {
     const box = this.approvals.querySelector(`[data-step="${ev.step_id}"]`);
     if (box) box.replaceWith(el("div", { class: "decision" },
@@ -306,6 +337,7 @@ class RunView {
     this.setStatus(ev.status);
     if (ev.answer) this.on_answer({ text: ev.answer });
     this.rating.hidden = !ev.answer;
+    if (ev.answer) this.showSources();
     if (ev.error) this.answer.append(el("div", { class: "error" }, ev.error));
     const c = ev.cost || {};
     const wall = this.started ? ((ev.ts - this.started)).toFixed(1) : "?";
@@ -326,6 +358,51 @@ function noteText(kind, data) {
   return `${label}${head ? `: ${head}` : ""}${rest.length ? ` (${rest.join(", ")})` : ""}`;
 }
 
+const isPassages = (output) => Array.isArray(output) && output.length > 0 && output[0]
+  && typeof output[0] === "object" && "text" in output[0] && "source" in output[0];
+
+// A document an answer cites: its file name and the heading of the passage. The link itself
+// serves the file (a new tab, when no token is needed); a click opens it here, at the heading.
+function documentLink(passage) {
+  const source = String(passage.source || "");
+  const name = source.split(/[\\/]/).pop();
+  const heading = String(passage.title || "").split(" > ").pop().trim();
+  const url = `/api/documents/view?source=${encodeURIComponent(source)}`;
+  const pdf = /\.pdf$/i.test(name);
+  return el("a", {
+    class: "source doc-source", "data-testid": "source-doc", href: url, target: "_blank", rel: "noopener",
+    title: source + (passage.title ? ` — ${passage.title}` : ""),
+    onclick: (e) => {
+      if (pdf) return;  // the browser's own viewer shows a PDF
+      e.preventDefault();
+      openDocument(url, name, heading).catch((err) => showError(err.message));
+    },
+  }, heading && heading !== name ? `${name} › ${heading}` : name);
+}
+
+async function openDocument(url, name, heading) {
+  const headers = state.token ? { Authorization: `Bearer ${state.token}` } : {};
+  const res = await fetch(url, { headers });
+  if (!res.ok) {
+    const err = (await res.json().catch(() => ({}))).error || {};
+    throw new Error(err.message || `could not open ${name}: ${res.status}`);
+  }
+  const lines = (await res.text()).split("\n");
+  const bare = (line) => line.replace(/^#+\s*/, "").trim().toLowerCase();
+  const want = heading.toLowerCase();
+  let at = want ? lines.findIndex((l) => bare(l) === want) : -1;
+  if (at < 0 && want) at = lines.findIndex((l) => l.toLowerCase().includes(want));
+  const text = $("#doc-text");
+  text.replaceChildren(...lines.map((line, i) => (i === at
+    ? el("mark", { "data-testid": "doc-heading" }, line, "\n") : `${line}\n`)));
+  $("#doc-name").textContent = name;
+  $("#doc-open").setAttribute("href", url);
+  const dialog = $("#doc-viewer");
+  if (!dialog.open) dialog.showModal();
+  const mark = text.querySelector("mark");
+  if (mark) mark.scrollIntoView({ block: "center" }); else text.scrollTop = 0;
+}
+
 function renderOutput(output, error) {
   const box = el("div");
   if (error) box.append(el("div", { class: "error" }, error));
@@ -339,7 +416,7 @@ function renderOutput(output, error) {
       box.append(table);
       if (output.truncated) box.append(el("div", { class: "muted" }, `${output.row_count} rows in all`));
     }
-  } else if (Array.isArray(output) && output.length && output[0] && typeof output[0] === "object" && "text" in output[0]) {
+  } else if (isPassages(output)) {
     box.append(el("ol", { class: "passages" }, output.map((p) => el("li", {},
       el("div", { class: "muted", title: p.source || "" }, [String(p.source || "").split("/").pop(), p.title].filter(Boolean).join(" · "), p.score !== undefined ? ` · ${p.score}` : ""),
       p.text))));
@@ -442,6 +519,7 @@ async function loadExperts() {
 
 async function loadWorkspace() {
   const ws = await api("/api/workspace");
+  state.databases = ws.databases.map((d) => d.name);
   $("#databases").replaceChildren(...ws.databases.map((d) => el("li", { "data-testid": "database", "data-name": d.name },
     el("div", {}, el("b", {}, d.name), ` ${d.url}`, d.description ? el("span", { class: "muted" }, ` — ${d.description}`) : null,
       el("button", { class: "remove", "data-testid": "remove-db", onclick: () => removeDatabase(d.name) }, "Remove")),
@@ -521,7 +599,10 @@ async function main() {
   });
   $("#connect-db").addEventListener("submit", connectDatabase);
   $("#upload").addEventListener("submit", upload);
+  $("#doc-close").addEventListener("click", () => $("#doc-viewer").close());
   await loadConversations();
+  // the database names, for an answer's sources (a step that names none asks the first)
+  state.databases = (await api("/api/databases")).databases.map((d) => d.name);
   document.body.dataset.ready = "1";
 }
 
