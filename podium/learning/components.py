@@ -33,6 +33,7 @@ from .heads import (
     fact_check_component,
     guard_component,
     learned_dir,
+    uses_trained_head,
 )
 from .refresh import Component, Refresh, one_at_a_time, published, refresh
 
@@ -87,7 +88,11 @@ def _learn(
         items = [c for e in store.examples(FACT_CHECK) for c in confirmed_claims(e)]
         if items or expert == FACT_CHECK:
             head = fact_check_component(podium, folder)
-            done.append(refresh(engine, head, items, minimum, unavailable=missing, why=why))
+            checker = getattr(podium.registry.get(FACT_CHECK), "checker", None)
+            other = "" if uses_trained_head(checker) else OTHER_VERIFIER
+            done.append(
+                refresh(engine, head, items, minimum, unavailable=missing or other, why=why)
+            )
     if expert in (None, GUARD):
         items = confirmed_prompts(store.examples(GUARD))
         if items or expert == GUARD:
@@ -100,6 +105,9 @@ def _learn(
     return done
 
 
+OTHER_VERIFIER = (
+    "the fact_check expert runs another verifier than the trained head: nothing to retrain"
+)
 NO_DATA = (
     "the trained heads relearn on their training slices as well: give them with "
     "podium learn --data DIR or [learning] data in podium.toml"

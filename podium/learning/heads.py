@@ -150,8 +150,11 @@ def fact_check_component(podium: LearningHost, data: Path | None) -> Component[L
 def uses_trained_head(checker: Any) -> bool:
     """Whether a fact checker runs the trained head (the default), not a cross-encoder or
     another verifier someone chose: only then does a refreshed head replace its weights."""
+    from podium.experts.fact_check.checker import FactChecker
     from podium.experts.fact_check.verifier import TrainedVerifier
 
+    if not isinstance(checker, FactChecker):
+        return False
     chosen = getattr(checker, "_verifier", None)  # FactChecker loads its verifier lazily
     if chosen is None:
         return getattr(checker, "_spec", None) in (None, "builtin", "head")
