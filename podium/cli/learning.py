@@ -137,7 +137,9 @@ def learn(
         elif due and n:
             rows = [r.as_dict() for r in auto.refresh_due(podium, n)]
         else:
-            found = run_learn(podium, expert, minimum=min_examples, data=data)
+            found = run_learn(
+                podium, expert, minimum=min_examples, data=data.resolve() if data else None
+            )
             rows = [r.as_dict() for r in found]
     except PodiumError as exc:
         raise fail(exc) from None

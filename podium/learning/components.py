@@ -82,8 +82,7 @@ def _learn(
             if outcomes or expert == name:
                 floor = None if minimum is None else max(minimum, 8)  # a fit needs verdicts
                 done.append(refresh(engine, calibrator_component(name), outcomes, floor, why=why))
-    folder = training_data(podium, data)
-    missing = "" if folder else NO_DATA
+    folder, missing = training_data(podium, data)
     if expert in (None, FACT_CHECK) and FACT_CHECK in podium.registry:
         items = [c for e in store.examples(FACT_CHECK) for c in confirmed_claims(e)]
         if items or expert == FACT_CHECK:
@@ -114,15 +113,17 @@ NO_DATA = (
 )
 
 
-def training_data(podium: LearningHost, data: str | Path | None) -> Path | None:
+def training_data(podium: LearningHost, data: str | Path | None) -> tuple[Path | None, str]:
     """The folder of training slices (``--data``, else ``[learning] data``, relative to the
-    workspace), or None when neither names one that exists."""
+    workspace), or None and why not."""
     spec = data or podium.workspace.config.learning.data
     if not spec:
-        return None
+        return None, NO_DATA
     path = Path(spec).expanduser()
     path = path if path.is_absolute() else Path(podium.workspace.root) / path
-    return path if path.is_dir() else None
+    if not path.is_dir():
+        return None, f"no folder of training slices at {path} ([learning] data or --data)"
+    return path, ""
 
 
 # -- nl2sql few-shot pool ------------------------------------------------------------------
