@@ -127,6 +127,24 @@ class ApprovalsSpec(BaseModel):
     )
 
 
+class LearningSpec(BaseModel):
+    """``[learning]``: what Podium relearns from verified examples on its own (podium.learning)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_every: int | None = Field(
+        default=None,
+        ge=1,
+        description="Refresh an expert's learned parts in the background after every N new "
+        "verified examples of it (default: off; run `podium learn`).",
+    )
+    data: str = Field(
+        default="",
+        description="Folder of the training slices the trained heads relearn on (fact_check/, "
+        "guard/, injection/); relative to the workspace.",
+    )
+
+
 class WorkspaceConfig(BaseModel):
     """The whole ``podium.toml``. Every section refuses keys it does not know, so a typo is
     an error naming the key rather than a setting silently left at its default."""
@@ -151,6 +169,7 @@ class WorkspaceConfig(BaseModel):
     guardians: GuardPolicy = Field(default_factory=GuardPolicy)
     approvals: ApprovalsSpec = Field(default_factory=ApprovalsSpec)
     tracing: TracingSpec | None = None  # OpenTelemetry traces of runs (podium.tracing)
+    learning: LearningSpec = Field(default_factory=LearningSpec)
 
     @field_validator("databases")
     @classmethod

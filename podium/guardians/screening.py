@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import threading
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 from .base import GuardInput, Stage, Verdict
 from .categories import CategoryIndex
@@ -15,20 +16,27 @@ from .policy import GuardPolicy
 
 
 class _Models:
-    """The encoder, the classifier and the category index, loaded once and shared."""
+    """The encoder, the classifier and the category index, loaded once and shared (and the
+    classifier of other weights, e.g. a head ``podium learn`` refreshed, once per file)."""
 
     _lock = threading.Lock()
     _loaded: tuple[AttackClassifier, CategoryIndex] | None = None
+    _other: ClassVar[dict[Path, AttackClassifier]] = {}
 
     @classmethod
-    def get(cls) -> tuple[AttackClassifier, CategoryIndex]:
+    def get(cls, weights: Path | None = None) -> tuple[AttackClassifier, CategoryIndex]:
         with cls._lock:
             if cls._loaded is None:
                 from podium.models.embeddings import load_embedder
 
                 embedder = load_embedder("local:minilm")
                 cls._loaded = (AttackClassifier(embedder), CategoryIndex(embedder))
-            return cls._loaded
+            if weights is None:
+                return cls._loaded
+            clf, cats = cls._loaded
+            if weights not in cls._other:
+                cls._other[weights] = AttackClassifier(clf.embedder, weights)
+            return cls._other[weights], cats
 
 
 def _snippet(text: str, n: int = 80) -> str:
@@ -46,14 +54,15 @@ class InjectionGuardian:
     def __init__(self, policy: GuardPolicy | None = None) -> None:
         self.policy = policy or GuardPolicy()
         self.budget_ms = self.policy.budget_ms
+        self.weights: Path | None = None  # None: the shipped heads
 
     @property
     def model(self) -> str:
-        clf, _ = _Models.get()
+        clf, _ = _Models.get(self.weights)
         return f"prompt-guardrail+minilm-head@{clf.version}"
 
     def warm(self) -> None:
-        _Models.get()
+        _Models.get(self.weights)
 
     async def inspect(self, item: GuardInput) -> Verdict:
         mode = self.policy.injection if item.stage == "in" else self.policy.unsafe_answer
@@ -62,7 +71,7 @@ class InjectionGuardian:
         return await asyncio.to_thread(self._inspect, item, mode)
 
     def _inspect(self, item: GuardInput, mode: str) -> Verdict:
-        clf, cats = _Models.get()
+        clf, cats = _Models.get(self.weights)
         head = clf.heads["prompt"]
         block_at = self.policy.injection_threshold or head.threshold
         flag_at = min(block_at, clf.meta["prompt"].get("flag_threshold", block_at))

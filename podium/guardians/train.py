@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -111,8 +111,19 @@ def _doc_scores(
     return out
 
 
-def train(data: Path, out: Path = WEIGHTS, *, embedder: Any = None) -> dict[str, Any]:
-    """Fit both heads on ``data`` and write the weights; returns the out-of-fold figures."""
+def train(
+    data: Path,
+    out: Path = WEIGHTS,
+    *,
+    embedder: Any = None,
+    extra_prompts: Sequence[tuple[str, int]] = (),
+) -> dict[str, Any]:
+    """Fit both heads on ``data`` and write the weights; returns the out-of-fold figures.
+
+    ``extra_prompts``: further (text, label) prompts for the prompt head (1: attack), e.g.
+    attacks and false alarms people confirmed (``podium learn``). They are trained on and
+    count towards its threshold, not towards its out-of-fold figures (those stay the guard
+    slice's)."""
     if embedder is None:
         from podium.models.embeddings import load_embedder
 
@@ -137,6 +148,7 @@ def train(data: Path, out: Path = WEIGHTS, *, embedder: Any = None) -> dict[str,
 
     # Prompt head: out-of-fold scores over the guard slice, then fit on everything.
     prompts = prompt_rows(data)
+    prompts += [Row(t, int(y), f"x{i}") for i, (t, y) in enumerate(extra_prompts)]
     x = featurize([r.text for r in prompts])
     y = np.array([r.label for r in prompts])
     oof = np.zeros(len(prompts))
@@ -151,6 +163,8 @@ def train(data: Path, out: Path = WEIGHTS, *, embedder: Any = None) -> dict[str,
         "n": len(prompts),
         "data": _digest(data / "guard" / "prompts.jsonl"),
     }
+    if extra_prompts:
+        meta["prompt"]["extra_prompts"] = len(extra_prompts)
     model = _fit(x, y)
     weights["prompt_coef"], weights["prompt_intercept"] = model.coef_[0], model.intercept_
 

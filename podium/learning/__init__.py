@@ -1,8 +1,9 @@
 """Podium learns from its own runs: verified examples (with who vouched for them) flow back
-into the small experts' few-shot pool, calibrators and the semantic router.
+into the small experts' few-shot pool, calibrators, the semantic router and the trained heads.
 
     podium feedback RUN_ID STEP_ID good|bad     # a person's verdict
     podium learn [--expert NAME]                # refresh, keep only what is not worse
+    [learning] refresh_every = N                # ... or in the background, every N examples
     podium export examples --expert nl2sql      # chat-format JSONL for fine-tuning elsewhere
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from . import auto
 from .components import attach, learn
 from .examples import Example, ExampleStore, StepNotFound
 from .refresh import Refresh
@@ -27,6 +29,7 @@ def after_run(podium: LearningHost, run_id: str) -> None:
     if podium.store is None:
         return
     try:
-        ExampleStore(podium.store).harvest(run_id)
+        if ExampleStore(podium.store).harvest(run_id):
+            auto.examples_added(podium)  # [learning] refresh_every: refresh in the background
     except Exception as exc:  # learning is a by-product; the run's result stands
         log.warning("could not harvest verified examples from run %s: %s", run_id, exc)

@@ -9,49 +9,121 @@
   draft→finalise policies read.
 * ``router/examples`` — accepted task clause → expert pairs become extra routing examples of
   the semantic router; scored by routing accuracy on the held-back pairs.
+* ``fact_check/head`` and ``guard/head`` — the trained small heads, retrained on their
+  training slices plus what was confirmed (:mod:`.heads`).
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from podium.errors import ConfigError
 from podium.metrics import ece
 from podium.orchestrator.collaboration.calibration import Calibrator, fit_calibrator
 
-from .examples import Example, ExampleStore
-from .refresh import Component, Refresh, published, refresh
+from .examples import GUARD, Example, ExampleStore
+from .heads import (
+    FACT_CHECK,
+    attach_heads,
+    confirmed_claims,
+    confirmed_prompts,
+    fact_check_component,
+    guard_component,
+    learned_dir,
+    uses_trained_head,
+)
+from .refresh import Component, Refresh, one_at_a_time, published, refresh
 
 if TYPE_CHECKING:
     from .host import LearningHost
 
-COMPONENTS = ("fewshot", "calibrator", "router")
+COMPONENTS = ("fewshot", "calibrator", "router", "head")
 
 
 def learn(
-    podium: LearningHost, expert: str | None = None, *, minimum: int | None = None
+    podium: LearningHost,
+    expert: str | None = None,
+    *,
+    minimum: int | None = None,
+    data: str | Path | None = None,
+    why: str = "",
 ) -> list[Refresh]:
-    """Refresh every component (or those of one expert) and put the kept ones to use.
-    ``minimum``: fewest verified examples a component needs (default: its own, 5 or 8)."""
+    """Refresh every component (or those of one expert) and put the kept ones to use, one
+    refresh at a time per workspace (a refresh running elsewhere is waited for).
+
+    ``minimum``: fewest verified examples a component needs (default: its own, 5 or 8).
+    ``data``: the training slices the trained heads relearn on (default ``[learning] data``).
+    ``why``: what started the refresh, recorded with it."""
     assert podium.store is not None, "learning needs the run store"
+    with one_at_a_time(learned_dir(podium)):
+        return _learn(podium, expert, minimum, data, why)
+
+
+def _learn(
+    podium: LearningHost,
+    expert: str | None,
+    minimum: int | None,
+    data: str | Path | None,
+    why: str,
+) -> list[Refresh]:
+    assert podium.store is not None
     store = ExampleStore(podium.store)
     engine = podium.store.engine
     done: list[Refresh] = []
     if expert in (None, "nl2sql") and "nl2sql" in podium.registry:
         examples = [e for e in store.examples("nl2sql") if e.sql]
-        done.append(refresh(engine, fewshot_component(podium), examples, minimum))
+        done.append(refresh(engine, fewshot_component(podium), examples, minimum, why=why))
     for name in [e.name for e in podium.registry]:
         if expert in (None, name):
             outcomes = store.outcomes(name)
             if outcomes or expert == name:
                 floor = None if minimum is None else max(minimum, 8)  # a fit needs verdicts
-                done.append(refresh(engine, calibrator_component(name), outcomes, floor))
+                done.append(refresh(engine, calibrator_component(name), outcomes, floor, why=why))
+    folder, missing = training_data(podium, data)
+    if expert in (None, FACT_CHECK) and FACT_CHECK in podium.registry:
+        items = [c for e in store.examples(FACT_CHECK) for c in confirmed_claims(e)]
+        if items or expert == FACT_CHECK:
+            head = fact_check_component(podium, folder)
+            checker = getattr(podium.registry.get(FACT_CHECK), "checker", None)
+            other = "" if uses_trained_head(checker) else OTHER_VERIFIER
+            done.append(
+                refresh(engine, head, items, minimum, unavailable=missing or other, why=why)
+            )
+    if expert in (None, GUARD):
+        items = confirmed_prompts(store.examples(GUARD))
+        if items or expert == GUARD:
+            head = guard_component(podium, folder)
+            done.append(refresh(engine, head, items, minimum, unavailable=missing, why=why))
     if expert in (None, "router"):
-        done.append(refresh(engine, router_component(podium), store.examples(), minimum))
+        routed = [e for e in store.examples() if e.expert != GUARD]
+        done.append(refresh(engine, router_component(podium), routed, minimum, why=why))
     attach(podium)
     return done
+
+
+OTHER_VERIFIER = (
+    "the fact_check expert runs another verifier than the trained head: nothing to retrain"
+)
+NO_DATA = (
+    "the trained heads relearn on their training slices as well: give them with "
+    "podium learn --data DIR or [learning] data in podium.toml"
+)
+
+
+def training_data(podium: LearningHost, data: str | Path | None) -> tuple[Path | None, str]:
+    """The folder of training slices (``--data``, else ``[learning] data``, relative to the
+    workspace), or None and why not."""
+    spec = data or podium.workspace.config.learning.data
+    if not spec:
+        return None, NO_DATA
+    path = Path(spec).expanduser()
+    path = path if path.is_absolute() else Path(podium.workspace.root) / path
+    if not path.is_dir():
+        return None, f"no folder of training slices at {path} ([learning] data or --data)"
+    return path, ""
 
 
 # -- nl2sql few-shot pool ------------------------------------------------------------------
@@ -216,3 +288,4 @@ def attach(podium: LearningHost) -> None:
     if routes:
         for exp in podium.registry:
             exp.learned_hints = tuple(routes.get("hints", {}).get(exp.name, []))
+    attach_heads(podium)

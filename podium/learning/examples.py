@@ -5,12 +5,20 @@ Vouchers, strongest last (an example keeps every voucher it got, in ``provenance
 
 * ``quorum`` — NL2SQL: enough independent small-model drafts returned the same rows;
 * ``agreement`` — NL2SQL: the large model's query returned the same rows as a small draft;
+* ``large_confirmation`` — the large model, asked on its own, confirmed a small expert's
+  verdict (a ``cascade`` or ``verify`` policy, the fact-check expert's cross-check, the schema
+  matcher's rerank: :mod:`.vouchers`);
 * ``approval`` — a person approved the step's result before it was used;
 * ``feedback`` / ``thumbs_up`` — a person said the step was good (``podium feedback`` or the
   chat page).
 
 A step's confidence alone never makes an example. A thumbs-down (``bad``) removes the step's
 example, and a step that was judged bad is never harvested again.
+
+The entry guard's verdict on a run's task is judged like a step, as step ``guard``
+(``podium feedback RUN_ID guard good|bad``): a flag or block judged good is a confirmed
+attack, judged bad a confirmed false alarm; an allowed task judged bad a missed attack. Each
+is an example of expert ``guard`` whose output is the label the guard's prompt head learns.
 """
 
 from __future__ import annotations
@@ -28,9 +36,12 @@ from podium.memory.store import RunStore
 from podium.memory.tables import ExampleRow, FeedbackRow, StepRow
 from podium.records import RunRecord, StepRecord
 
+from .vouchers import Voucher, approval_vouchers, large_vouchers, nl2sql_vouchers
+
 Verdict = Literal["good", "bad"]
 Via = Literal["cli", "api", "python"]
 HUMAN_VOUCHERS = ("approval", "feedback", "thumbs_up")
+GUARD = "guard"  # the step id (and expert) under which the entry guard's verdict is judged
 
 
 class StepNotFound(PodiumError):
@@ -60,54 +71,6 @@ class Example:
         return out.get("sql") if isinstance(out, dict) else None
 
 
-@dataclass(frozen=True)
-class Voucher:
-    kind: str
-    detail: str
-    by: str = ""
-
-
-def nl2sql_vouchers(step_events: list[dict[str, Any]]) -> list[Voucher]:
-    """What the NL2SQL cascade's own decisions vouch for: agreeing drafts, or the large
-    model's query returning the same rows as a draft. Escalations alone vouch for nothing."""
-    found: list[Voucher] = []
-    for ev in step_events:
-        data = ev.get("data") or {}
-        if ev.get("type") != "expert_note" or ev.get("kind") != "nl2sql_decision":
-            continue
-        action = data.get("action")
-        if action == "agreed":
-            found.append(Voucher("quorum", str(data.get("reason", "")), "small drafts"))
-        elif action in ("finalised", "repaired") and data.get("drafts_agreeing_with_final", 0):
-            n = data["drafts_agreeing_with_final"]
-            found.append(
-                Voucher(
-                    "agreement",
-                    f"the large model's query returned the rows of {n} draft(s)",
-                    "small+large",
-                )
-            )
-    return found
-
-
-def approval_vouchers(events: list[dict[str, Any]], step_id: str) -> list[Voucher]:
-    """A person approved the step's *result* (an ``after`` approval; ``before`` only lets it
-    run, and says nothing about what it returned)."""
-    after = {
-        e["step_id"]
-        for e in events
-        if e.get("type") == "approval_required" and e.get("when") == "after"
-    }
-    return [
-        Voucher("approval", str(e.get("note") or "approved"), "person")
-        for e in events
-        if e.get("type") == "approval"
-        and e.get("step_id") == step_id
-        and e.get("approved")
-        and step_id in after
-    ]
-
-
 class ExampleStore:
     """Verified examples and feedback in a run store's database."""
 
@@ -129,7 +92,7 @@ class ExampleStore:
             if step["status"] != "ok" or step["step_id"] in judged_bad or not usable(step):
                 continue
             own = [e for e in events if e.get("step_id") == step["step_id"]]
-            vouchers = approval_vouchers(events, step["step_id"])
+            vouchers = large_vouchers(step, own) + approval_vouchers(events, step["step_id"])
             if step["expert"] == "nl2sql":
                 vouchers = nl2sql_vouchers(own) + vouchers
             if vouchers:
@@ -148,13 +111,16 @@ class ExampleStore:
         if verdict not in ("good", "bad"):
             raise ValueError(f"verdict must be good or bad, not {verdict!r}")
         run = self.store.get_run(run_id)
+        if step_id == GUARD:
+            return self._guard_feedback(run, verdict, via)
         steps = run["steps"]
         if step_id:
             steps = [s for s in steps if s["step_id"] == step_id]
             if not steps:
                 known = ", ".join(s["step_id"] for s in run["steps"]) or "none"
                 raise StepNotFound(
-                    f"run {run.run_id} has no step {step_id!r}", hint=f"its steps: {known}"
+                    f"run {run.run_id} has no step {step_id!r}",
+                    hint=f"its steps: {known}" + (f", {GUARD}" if _guard_verdict(run) else ""),
                 )
         with Session(self.engine) as s, s.begin():
             s.add(FeedbackRow(run_id=run.run_id, step_id=step_id or "", verdict=verdict, via=via))
@@ -166,6 +132,42 @@ class ExampleStore:
             elif step["status"] == "ok" and usable(step):
                 touched.append(self._upsert(run, step, [Voucher(kind, "judged good", "person")]))
         return touched
+
+    def _guard_feedback(self, run: RunRecord, verdict: Verdict, via: Via) -> list[Example]:
+        """A person's verdict on the entry guard's verdict on the task (see the module doc)."""
+        seen = _guard_verdict(run)
+        if seen is None:
+            raise StepNotFound(
+                f"run {run.run_id} has no guard verdict on its task",
+                hint="the guardians were off for it: [guardians] enabled = true in podium.toml",
+            )
+        with Session(self.engine) as s, s.begin():
+            s.add(FeedbackRow(run_id=run.run_id, step_id=GUARD, verdict=verdict, via=via))
+        alarm = seen.action in ("flag", "block")
+        if not alarm and verdict == "good":
+            return []  # an allowed task, allowed rightly: nothing for the guard to learn
+        label = "attack" if alarm == (verdict == "good") else "benign"
+        what = {
+            (True, "attack"): "confirmed attack",
+            (True, "benign"): "confirmed false alarm",
+            (False, "attack"): "missed attack",
+        }[(alarm, label)]
+        kind = "thumbs_up" if via == "api" else "feedback"
+        return [
+            self._upsert(
+                run,
+                StepRecord(
+                    step_id=GUARD,
+                    expert=GUARD,
+                    input=run.task,
+                    status="ok",
+                    output={"label": label, "action": seen.action, "category": seen.category},
+                    confidence=seen.score,
+                ),
+                [Voucher(kind, f"{what} ({seen.action} at score {seen.score:.2f})", "person")],
+                source="prompt",
+            )
+        ]
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -209,9 +211,15 @@ class ExampleStore:
             return {"*"} | {k for k in latest if k}  # the whole run was judged bad
         return {k for k, v in latest.items() if v == "bad"}
 
-    def _upsert(self, run: RunRecord, step: StepRecord, vouchers: list[Voucher]) -> Example:
+    def _upsert(
+        self,
+        run: RunRecord,
+        step: StepRecord,
+        vouchers: list[Voucher],
+        source: str | None = None,
+    ) -> Example:
         now = time.time()
-        marks = [{"kind": v.kind, "detail": v.detail, "by": v.by, "at": now} for v in vouchers]
+        marks = [v.mark(now) for v in vouchers]
         with Session(self.engine) as s, s.begin():
             row = s.scalar(
                 sa.select(ExampleRow).where(
@@ -223,7 +231,7 @@ class ExampleStore:
                     expert=step["expert"],
                     run_id=run.run_id,
                     step_id=step["step_id"],
-                    source=_source(run, step["step_id"]),
+                    source=_source(run, step["step_id"]) if source is None else source,
                     input=step["input"],
                     output=step["output"],
                     confidence=step["confidence"],
@@ -237,6 +245,8 @@ class ExampleStore:
             else:
                 row.provenance = [*row.provenance, *marks]
                 row.voucher = vouchers[-1].kind
+                if step["expert"] == GUARD:  # a person may change their mind on the label
+                    row.output = step["output"]
                 row.status, row.updated_at = "active", now
             s.flush()
             return _example(row)
@@ -267,6 +277,11 @@ def usable(step: StepRecord) -> bool:
     if step["expert"] == "nl2sql":
         return isinstance(out, dict) and bool(out.get("sql"))
     return out is not None
+
+
+def _guard_verdict(run: RunRecord) -> Any:
+    """The injection guardian's verdict on the task itself (its first entry verdict)."""
+    return next((v for v in run.verdicts if v.stage == "in" and v.guardian == "injection"), None)
 
 
 def _source(run: RunRecord, step_id: str) -> str:

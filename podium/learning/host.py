@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from podium.experts.registry import ExpertRegistry
+    from podium.guardians import Guardian
     from podium.memory.store import RunStore
     from podium.models.provider import ModelProvider
     from podium.orchestrator.context import PodiumContext
@@ -20,6 +21,7 @@ class LearningHost(Protocol):
     registry: ExpertRegistry
     workspace: Workspace
     models: ModelProvider
+    guardians: list[Guardian]
 
     @property
     def context(self) -> PodiumContext: ...

@@ -10,8 +10,12 @@ recorded: ``podium learn --history`` lists before, after, kept or rolled back.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+import fcntl
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
@@ -41,6 +45,19 @@ class Refresh:
         return dict(self.__dict__)
 
 
+@contextlib.contextmanager
+def one_at_a_time(folder: Path) -> Iterator[None]:
+    """Hold the workspace's learning lock: one refresh at a time, across processes too (the
+    server's background refresh, ``podium learn``, a refresh a CLI command started)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "learn.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def split(items: Sequence[T], key: Callable[[T], int]) -> tuple[list[T], list[T]]:
     """(learning part, held-back part): every ``HOLD_EVERY``-th by id, at least one held back
     when there are two or more items."""
@@ -63,6 +80,9 @@ class Component(Generic[T]):
     score: Callable[[Any, list[T]], float]  # (artifact or None, held-back items) -> higher better
     key: Callable[[T], int]
     minimum: int = 5
+    unit: str = "verified example(s)"
+    # What to do with a candidate that was rolled back (e.g. delete its weights file).
+    discard: Callable[[Any], None] | None = None
 
 
 def published(engine: sa.Engine, expert: str, component: str) -> Any:
@@ -95,9 +115,19 @@ def history(engine: sa.Engine, limit: int = 50) -> list[dict[str, Any]]:
 
 
 def refresh(
-    engine: sa.Engine, component: Component[T], items: list[T], minimum: int | None = None
+    engine: sa.Engine,
+    component: Component[T],
+    items: list[T],
+    minimum: int | None = None,
+    *,
+    unavailable: str = "",
+    why: str = "",
 ) -> Refresh:
-    """Build, compare on the held-back part, publish or roll back, and record it."""
+    """Build, compare on the held-back part, publish or roll back, and record it.
+
+    ``unavailable``: why the component cannot be built here (recorded as skipped); ``why``:
+    what started the refresh, recorded at the front of its note (e.g. an automatic one)."""
+    started = time.time()  # examples that arrive while it runs are new to the next refresh
     minimum = component.minimum if minimum is None else max(2, minimum)
     learn, held = split(items, component.key)
     result = Refresh(
@@ -112,7 +142,9 @@ def refresh(
     )
     artifact: Any = None
     if len(items) < minimum or not learn or not held:
-        result.note = f"{len(items)} verified example(s); at least {minimum} are needed"
+        result.note = f"{len(items)} {component.unit}; at least {minimum} are needed"
+    elif unavailable:
+        result.note = unavailable
     else:
         current = published(engine, component.expert, component.name)
         artifact = component.build(learn)
@@ -123,6 +155,13 @@ def refresh(
         else:
             result.status = "rolled_back"
             result.note = "worse on the held-back examples: the previous version stays in use"
+            if component.discard is not None:
+                component.discard(artifact)
+    about = artifact.get("about") if isinstance(artifact, dict) else None
+    if about and result.status != "skipped":
+        result.note = f"{result.note}; {about}" if result.note else str(about)
+    if why:
+        result.note = f"{why}; {result.note}" if result.note else why
     with Session(engine) as s, s.begin():
         s.add(
             RefreshRow(
@@ -135,6 +174,7 @@ def refresh(
                 held_back=result.held_back,
                 artifact=artifact,
                 note=result.note,
+                created_at=started,
             )
         )
     return result

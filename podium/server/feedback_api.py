@@ -4,8 +4,10 @@ POST /api/runs/{run_id}/steps/{step_id}/feedback   {"verdict": "good" | "bad"}
 POST /api/runs/{run_id}/feedback                   {"verdict": "good" | "bad"}  (every step)
 
 ``good`` makes the step's result a verified example (voucher ``thumbs_up``), ``bad`` removes
-it and takes it out of the few-shot pool at once. Unknown runs and steps are 404. The
-server's host, origin and token checks apply as to every ``/api`` route.
+it and takes it out of the few-shot pool at once. Step ``guard`` judges the entry guard's
+verdict on the task (``good``: it was right; ``bad``: a false alarm or a missed attack).
+Unknown runs and steps are 404. The server's host, origin and token checks apply as to every
+``/api`` route.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ class FeedbackResult(BaseModel):
 async def _record(
     request: Request, run_id: str, step_id: str | None, verdict: Literal["good", "bad"]
 ) -> FeedbackResult:
-    from podium.learning import ExampleStore, attach
+    from podium.learning import ExampleStore, attach, auto
 
     podium = request.app.state.hub.podium
     if podium.store is None:
@@ -47,6 +49,8 @@ async def _record(
         touched = ExampleStore(podium.store).feedback(run_id, step_id, verdict, via="api")
         if verdict == "bad":
             attach(podium)  # a removed example leaves the few-shot pool now, not at restart
+        elif touched:
+            auto.examples_added(podium)  # [learning] refresh_every: refresh in the background
         return [e.id for e in touched]
 
     ids = await asyncio.to_thread(work)

@@ -142,3 +142,16 @@ def test_a_calibrator_is_refit_from_verdicts_and_set_on_the_expert(workspace) ->
     assert (refresh.learned_from, refresh.held_back) == (8, 2)
     assert refresh.before == -0.4 and refresh.after == 0.0  # ECE 0.4 -> 0 on held-back
     assert build().registry.get("guess").calibrator(0.9) == pytest.approx(0.5)
+
+
+def test_a_head_with_too_few_confirmed_examples_says_so_and_changes_nothing(workspace) -> None:
+    podium = _podium(workspace, {})
+    res = CliRunner().invoke(
+        app, ["learn", "--expert", "guard", "--workspace", str(workspace.root), "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    [row] = json.loads(res.stdout)
+    assert (row["expert"], row["component"], row["status"]) == ("guard", "head", "skipped")
+    assert row["note"] == "0 confirmed task(s); at least 5 are needed"
+    assert list((workspace.data_dir / "learned").glob("*.npz")) == []
+    assert [r["status"] for r in history(podium.store.engine)] == ["skipped"]

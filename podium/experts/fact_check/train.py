@@ -183,15 +183,37 @@ def _calibrate(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     return float(np.exp(res.x[0])), np.array([res.x[1], res.x[2], 0.0])
 
 
+def with_extra(pairs: Pairs, extra: Sequence[tuple[str, str, str]]) -> Pairs:
+    """``pairs`` and the extra (claim, evidence, label) pairs after them."""
+    if not extra:
+        return pairs
+    claims = [str(c) for c, _, _ in extra]
+    return Pairs(
+        [*pairs.claims, *claims],
+        [*pairs.evidences, *(str(e) for _, e, _ in extra)],
+        np.concatenate([pairs.labels, [LABELS.index(str(y).upper()) for _, _, y in extra]]),
+        [*pairs.groups, *(claim_key(c) for c in claims)],
+    )
+
+
 def train(
-    data: Path, seed: int = 0, log: Any = print, augment: bool = True
+    data: Path,
+    seed: int = 0,
+    log: Any = print,
+    augment: bool = True,
+    extra: Sequence[tuple[str, str, str]] = (),
 ) -> tuple[HeadWeights, dict[str, Any]]:
-    """Fit the verifier on the train claims of ``data``; return its weights and a report."""
+    """Fit the verifier on the train claims of ``data``; return its weights and a report.
+
+    ``extra``: further (claim, evidence, label) pairs to train on, e.g. verdicts people
+    confirmed (``podium learn``); they join the train claims, never the validation split, so
+    the validation figures stay comparable with the shipped head's."""
     from sklearn.metrics import f1_score, log_loss
     from sklearn.model_selection import GroupKFold
 
     pairs = load_pairs(data)
     tr, va = split_claims(pairs, seed)
+    tr = with_extra(tr, extra)
     log(
         f"pairs: {len(tr)} train / {len(va)} validation, claims: "
         f"{len(set(tr.groups))} / {len(set(va.groups))} (claim-level split, seed {seed})"
@@ -199,19 +221,19 @@ def train(
     x_tr = encode_pairs(tr.claims, tr.evidences, ENCODER)
     x_va = encode_pairs(va.claims, va.evidences, ENCODER)
     y_tr = tr.labels
-    extra = (
+    contrast = (
         contrast_pairs(tr.claims, tr.evidences, list(y_tr), SUPPORTS, REFUTES) if augment else []
     )
-    src = np.array([i for i, *_ in extra], dtype=int)
-    y_ex = np.array([y for *_, y in extra], dtype=int)
-    x_ex = encode_pairs([c for _, c, _, _ in extra], [e for _, _, e, _ in extra], ENCODER)
-    log(f"contrast pairs from the train claims: {len(extra)} (see augment.py)")
+    src = np.array([i for i, *_ in contrast], dtype=int)
+    y_ex = np.array([y for *_, y in contrast], dtype=int)
+    x_ex = encode_pairs([c for _, c, _, _ in contrast], [e for _, _, e, _ in contrast], ENCODER)
+    log(f"contrast pairs from the train claims: {len(contrast)} (see augment.py)")
     folds = list(GroupKFold(n_splits=5).split(x_tr, y_tr, groups=tr.groups))
 
     def fit_on(rows: np.ndarray, c: float) -> Any:
         more = np.isin(src, rows)
-        x = np.vstack([x_tr[rows], x_ex[more]]) if len(extra) else x_tr[rows]
-        y = np.concatenate([y_tr[rows], y_ex[more]]) if len(extra) else y_tr[rows]
+        x = np.vstack([x_tr[rows], x_ex[more]]) if len(contrast) else x_tr[rows]
+        y = np.concatenate([y_tr[rows], y_ex[more]]) if len(contrast) else y_tr[rows]
         return _fit(x, y, c, seed)
 
     best: tuple[float, float, np.ndarray] | None = None
@@ -263,7 +285,8 @@ def train(
             "train_claims": len(set(tr.groups)),
             "validation_claims": len(set(va.groups)),
             "train_labels": dict(Counter(LABELS[i] for i in y_tr)),
-            "contrast_pairs": len(extra),
+            "contrast_pairs": len(contrast),
+            "extra_pairs": len(extra),
         },
         "model": head.meta | {"temperature": round(temperature, 4)},
         "validation": evaluate_probs(va.labels, probs, pred),

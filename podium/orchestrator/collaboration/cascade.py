@@ -17,8 +17,10 @@ from pydantic import BaseModel
 
 from podium.experts.base import Expert, ExpertContext, ExpertResult
 
+from .agreement import same_output
 from .calibration import Calibrator
 from .ledger import Decision, DecisionLedger
+from .llm import LargeModelExpert
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,11 @@ async def cascade(
             }
         )
     second = await large.arun(request, ctx)
+    if isinstance(large, LargeModelExpert) and first.ok and second.ok:
+        # The large model answered on its own what the small expert had answered: a match is
+        # a confirmation (learning records the step as a verified example).
+        agreed = same_output(first, second)
+        ctx.emit({"kind": "large_check", "mechanism": "cascade", "round": 1, "agreed": agreed})
     return second.model_copy(
         update={
             "cost": first.cost + second.cost,

@@ -26,6 +26,7 @@ from podium.experts.base import Cost, Expert, ExpertContext, ExpertResult
 from .agreement import Agreement, normalise, same_output
 from .hints import hints_from_results
 from .ledger import Decision, DecisionLedger
+from .llm import LargeModelExpert
 
 Consensus = Literal["all", "majority", "any"]
 
@@ -75,6 +76,14 @@ async def cross_verify(
         previous = keys
         agreeing = sum(1 for c in checks if answer.ok and c.ok and agree(answer, c))
         history.append({"round": round_no, "answers": keys, "agreeing": agreeing})
+        large = [
+            c for v, c in zip(verifiers, checks, strict=True) if isinstance(v, LargeModelExpert)
+        ]
+        if large and answer.ok:  # did the large model, asked on its own, agree?
+            agreed = all(c.ok and agree(answer, c) for c in large)
+            ctx.emit(
+                {"kind": "large_check", "mechanism": "verify", "round": round_no, "agreed": agreed}
+            )
         if answer.ok and _holds(agreeing, len(verifiers), consensus):
             return _finish(answer, "agreed", history, flips, cost, ctx, ledger, 0)
         dissent = [c.text(300) for c in checks if not (c.ok and answer.ok and agree(answer, c))]
