@@ -317,8 +317,9 @@ async def run_step(payload: StepTask, ctx: PodiumContext) -> tuple[StepOutcome, 
 
 
 def _metered_cost(declared: Cost, meter: Any, ms: float) -> Cost:
-    """The expert's own cost report, completed with what the meter saw."""
-    return Cost(
+    """The expert's own cost report, completed with what the meter saw (typed values
+    throughout, so constructed without another validation)."""
+    return Cost.model_construct(
         model=declared.model or ", ".join(meter.models),
         input_tokens=declared.input_tokens or meter.input_tokens,
         output_tokens=declared.output_tokens or meter.output_tokens,
