@@ -9,10 +9,11 @@ Figures are ratios against a baseline measured in the same process (machines her
    1-step and 64-step runs are timed in interleaved rounds, by the wall clock and by the
    process's CPU time (all threads: the run store's writer and the SQLite checkpointer's
    thread count too). CPU time is the steadier figure on a loaded machine, where the wall
-   clock also measures other processes' turns. Both systems do their full work: Podium with
-   its default graph, events, ledger and (checkpointed) its run store; raw LangGraph with the
-   same Send fan-out and, checkpointed, the same SQLite saver. ``--repeats N`` measures the
-   per-step figures N times and reports each ratio's min and median.
+   clock also measures other processes' turns. Podium does its full work (default graph,
+   events, ledger, synthesis, and checkpointed also its run store and learning harvest); the
+   goal's baseline is the same Send fan-out to an empty LangGraph node (checkpointed: the same
+   SQLite saver), unchanged. ``--repeats N`` measures the per-step figures N times and
+   reports each ratio's min and median.
    Beside the goal's ratio (against an empty LangGraph node) the same slope is reported
    against LangGraph steps that do the least a step must do for its user: stream a started
    and a finished event to the caller and write a result and a ledger entry into the state
