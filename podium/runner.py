@@ -548,16 +548,24 @@ def _pending(snapshot: Any) -> list[dict[str, Any]]:
 
 def _run_sync(coro: Coroutine[Any, Any, T]) -> T:
     """``asyncio.run``, also from code that already runs an event loop (e.g. Jupyter)."""
+    values: list[T] = []
+
+    async def main() -> None:
+        # The result leaves through ``values``, not as the main task's result: on its way out
+        # ``asyncio.run`` formats its SIGINT handler, and with it the finished task's result
+        # (Python 3.11's signal.signal -> repr) - a full repr of a large RunResult, every run.
+        values.append(await coro)
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coro)
-    values: list[T] = []
+        asyncio.run(main())
+        return values[0]
     errors: list[BaseException] = []
 
     def target() -> None:
         try:
-            values.append(asyncio.run(coro))
+            asyncio.run(main())
         except BaseException as exc:
             errors.append(exc)
 

@@ -291,3 +291,46 @@ def test_a_conversation_keeps_its_turns_and_feeds_them_to_the_planner(workspace)
     # the follow-up reached the planner self-contained: it carries the earlier question
     assert "first question about owls" in tasks[1]
     assert podium.conversations.list()[0]["title"] == "first question about owls"
+
+
+def test_a_step_that_can_name_a_database_is_sent_to_the_one_it_asks_about(tmp_path):
+    import sqlite3
+
+    from podium import Podium
+    from podium.workspace import Workspace
+
+    from .scripted import scripted
+
+    for name, table, column in (("shop", "orders", "total"), ("library", "books", "title")):
+        with sqlite3.connect(tmp_path / f"{name}.sqlite") as conn:
+            conn.execute(f"CREATE TABLE {table} (id INTEGER, {column} TEXT)")
+    ws = Workspace.init(
+        tmp_path / "ws",
+        databases=[f"sqlite:///{tmp_path / n}.sqlite" for n in ("shop", "library")],
+        guardians=False,
+    )
+
+    @expert
+    def ask_sql(text: str, database: str | None = None) -> str:
+        """Answers a question from a database."""
+        return f"asked {database}"
+
+    podium = Podium(
+        planner=scripted(
+            plan_json(("s1", "ask_sql", "Which books have a title?"), ("s2", "lookup", "tides")),
+            "It was asked of library.",
+            "It was asked of library.",
+        ),
+        experts=[ask_sql, lookup],
+        workspace=ws,
+        builtins=False,
+        plugins=False,
+        warmup=False,
+        semantic_check=False,
+    )
+    result = podium.run("Which books have a title, and the tides?")
+
+    steps = {s["step_id"]: s for s in result.steps}
+    assert steps["s1"]["output"] == "asked library"
+    notes = [e for e in result.events if e["type"] == "expert_note" and e["kind"] == "database"]
+    assert [(n["step_id"], n["data"]["database"]) for n in notes] == [("s1", "library")]

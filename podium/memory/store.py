@@ -25,6 +25,22 @@ from .engine import busy_timeout_s, make_engine
 from .schema import migrate
 from .tables import EventRow, RunRow, StepRow
 
+_EVENTS: sa.Table = EventRow.__table__  # type: ignore[assignment]
+_STEPS: sa.Table = StepRow.__table__  # type: ignore[assignment]
+_RUNS: sa.Table = RunRow.__table__  # type: ignore[assignment]
+# A step row first seen in a batch: what the columns hold until its events say otherwise.
+_NEW_STEP: dict[str, Any] = {
+    "input": "",
+    "status": "running",
+    "output": None,
+    "confidence": 0.0,
+    "error": None,
+    "model": "",
+    "input_tokens": 0,
+    "output_tokens": 0,
+    "ms": 0.0,
+}
+
 
 class RunStore:
     """Reads and writes runs. One instance per store URL is enough; it is thread-safe."""
@@ -95,7 +111,11 @@ class RunStore:
                     self._queue.task_done()
 
     def _write_batch(self, batch: list[dict[str, Any]]) -> None:
-        """One transaction: all events, the step rows they imply, plans onto their runs."""
+        """One transaction: all events, the step rows they imply, plans onto their runs.
+
+        Core statements, not ORM objects: the writer shares the interpreter with the run, and
+        a unit of work per step row cost more than the step itself (benchmarks/overhead.py).
+        """
         steps: dict[tuple[str, str], dict[str, Any]] = {}
         plans: dict[str, Any] = {}
         for event in batch:
@@ -121,9 +141,9 @@ class RunStore:
                     )
             elif kind == "plan":
                 plans[event["run_id"]] = event["plan"]
-        with Session(self.engine) as s, s.begin():
-            s.execute(
-                sa.insert(EventRow),
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.insert(_EVENTS),
                 [
                     {
                         "run_id": e["run_id"],
@@ -136,23 +156,35 @@ class RunStore:
                 ],
             )
             if steps:
-                existing = {
-                    (r.run_id, r.step_id): r
-                    for r in s.scalars(
-                        sa.select(StepRow).where(
-                            sa.tuple_(StepRow.run_id, StepRow.step_id).in_(list(steps))
-                        )
-                    )
-                }
+                keys = sa.select(_STEPS.c.run_id, _STEPS.c.step_id).where(
+                    sa.tuple_(_STEPS.c.run_id, _STEPS.c.step_id).in_(list(steps))
+                )
+                existing = {(r[0], r[1]) for r in conn.execute(keys)}
+                new = [{**_NEW_STEP, **f} for k, f in steps.items() if k not in existing]
+                if new:
+                    conn.execute(sa.insert(_STEPS), new)
+                # Rows a previous batch inserted: the fields this batch saw, grouped by which
+                # fields they are (one executemany per shape).
+                shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
                 for key, fields in steps.items():
-                    stored = existing.get(key)
-                    if stored is None:
-                        s.add(StepRow(**{"input": "", "status": "running", **fields}))
-                    else:
-                        for name, value in fields.items():
-                            setattr(stored, name, value)
+                    if key in existing:
+                        changed = tuple(n for n in fields if n not in ("run_id", "step_id"))
+                        values = {f"v_{n}": fields[n] for n in changed}
+                        shapes.setdefault(changed, []).append(
+                            {"k_run": key[0], "k_step": key[1], **values}
+                        )
+                for changed, rows in shapes.items():
+                    conn.execute(
+                        sa.update(_STEPS)
+                        .where(
+                            _STEPS.c.run_id == sa.bindparam("k_run"),
+                            _STEPS.c.step_id == sa.bindparam("k_step"),
+                        )
+                        .values({n: sa.bindparam(f"v_{n}") for n in changed}),
+                        rows,
+                    )
             for run_id, plan in plans.items():
-                s.execute(sa.update(RunRow).where(RunRow.id == run_id).values(plan=plan))
+                conn.execute(sa.update(_RUNS).where(_RUNS.c.id == run_id).values(plan=plan))
 
     def finish_run(
         self,

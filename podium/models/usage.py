@@ -9,10 +9,8 @@ role (small/large) they are.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
-from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
 from uuid import UUID
@@ -89,18 +87,22 @@ def current_meter() -> UsageMeter | None:
     return _current_meter.get()
 
 
-@contextlib.contextmanager
-def metered() -> Iterator[tuple[UsageMeter, dict[str, float]]]:
+class metered:
     """Measure model usage and wall time of the enclosed block.
 
-    Yields the meter and a dict that holds ``ms`` once the block ends.
+    Yields the meter and a dict that holds ``ms`` once the block ends. (A class, not a
+    generator-based context manager: every step of every run opens one.)
     """
-    meter = UsageMeter()
-    timing: dict[str, float] = {}
-    token = _current_meter.set(meter)
-    start = time.perf_counter()
-    try:
-        yield meter, timing
-    finally:
-        timing["ms"] = (time.perf_counter() - start) * 1000
-        _current_meter.reset(token)
+
+    __slots__ = ("_meter", "_start", "_timing", "_token")
+
+    def __enter__(self) -> tuple[UsageMeter, dict[str, float]]:
+        self._meter = UsageMeter()
+        self._timing: dict[str, float] = {}
+        self._token = _current_meter.set(self._meter)
+        self._start = time.perf_counter()
+        return self._meter, self._timing
+
+    def __exit__(self, *exc: object) -> None:
+        self._timing["ms"] = (time.perf_counter() - self._start) * 1000
+        _current_meter.reset(self._token)
