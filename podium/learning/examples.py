@@ -87,12 +87,19 @@ class ExampleStore:
         if "*" in judged_bad:
             return []
         events = run["events"]
+        by_step: dict[str, list[dict[str, Any]]] = {}
+        for e in events:  # one pass, not one per step (a 64-step run has ~130 events)
+            if e.get("step_id") is not None:
+                by_step.setdefault(e["step_id"], []).append(e)
+        approvals = any(e.get("type") == "approval" for e in events)
         added: list[Example] = []
         for step in run["steps"]:
             if step["status"] != "ok" or step["step_id"] in judged_bad or not usable(step):
                 continue
-            own = [e for e in events if e.get("step_id") == step["step_id"]]
-            vouchers = large_vouchers(step, own) + approval_vouchers(events, step["step_id"])
+            own = by_step.get(step["step_id"], [])
+            vouchers = large_vouchers(step, own)
+            if approvals:
+                vouchers += approval_vouchers(events, step["step_id"])
             if step["expert"] == "nl2sql":
                 vouchers = nl2sql_vouchers(own) + vouchers
             if vouchers:
