@@ -183,7 +183,9 @@ def _refusal(outcome: StepOutcome) -> str:
     if outcome["status"] != "ok" or not (isinstance(out, dict) and out.get("refused") == "write"):
         return ""
     reason = str(out.get("message") or "this workspace's databases are read-only")
-    return f"{CANT_CHANGE}: {reason[0].lower()}{reason[1:]}"
+    if not reason.startswith("Podium"):  # a name keeps its capital
+        reason = reason[0].lower() + reason[1:]
+    return f"{CANT_CHANGE}: {reason}"
 
 
 def _doubt(outcome: StepOutcome) -> str:

@@ -73,7 +73,7 @@ def answer(http: httpx.Client, question: str) -> str:
 def test_a_write_request_is_refused_with_the_reason(http: httpx.Client) -> None:
     text = answer(http, "Delete all orders from 2024")
     assert text == (
-        "I can't change data: podium only reads this database: it cannot delete data, and "
+        "I can't change data: Podium only reads this database: it cannot delete data, and "
         "nothing was changed."
     )
     assert WRITES == []

@@ -176,7 +176,7 @@ def test_a_write_request_is_refused_in_words(browser: Any, answers: str) -> None
     page = open_page(browser, answers)
     turn = send(page, "Delete all orders from 2024")
     expect(turn.locator("[data-testid=answer]")).to_have_text(
-        "I can't change data: podium only reads this database: it cannot delete data, and "
+        "I can't change data: Podium only reads this database: it cannot delete data, and "
         "nothing was changed."
     )
     turn = send(page, "What is the weather in Paris tomorrow?")
