@@ -54,3 +54,38 @@ def test_a_sentence_with_an_invented_number_is_never_sent_and_the_rest_is_append
     assert result.answer == (
         "543 orders were placed in 2024. Damaged items are replaced at no cost within 14 days."
     )
+
+
+@expert(description="Totals the orders of a year.")
+def revenue(text: str) -> str:
+    return "SUM(total): 271895.61"
+
+
+def test_a_currency_the_results_never_name_is_never_sent(make_podium):
+    podium = make_podium(
+        plan_json(("s1", "revenue", "total value of the orders placed in 2024")),
+        "The total value of the orders placed in 2024 was $271,895.61.",
+        "The orders placed in 2024 total 271,895.61.",
+        experts=[revenue],
+    )
+    result = podium.run("What was the total value of the orders placed in 2024?")
+
+    assert "$" not in _streamed(result)
+    # the amount stays, the guessed unit goes
+    assert result.answer == "The total value of the orders placed in 2024 was 271,895.61."
+
+
+@expert(description="Finds delivery prices.")
+def shipping(text: str) -> str:
+    return "Express delivery arrives the next business day for 12.95 EUR."
+
+
+def test_a_currency_the_results_name_is_kept(make_podium):
+    podium = make_podium(
+        plan_json(("s1", "shipping", "express delivery price")),
+        "Express delivery costs €12.95.",
+        experts=[shipping],
+    )
+    result = podium.run("How much does express delivery cost?")
+
+    assert result.answer == "Express delivery costs €12.95."

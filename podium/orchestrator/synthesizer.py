@@ -89,7 +89,38 @@ def text_problems(answer: str, sources: list[str]) -> list[str]:
     invented = [n for n in _NUMBER.findall(answer) if _canon(n) not in known]
     if invented:
         problems.append(f"numbers not in any result: {', '.join(invented[:5])}")
+    named = {c for src in sources for c in _currencies(src)}
+    foreign = sorted(_currencies(answer) - named)
+    if foreign:
+        problems.append(f"a currency no result names: {', '.join(foreign)}")
     return problems
+
+
+# A money amount's unit is part of the fact: the 1.5B wrote "$271,895.61" for a shop whose
+# results and documents never name a currency but euros.
+_CURRENCY = {
+    "USD": re.compile(r"\$|\bUSD\b|\bdollars?\b", re.I),
+    "EUR": re.compile(r"€|\bEUR\b|\beuros?\b", re.I),
+    "GBP": re.compile(r"£|\bGBP\b", re.I),
+    "JPY": re.compile(r"¥|\bJPY\b|\byen\b", re.I),
+}
+
+
+def _currencies(text: str) -> set[str]:
+    return {code for code, pattern in _CURRENCY.items() if pattern.search(text)}
+
+
+_SYMBOL = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+
+
+def without_unnamed_symbols(text: str, sources: list[str]) -> str:
+    """The text with a currency symbol dropped from a number when no source names that
+    currency ("$271,895.61" -> "271,895.61"): the amount stays, the guessed unit goes. Words
+    ("dollars") are left for ``text_problems`` to refuse."""
+    named = {c for src in sources for c in _currencies(src)}
+    for code in _currencies(text) - named:
+        text = re.sub(rf"{re.escape(_SYMBOL[code])}\s?(?=\d)", "", text)
+    return text
 
 
 _STOP = frozenset(
@@ -299,6 +330,7 @@ def _send_sentences(
         sentence, pending = pending[: end.end()], pending[end.end() :]
         if not sentence.strip():
             continue
+        sentence = without_unnamed_symbols(sentence, sources)
         problems = text_problems(answer + sentence, sources)
         if problems:
             return "", problems
@@ -362,7 +394,7 @@ async def _step_by_step(
                 HumanMessage(f"Question: {outcome['input']}\nResult: {fact}\nAnswer:"),
             ]
         )
-        sentence = str(reply.content).strip()
+        sentence = without_unnamed_symbols(str(reply.content).strip(), [*sources, fact])
         raw = bool(grounding_problems(sentence, [*sources, fact], {step.id: fact}))
         parts.append(_line(outcome, fact if raw else sentence, raw=raw))
     return "\n".join(parts)
