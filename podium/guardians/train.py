@@ -202,7 +202,7 @@ def train(
     oof_doc = np.zeros(len(docs))
     folds = min(DOC_FOLDS, len(set(groups)))
     for tr, te in GroupKFold(folds).split(docs, y_doc, groups):
-        kinds = {docs[i].category for i in te if docs[i].label}
+        kinds = {docs[i].category for i in te if docs[i].label and docs[i].category}
         train_docs = [docs[i] for i in tr if not (docs[i].label and docs[i].category in kinds)]
         held = {docs[i].attack for i in te if docs[i].attack}
         xt, yt = _doc_training_set(train_docs, extra, featurize, held)
