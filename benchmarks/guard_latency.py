@@ -8,13 +8,16 @@ noisy, so the figure that travels is the ratio). Reported per run: the guardians
 (each stage's slowest guardian, as they run in parallel) and the run's wall time. Tasks vary
 in length and some carry personal data, so Presidio and the classifier see realistic input.
 Also reported: the guardians' start-up (loading their models, once per process: what
-``podium serve`` and a first ``podium run`` pay now that ``podium init`` turns them on).
+``podium serve`` and a first ``podium run`` pay now that ``podium init`` turns them on), with
+the machine's 1-minute load average before the start-up and after the runs (a start-up
+figure taken under load says little about a quiet machine).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -93,6 +96,7 @@ def main() -> None:
         torch.set_num_threads(args.torch_threads)
     with tempfile.TemporaryDirectory() as tmp:
         plain, guarded = _podium(Path(tmp) / "plain", False), _podium(Path(tmp) / "guarded", True)
+        load_before = os.getloadavg()[0]
         start = time.perf_counter()
         guarded.guards.warm()
         startup_ms = (time.perf_counter() - start) * 1000
@@ -111,6 +115,8 @@ def main() -> None:
     out = {
         "runs": args.runs,
         "startup_ms": round(startup_ms, 1),
+        "load_before": round(load_before, 2),
+        "load_after": round(os.getloadavg()[0], 2),
         "guard_ms_p50": round(statistics.median(guard), 1),
         "guard_ms_p95": round(_p(guard, 0.95), 1),
         "run_ms_p50_off": round(statistics.median(wall["off"]), 1),

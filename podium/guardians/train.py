@@ -6,12 +6,18 @@ Data (the public slices in ``shared/data``, never copied into the package):
   prompts (benign). The BIPIA task questions in ``injection/prompts.jsonl`` are added as
   further benign prompts.
 - ``injection/prompts.jsonl``: BIPIA emails and tables, clean and with an instruction
-  inserted. The document head learns attack instructions (positives) against the sentences
-  of the clean documents (negatives).
+  inserted. The document head learns instructions addressed to an assistant (positives: the
+  attack instructions, and the benign requests of ``guard/prompts.jsonl`` — a request to an
+  assistant has no business inside an email or a table either) against the sentences of the
+  clean documents (negatives), each with its cues (:func:`~.classifier.cues`) computed
+  inside a document: a clean sentence in its own, a positive pasted into a clean context.
 
-Figures are measured out of fold (5-fold, grouped so that a context or an attack string is
-never in both training and test) and stored with the weights; the final heads are then fit
-on everything. Same data, same seed, same weights.
+Figures are measured out of fold and stored with the weights; the final heads are then fit
+on everything. The prompt head: 5-fold stratified. The document head: 10 folds grouped by
+context, and every attack *category* of the test fold is left out of its training (so the
+figures are for instructions of a kind the head has not seen, as in a new deployment). The
+document threshold is the 1 % FPR point of those out-of-fold scores. Same data, same seed,
+same weights.
 """
 
 from __future__ import annotations
@@ -30,11 +36,13 @@ from sklearn.model_selection import GroupKFold, StratifiedKFold
 
 from podium.errors import ConfigError
 
-from .classifier import WEIGHTS, features, sentences
+from .classifier import WEIGHTS, cues, features, sentences
 from .metrics import detection_metrics, threshold_at_fpr
 
 SEED = 13
 C = 1.0
+DOC_C = 3.0  # chosen by the category-held-out cross-validation below (1.0: lower pAUC)
+DOC_FOLDS = 10
 
 
 @dataclass
@@ -43,6 +51,7 @@ class Row:
     label: int
     group: str
     attack: str = ""
+    category: str = ""
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -82,33 +91,49 @@ def document_rows(data: Path) -> list[Row]:
             int(r["label"] == "attack"),
             r.get("question", "") + r.get("source", ""),
             r.get("attack", ""),
+            r.get("attack_category", ""),
         )
         for r in read_jsonl(data / "injection" / "prompts.jsonl")
     ]
 
 
-def _fit(x: np.ndarray, y: np.ndarray) -> LogisticRegression:
-    return LogisticRegression(C=C, class_weight="balanced", max_iter=2000).fit(x, y)
+def requests(data: Path) -> list[str]:
+    """Benign requests to an assistant (MT-Bench, Vicuna-Bench): instructions all the same
+    when they turn up inside a document."""
+    return [
+        r["text"] for r in read_jsonl(data / "guard" / "prompts.jsonl") if r["label"] == "benign"
+    ]
+
+
+def _fit(x: np.ndarray, y: np.ndarray, c: float = C) -> LogisticRegression:
+    return LogisticRegression(C=c, class_weight="balanced", max_iter=3000).fit(x, y)
+
+
+Featurize = Callable[[list[str]], np.ndarray]
+
+
+def _in_document(pieces: list[str], featurize: Featurize) -> np.ndarray:
+    base = featurize(pieces)
+    return np.hstack([base, cues(pieces, base[:, :-1])])
 
 
 def _doc_training_set(
-    docs: list[Row], featurize: Callable[[list[str]], np.ndarray], exclude: set[str]
+    docs: list[Row], extra: list[str], featurize: Featurize, exclude: set[str]
 ) -> tuple[np.ndarray, np.ndarray]:
-    pos = sorted({d.attack for d in docs if d.label and d.attack and d.attack not in exclude})
-    neg = sorted({s for d in docs if not d.label for s in sentences(d.text)})
-    x = featurize([*pos, *neg])
-    return x, np.array([1] * len(pos) + [0] * len(neg))
+    clean = [sentences(d.text) for d in docs if not d.label]
+    attacks = {d.attack for d in docs if d.label and d.attack and d.attack not in exclude}
+    pos = sorted(attacks | set(extra))
+    rng = np.random.default_rng(SEED)
+    rows = [_in_document([*clean[rng.integers(len(clean))], p], featurize)[-1] for p in pos]
+    neg = [_in_document(pieces, featurize) for pieces in clean]
+    x = np.vstack([np.stack(rows), *neg])
+    return x, np.array([1] * len(pos) + [0] * (len(x) - len(pos)))
 
 
-def _doc_scores(
-    model: LogisticRegression, docs: list[Row], featurize: Callable[[list[str]], np.ndarray]
-) -> np.ndarray:
-    pieces = [(i, s) for i, d in enumerate(docs) for s in sentences(d.text)]
-    probs = model.predict_proba(featurize([s for _, s in pieces]))[:, 1]
-    out = np.zeros(len(docs))
-    for (i, _), p in zip(pieces, probs, strict=True):
-        out[i] = max(out[i], p)
-    return out
+def _doc_scores(model: LogisticRegression, docs: list[Row], featurize: Featurize) -> np.ndarray:
+    return np.array(
+        [model.predict_proba(_in_document(sentences(d.text), featurize))[:, 1].max() for d in docs]
+    )
 
 
 def train(
@@ -168,24 +193,33 @@ def train(
     model = _fit(x, y)
     weights["prompt_coef"], weights["prompt_intercept"] = model.coef_[0], model.intercept_
 
-    # Document head: grouped by context; attack strings of the test fold never trained on.
+    # Document head: grouped by context; the attack strings and attack categories of the
+    # test fold never trained on.
     docs = document_rows(data)
+    extra = requests(data)
     groups = [d.group for d in docs]
     y_doc = np.array([d.label for d in docs])
     oof_doc = np.zeros(len(docs))
-    for tr, te in GroupKFold(5).split(docs, y_doc, groups):
+    folds = min(DOC_FOLDS, len(set(groups)))
+    for tr, te in GroupKFold(folds).split(docs, y_doc, groups):
+        kinds = {docs[i].category for i in te if docs[i].label and docs[i].category}
+        train_docs = [docs[i] for i in tr if not (docs[i].label and docs[i].category in kinds)]
         held = {docs[i].attack for i in te if docs[i].attack}
-        xt, yt = _doc_training_set([docs[i] for i in tr], featurize, held)
-        oof_doc[te] = _doc_scores(_fit(xt, yt), [docs[i] for i in te], featurize)
+        xt, yt = _doc_training_set(train_docs, extra, featurize, held)
+        oof_doc[te] = _doc_scores(_fit(xt, yt, DOC_C), [docs[i] for i in te], featurize)
     meta["document"] = {
         "cv": detection_metrics(y_doc, oof_doc),
+        "cv_split": f"{folds} folds by context, the fold's attack categories held out",
         "threshold": threshold_at_fpr(y_doc, oof_doc, 0.01),
         "flag_threshold": threshold_at_fpr(y_doc, oof_doc, 0.05),
         "n": len(docs),
+        "positives_from_guard": len(extra),
+        "features": "minilm+prompt-guardrail+cues",
+        "C": DOC_C,
         "data": _digest(data / "injection" / "prompts.jsonl"),
     }
-    xt, yt = _doc_training_set(docs, featurize, set())
-    model = _fit(xt, yt)
+    xt, yt = _doc_training_set(docs, extra, featurize, set())
+    model = _fit(xt, yt, DOC_C)
     weights["document_coef"], weights["document_intercept"] = model.coef_[0], model.intercept_
 
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -59,8 +59,9 @@ def test_train_guard_writes_heads_that_load_and_separate_attacks(shared_data, tm
     meta = json.loads(result.stdout)
     assert meta["prompt"]["n"] > 50 and meta["document"]["n"] == 40
     assert 0 < meta["prompt"]["threshold"] <= 1
+    assert "attack categories held out" in meta["document"]["cv_split"]
 
-    from podium.guardians.classifier import AttackClassifier
+    from podium.guardians.classifier import N_CUES, AttackClassifier
     from podium.models.embeddings import load_embedder
 
     clf = AttackClassifier(load_embedder("local:minilm"), path=out)
@@ -72,3 +73,4 @@ def test_train_guard_writes_heads_that_load_and_separate_attacks(shared_data, tm
     ]
     assert scores[0] > scores[1]
     assert np.isfinite(scores).all()
+    assert clf.heads["document"].coef.shape[0] == clf.heads["prompt"].coef.shape[0] + N_CUES
