@@ -38,6 +38,9 @@ HYBRID_K = 5
 CANDIDATES = 100
 # With a cross-encoder configured, this many fused candidates are rescored and reordered.
 RERANK_DEPTH = 30
+# A generative reranker (the ladder's 1.5B, :mod:`.rerank`) costs one model pass per document:
+# it reorders this many (benchmarks/retrieval_rerank.py measures gain and seconds).
+LADDER_RERANK_DEPTH = 20
 # Ranking by document reads this many times more chunks than the documents it returns, so a
 # top k of documents is still full when the best documents each match with several chunks.
 CHUNKS_PER_DOCUMENT = 4
@@ -169,12 +172,17 @@ class DocumentSearch:
         weights: dict[str, float] | None = None,
         per: Literal["document", "chunk"] = "document",
         aggregate: str = AGGREGATE,
+        reranker: Any = None,
+        rerank_depth: int = LADDER_RERANK_DEPTH,
     ) -> list[Hit]:
         """The ``k`` best documents for ``query``, each as its best passage (``per="chunk"``:
         the ``k`` best passages, several may come from one document). ``mode``: hybrid (RRF of
         dense and BM25), dense or bm25. ``where`` filters on ``source`` (glob), ``title``
         (substring), ``page``, ``kind``, ``collection`` and keys of the document's ``meta``.
-        ``aggregate``: how a document's chunks score it (see :func:`rank_documents`)."""
+        ``aggregate``: how a document's chunks score it (see :func:`rank_documents`).
+        ``reranker``: for this search, an object with ``rerank(query, hits) -> hits`` (e.g. a
+        :class:`~.rerank.LadderReranker`) that reorders the top ``rerank_depth`` results in
+        place of the configured cross-encoder; the rest keep their order below them."""
         if mode not in SEARCH_MODES:
             raise InputRejected(f"unknown search mode {mode!r}", hint=f"use one of {SEARCH_MODES}")
         if per not in ("document", "chunk"):
@@ -206,10 +214,18 @@ class DocumentSearch:
         else:
             ranked = [(i, scores[mode][i]) for i in rankings[mode]]
         if per == "chunk":
-            ranked = ranked[: max(k, RERANK_DEPTH) if self.reranker is not None else k]
+            keep = k
+            if reranker is not None:
+                keep = max(k, rerank_depth)
+            elif self.reranker is not None:
+                keep = max(k, RERANK_DEPTH)
+            ranked = ranked[:keep]
         hits = self._hits(ranked, rankings, scores)
         if per == "document":
             hits = rank_documents(hits, aggregate)
+        if reranker is not None and hits:
+            head = reranker.rerank(query, hits[:rerank_depth])
+            return (head + hits[rerank_depth:])[:k]
         if self.reranker is None or not hits:
             return hits[:k]
         return self._rerank(query, hits[: max(k, RERANK_DEPTH)])[:k]
