@@ -13,6 +13,7 @@ fill three places of a top 10 and earn its gain three times.
 from __future__ import annotations
 
 import fnmatch
+import importlib.util
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -30,10 +31,16 @@ from ..tables import ChunkRow, DocumentRow
 from .sync import Fingerprint, fingerprint, passage
 
 SEARCH_MODES = ("hybrid", "dense", "bm25")
+# BM25 stems words (Snowball, PyStemmer) when PyStemmer is installed (a dependency; see
+# podium.memory.index.tokenize): on the dev half of Climate-FEVER it lifted BM25 alone by 0.035
+# nDCG@10 and, with the BM25 weight re-chosen, the hybrid by 0.007; on SciFact (nothing tuned
+# there) hybrid +0.008. benchmarks/retrieval_candidates.py has the grids.
+STEMMING = importlib.util.find_spec("Stemmer") is not None
 # The hybrid's reciprocal rank fusion: BM25 weight and k chosen as the best nDCG@10 on the dev
-# half of the Climate-FEVER retrieval slice (grid in benchmarks/retrieval_fusion.py; every
-# weight > 0 beat dense alone on both halves).
-HYBRID_WEIGHTS = {"dense": 1.0, "bm25": 0.6}
+# half of the Climate-FEVER retrieval slice (grid in benchmarks/retrieval_candidates.py and
+# benchmarks/retrieval_fusion.py; every weight > 0 beat dense alone on both halves), for
+# stemmed BM25 and, where PyStemmer is missing, for unstemmed BM25.
+HYBRID_WEIGHTS = {"dense": 1.0, "bm25": 0.8 if STEMMING else 0.6}
 HYBRID_K = 5
 CANDIDATES = 100
 # With a cross-encoder configured, this many fused candidates are rescored and reordered.
