@@ -56,6 +56,17 @@ def summarise(data, out: Path, depth: int) -> dict:
             m: round(float(np.mean([v[m] for v in per_query.values()] or [0.0])), 4)
             for m in ("ndcg@10", "mrr@10")
         }
+    # How well the model's score alone separates relevant from other documents, over all pairs
+    # read (rank AUROC; 0.5 is chance), beside the first stage's own order as a score.
+    labels, model, first = [], [], []
+    for q in queries:
+        for i, (doc, value) in enumerate(zip(done[q]["docs"], done[q]["scores"], strict=True)):
+            labels.append(1 if data.qrels[q].get(doc, 0) > 0 else 0)
+            model.append(value)
+            first.append(-i)
+    report["pairs"] = len(labels)
+    report["relevant_pairs"] = int(sum(labels))
+    report["pair_auroc"] = {"model": _auroc(labels, model), "first stage": _auroc(labels, first)}
     seconds = [done[q]["seconds"] for q in queries]
     if seconds:
         report["seconds_per_query"] = {
@@ -64,6 +75,15 @@ def summarise(data, out: Path, depth: int) -> dict:
             "max": round(float(np.max(seconds)), 2),
         }
     return report
+
+
+def _auroc(labels: list[int], scores: list[float]) -> float | None:
+    pos = [s for s, y in zip(scores, labels, strict=True) if y]
+    neg = [s for s, y in zip(scores, labels, strict=True) if not y]
+    if not pos or not neg:
+        return None
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return round(wins / (len(pos) * len(neg)), 4)
 
 
 def main() -> None:
