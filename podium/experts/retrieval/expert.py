@@ -37,6 +37,12 @@ class RetrievalRequest(BaseModel):
         description="document: the best passage of each of the top documents (different "
         "sources); chunk: the top passages, several may come from the same document.",
     )
+    rerank: Literal["none", "large"] | None = Field(
+        default=None,
+        description="large: the large model reads the top 20 results and reorders them "
+        "(one model pass per document: seconds each on a CPU, counted as one large-model "
+        "call); none: the hybrid order. Unset: the expert's default (none).",
+    )
 
 
 class RetrievalExpert(Expert):
@@ -53,9 +59,17 @@ class RetrievalExpert(Expert):
         "What does the warranty cover?",
     )
 
-    def __init__(self, embeddings: str | None = None, mode: str = "hybrid") -> None:
+    def __init__(
+        self,
+        embeddings: str | None = None,
+        mode: str = "hybrid",
+        rerank: Literal["none", "large"] = "none",
+        rerank_depth: int | None = None,
+    ) -> None:
         self.embeddings = embeddings
         self.mode = mode
+        self.rerank = rerank
+        self.rerank_depth = rerank_depth
         self._calibrator: Any = None
         self._lock = threading.Lock()
 
@@ -85,11 +99,23 @@ class RetrievalExpert(Expert):
             raise ConfigError("retrieval needs a workspace with documents")
         store = self.store(ctx.workspace, ctx.models)
         where = {"source": request.source} if request.source else None
-        # The calibrator reads the top 10 (e.g. the top hit's margin over the others).
+        reranker = self._reranker(request, ctx)
+        # The calibrator reads the top 10 (e.g. the top hit's margin over the others); it is
+        # fitted on the hybrid's own order, so it reads that order even when a model reranks.
         ranked = store.search(
             request.query, k=max(request.k, 10), mode=self.mode, where=where, per=request.per
         )
         hits = ranked[: request.k]
+        if reranker is not None and ranked:
+            hits = store.search(
+                request.query,
+                k=request.k,
+                mode=self.mode,
+                where=where,
+                per=request.per,
+                reranker=reranker,
+                **({"rerank_depth": self.rerank_depth} if self.rerank_depth else {}),
+            )
         if not hits:
             if not store.sources():
                 raise ConfigError(
@@ -101,6 +127,13 @@ class RetrievalExpert(Expert):
                 summary="no passage matches",
                 confidence=0.0,
                 cost=Cost(model=store.embeddings),
+            )
+        cost = Cost(model=store.embeddings)
+        if reranker is not None:
+            cost = cost + Cost(
+                model=ctx.models.label(role="large") if ctx.models else "large",
+                input_tokens=reranker.input_tokens,
+                large_calls=1,
             )
         passages = [
             {
@@ -116,10 +149,10 @@ class RetrievalExpert(Expert):
         return ExpertResult(
             output=passages,
             summary=f"({_short(top['source'])}: {top['title']}) {top['text']}",
-            confidence=round(self.calibrator.predict(hits), 4)
+            confidence=round(self.calibrator.predict(ranked[: request.k]), 4)
             if self.mode == "hybrid"
-            else max(0.0, min(1.0, hits[0].scores.get("dense", 0.0))),
-            cost=Cost(model=store.embeddings),
+            else max(0.0, min(1.0, ranked[0].scores.get("dense", 0.0))),
+            cost=cost,
             evidence=[
                 Evidence(
                     kind="passage",
@@ -133,10 +166,22 @@ class RetrievalExpert(Expert):
             details={
                 "mode": self.mode,
                 "per": request.per,
+                "reranked_by": "large" if reranker is not None else None,
                 "ranks": [h.ranks for h in hits],
                 "matched_chunks": [h.matched_chunks for h in hits],
             },
         )
+
+    def _reranker(self, request: RetrievalRequest, ctx: ExpertContext) -> Any:
+        """A reranker on the large role's model when the request (or, unset, the expert) asks
+        for one, else None."""
+        if (request.rerank or self.rerank) != "large":
+            return None
+        from podium.memory.documents import LadderReranker
+        from podium.models.provider import ModelProvider
+
+        models = ctx.models or ModelProvider()
+        return LadderReranker(models.chat(role="large"))
 
     def _confidence(self, ranked: list[Any]) -> float:
         if self.mode == "hybrid":

@@ -6,6 +6,7 @@
 """
 
 from .ingest import BATCH_CHUNKS, Ingester, IngestReport, Progress
+from .rerank import LadderReranker
 from .search import DocumentSearch, Hit, Vectors, rank_documents
 from .store import DocumentStore, for_workspace
 from .sync import Consistency, VectorSync, default_index_dir, passage
@@ -18,6 +19,7 @@ __all__ = [
     "Hit",
     "IngestReport",
     "Ingester",
+    "LadderReranker",
     "Progress",
     "VectorSync",
     "Vectors",

@@ -13,6 +13,7 @@ fill three places of a top 10 and earn its gain three times.
 from __future__ import annotations
 
 import fnmatch
+import importlib.util
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -30,14 +31,23 @@ from ..tables import ChunkRow, DocumentRow
 from .sync import Fingerprint, fingerprint, passage
 
 SEARCH_MODES = ("hybrid", "dense", "bm25")
+# BM25 stems words (Snowball, PyStemmer) when PyStemmer is installed (a dependency; see
+# podium.memory.index.tokenize): on the dev half of Climate-FEVER it lifted BM25 alone by 0.035
+# nDCG@10 and, with the BM25 weight re-chosen, the hybrid by 0.007; on SciFact (nothing tuned
+# there) hybrid +0.008. benchmarks/retrieval_candidates.py has the grids.
+STEMMING = importlib.util.find_spec("Stemmer") is not None
 # The hybrid's reciprocal rank fusion: BM25 weight and k chosen as the best nDCG@10 on the dev
-# half of the Climate-FEVER retrieval slice (grid in benchmarks/retrieval_fusion.py; every
-# weight > 0 beat dense alone on both halves).
-HYBRID_WEIGHTS = {"dense": 1.0, "bm25": 0.6}
+# half of the Climate-FEVER retrieval slice (grid in benchmarks/retrieval_candidates.py and
+# benchmarks/retrieval_fusion.py; every weight > 0 beat dense alone on both halves), for
+# stemmed BM25 and, where PyStemmer is missing, for unstemmed BM25.
+HYBRID_WEIGHTS = {"dense": 1.0, "bm25": 0.8 if STEMMING else 0.6}
 HYBRID_K = 5
 CANDIDATES = 100
 # With a cross-encoder configured, this many fused candidates are rescored and reordered.
 RERANK_DEPTH = 30
+# A generative reranker (the ladder's 1.5B, :mod:`.rerank`) costs one model pass per document:
+# it reorders this many (benchmarks/retrieval_rerank.py measures gain and seconds).
+LADDER_RERANK_DEPTH = 20
 # Ranking by document reads this many times more chunks than the documents it returns, so a
 # top k of documents is still full when the best documents each match with several chunks.
 CHUNKS_PER_DOCUMENT = 4
@@ -169,12 +179,17 @@ class DocumentSearch:
         weights: dict[str, float] | None = None,
         per: Literal["document", "chunk"] = "document",
         aggregate: str = AGGREGATE,
+        reranker: Any = None,
+        rerank_depth: int = LADDER_RERANK_DEPTH,
     ) -> list[Hit]:
         """The ``k`` best documents for ``query``, each as its best passage (``per="chunk"``:
         the ``k`` best passages, several may come from one document). ``mode``: hybrid (RRF of
         dense and BM25), dense or bm25. ``where`` filters on ``source`` (glob), ``title``
         (substring), ``page``, ``kind``, ``collection`` and keys of the document's ``meta``.
-        ``aggregate``: how a document's chunks score it (see :func:`rank_documents`)."""
+        ``aggregate``: how a document's chunks score it (see :func:`rank_documents`).
+        ``reranker``: for this search, an object with ``rerank(query, hits) -> hits`` (e.g. a
+        :class:`~.rerank.LadderReranker`) that reorders the top ``rerank_depth`` results in
+        place of the configured cross-encoder; the rest keep their order below them."""
         if mode not in SEARCH_MODES:
             raise InputRejected(f"unknown search mode {mode!r}", hint=f"use one of {SEARCH_MODES}")
         if per not in ("document", "chunk"):
@@ -206,10 +221,18 @@ class DocumentSearch:
         else:
             ranked = [(i, scores[mode][i]) for i in rankings[mode]]
         if per == "chunk":
-            ranked = ranked[: max(k, RERANK_DEPTH) if self.reranker is not None else k]
+            keep = k
+            if reranker is not None:
+                keep = max(k, rerank_depth)
+            elif self.reranker is not None:
+                keep = max(k, RERANK_DEPTH)
+            ranked = ranked[:keep]
         hits = self._hits(ranked, rankings, scores)
         if per == "document":
             hits = rank_documents(hits, aggregate)
+        if reranker is not None and hits:
+            head = reranker.rerank(query, hits[:rerank_depth])
+            return (head + hits[rerank_depth:])[:k]
         if self.reranker is None or not hits:
             return hits[:k]
         return self._rerank(query, hits[: max(k, RERANK_DEPTH)])[:k]

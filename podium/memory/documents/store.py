@@ -27,7 +27,7 @@ from ..engine import make_engine
 from ..schema import migrate
 from ..tables import ChunkRow, DocumentRow
 from .ingest import BATCH_CHUNKS, Ingester, IngestReport, Progress
-from .search import AGGREGATE, CANDIDATES, DocumentSearch, Hit
+from .search import AGGREGATE, CANDIDATES, LADDER_RERANK_DEPTH, DocumentSearch, Hit
 from .sync import Consistency, VectorSync, default_index_dir
 
 __all__ = ["Consistency", "DocumentStore", "Hit", "IngestReport", "for_workspace"]
@@ -179,6 +179,8 @@ class DocumentStore:
         weights: dict[str, float] | None = None,
         per: Literal["document", "chunk"] = "document",
         aggregate: str = AGGREGATE,
+        reranker: Any = None,
+        rerank_depth: int = LADDER_RERANK_DEPTH,
     ) -> list[Hit]:
         """The ``k`` best documents for ``query``, each as its best passage (see
         :meth:`DocumentSearch.search` for the options)."""
@@ -191,6 +193,8 @@ class DocumentStore:
             weights=weights,
             per=per,
             aggregate=aggregate,
+            reranker=reranker,
+            rerank_depth=rerank_depth,
         )
 
     def encode_queries(self, queries: list[str]) -> None:
