@@ -46,7 +46,15 @@ from langchain_core.messages import AIMessage, BaseMessage  # noqa: E402
 
 from podium.experts.base import ExpertContext  # noqa: E402
 from podium.experts.nl2sql import NL2SQLExpert  # noqa: E402
+from podium.experts.nl2sql.cascade import (  # noqa: E402
+    Attempt,
+    Decision,
+    after_drafts,
+    after_final,
+    refused_writes,
+)
 from podium.experts.nl2sql.evaluate import _is_ordered, _read_dev, same_result  # noqa: E402
+from podium.experts.nl2sql.expert import run_attempt  # noqa: E402
 from podium.experts.nl2sql.fewshot import ExamplePool, PoolExample  # noqa: E402
 from podium.learning.components import pool_examples  # noqa: E402
 from podium.learning.examples import ExampleStore  # noqa: E402
@@ -222,6 +230,98 @@ def answer(
     }
 
 
+# -- history answers recorded by an earlier run ---------------------------------------------
+
+
+def read_ladder(folder: Path) -> tuple[dict[int, Any], dict[int, Any]]:
+    """The ``drafts`` and ``large`` parts of a ``nl2sql_ladder.py`` run, by dev index."""
+
+    def part(name: str) -> dict[int, Any]:
+        rows = load_jsonl(folder / f"{name}.jsonl")
+        return {r["idx"]: r for r in rows if "attempts" in r}
+
+    return part("drafts"), part("large")
+
+
+def replay(
+    db: Database,
+    item: dict[str, Any],
+    drafts: dict[str, Any],
+    large: dict[str, Any] | None,
+    *,
+    quorum: int = 2,
+    max_repairs: int = 1,
+) -> dict[str, Any] | None:
+    """The default strategy's answer rebuilt from recorded model output: the three drafts'
+    SQL and, when they disagree, the large model's zero-shot query and repair (the prompts
+    ``full`` uses). Each query is run again and every decision made again by the cascade's
+    own functions, so the notes are the ones a live answer emits. None when the drafts
+    disagree and no large-model record is there."""
+    attempts: list[Attempt] = []
+    notes: list[dict[str, Any]] = []
+    decisions: list[Decision] = []
+
+    def add(a: dict[str, Any]) -> None:
+        attempt = run_attempt(db, a["origin"], a["role"], a["sql"])
+        attempt.seconds = float(a.get("seconds", 0.0))
+        attempts.append(attempt)
+        notes.append({"kind": "sql_candidate", **attempt.public()})
+
+    def decide(d: Decision) -> Decision:
+        decisions.append(d)
+        notes.append({"kind": "nl2sql_decision", **d.public()})
+        return d
+
+    for a in drafts["attempts"]:
+        add(a)
+    decision = decide(after_drafts(attempts, quorum=quorum, escalate=True))
+    if not decision.final:
+        if large is None:
+            return None
+        queue = list(large["attempts"])
+        add(queue.pop(0))
+        while True:
+            decision = decide(after_final(attempts, max_repairs=max_repairs, quorum=quorum))
+            if decision.final:
+                break
+            if not queue:
+                return None
+            add(queue.pop(0))
+    chosen = attempts[decision.chosen] if decision.chosen is not None else None
+    ok = chosen is not None and chosen.result is not None and not refused_writes(attempts)
+    sql = chosen.sql if ok and chosen is not None else None
+    correct = False
+    if sql:
+        try:
+            gold = db.execute(item["query"]).rows
+            correct = same_result(gold, db.execute(sql).rows, _is_ordered(item["query"]))
+        except QueryFailed:
+            correct = False
+    output = None
+    if ok and chosen is not None and chosen.result is not None:
+        output = chosen.result.as_dict()
+        output["rows"] = output.get("rows", [])[:KEPT_ROWS]
+    return {
+        "db_id": item["db_id"],
+        "question": item["question"],
+        "gold": item["query"],
+        "sql": sql,
+        "correct": correct,
+        "large_calls": sum(a.role == "large" for a in attempts),
+        "decision": " -> ".join(d.action for d in decisions),
+        "confidence": round(decision.confidence, 3) if ok else 0.0,
+        "seconds": round(sum(a.seconds for a in attempts), 2),
+        "ok": ok,
+        "output": output,
+        "attempts": [
+            {"origin": a.origin, "role": a.role, "sql": a.sql, "status": a.status} for a in attempts
+        ],
+        "shown": [],
+        "notes": notes,
+        "replayed": True,
+    }
+
+
 def record(store: RunStore, run_id: str, row: dict[str, Any]) -> None:
     """A history answer as a one-step run, the way a Podium run stores it."""
     store.start_run(run_id, row["question"])
@@ -313,27 +413,48 @@ def _norm(sql: str) -> str:
 # -- the run --------------------------------------------------------------------------------
 
 
-def load_outcomes(path: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
-    done: dict[tuple[str, str, str], dict[str, Any]] = {}
+def load_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The rows of a JSONL file, a line torn by a killed process skipped."""
+    rows: list[dict[str, Any]] = []
     if path.exists():
         for line in path.read_text(encoding="utf-8").splitlines():
             with _skip_torn_line():
-                row = json.loads(line)
-                done[(row["phase"], row["db_id"], row["question"])] = row
+                rows.append(json.loads(line))
+    return rows
+
+
+def load_outcomes(path: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
+    done: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for row in load_jsonl(path):
+        with _skip_torn_line():
+            done[(row["phase"], row["db_id"], row["question"])] = row
     return done
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--dbs", default="", help="comma-separated db ids (default: all, by size)")
-    ap.add_argument("--history", type=int, default=6, help="history questions per database")
+    ap.add_argument("--dbs", default="", help="comma-separated db ids (default: all ten)")
+    ap.add_argument(
+        "--history",
+        type=int,
+        default=6,
+        help="history answers per database: answered here up to this many (with "
+        "--history-from: every recorded one, then live ones up to this many)",
+    )
     ap.add_argument("--test", type=int, default=6, help="test questions per database")
+    ap.add_argument(
+        "--history-from",
+        type=Path,
+        default=None,
+        help="a nl2sql_ladder.py run folder: the history half is rebuilt from its drafts "
+        "and large parts instead of being answered again",
+    )
     ap.add_argument("--out", type=Path, default=None, help="folder for the resumable logs")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
-    dev = _read_dev(DATA)
-    by_db: dict[str, list[dict[str, str]]] = defaultdict(list)
+    dev = [dict(item, idx=i) for i, item in enumerate(_read_dev(DATA))]
+    by_db: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for item in dev:
         by_db[item["db_id"]].append(item)
     dbs = [d for d in args.dbs.split(",") if d] or sorted(by_db, key=lambda d: len(by_db[d]))
@@ -349,56 +470,94 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="podium-learning-store-"))
     store = RunStore(f"sqlite:///{scratch / 'store.sqlite'}")
     examples = ExampleStore(store)
+    ladder = read_ladder(args.history_from) if args.history_from else None
     phases: dict[str, list[dict[str, Any]]] = {"history": [], "before": [], "after": []}
-    learned_counts: dict[str, int] = {}
 
-    def outcome(phase: str, db: Database, db_id: str, item: dict[str, str]) -> dict[str, Any]:
+    def outcome(phase: str, db_id: str, item: dict[str, Any], make: Any) -> dict[str, Any] | None:
         row = done.get((phase, db_id, item["question"]))
         if row is None:
-            row = {"phase": phase, **answer(expert, db, item, models, db_id)}
+            made = make()
+            if made is None:
+                return None
+            row = {"phase": phase, **made}
             log.write(json.dumps(row) + "\n")
             log.flush()
         phases[phase].append(row)
         return row
 
-    for db_id in dbs:
-        history, test = split(by_db[db_id])
-        history, test = history[: args.history], test[: args.test]
-        db = Database(
+    databases = {
+        db_id: Database(
             f"sqlite:///{DATA / 'database' / db_id / (db_id + '.sqlite')}", row_cap=100_000
         )
+        for db_id in dbs
+    }
+    halves = {db_id: split(by_db[db_id]) for db_id in dbs}
+    taught: dict[str, TracedPool] = {}
+    learned_counts: dict[str, int] = {}
+    for db_id in dbs:
+        db, history = databases[db_id], halves[db_id][0]
         expert.pool = spider_pool
-        for k, item in enumerate(history):
-            row = outcome("history", db, db_id, item)
-            record(store, f"{db_id}-{k}", row)
-            examples.harvest(f"{db_id}-{k}")
+        kept = 0
+
+        def keep(row: dict[str, Any] | None, name: str = db_id) -> None:
+            nonlocal kept
+            if row is not None:
+                run_id = f"{name}-{kept}"
+                record(store, run_id, row)
+                examples.harvest(run_id)
+                kept += 1
+
+        live = list(history)
+        if ladder is not None:  # every recorded answer first, then live ones up to --history
+            recorded = [i for i in history if i["idx"] in ladder[0]]
+            live = [i for i in history if i["idx"] not in ladder[0]]
+            for item in recorded:
+                drafts, large = ladder[0][item["idx"]], ladder[1].get(item["idx"])
+                keep(outcome("history", db_id, item, lambda: replay(db, item, drafts, large)))  # noqa: B023
+        for item in live:
+            if kept >= args.history:
+                break
+            keep(outcome("history", db_id, item, lambda: answer(expert, db, item, models, db_id)))  # noqa: B023
         mine = [e for e in examples.examples("nl2sql") if e.run_id.startswith(db_id + "-")]
         learned_counts[db_id] = len(mine)
         learned = [  # verified:<db> is never excluded as "the database asked about"
             PoolExample(p.question, p.sql, f"verified:{db_id}") for p in pool_examples(mine)
         ]
-        taught = spider_pool.plus(learned, encoder)
-        for item in test:
-            expert.pool = spider_pool
-            outcome("before", db, db_id, item)
-            expert.pool = taught
-            outcome("after", db, db_id, item)
-        db.close()
-        mark = len(phases["before"])
+        taught[db_id] = spider_pool.plus(learned, encoder)
         print(
-            f"{time.strftime('%H:%M:%S')} {db_id}: {len(history)} history, {len(mine)} "
-            f"verified, {len(test)} test; so far before {summary(phases['before'])} "
-            f"after {summary(phases['after'])} ({mark} test questions; {calls.made} model "
-            f"calls made, {calls.hits} answered from the memo)",
+            f"{time.strftime('%H:%M:%S')} {db_id}: {kept} history answers, {len(mine)} verified",
             file=sys.stderr,
             flush=True,
         )
+
+    # The test halves, one question of each database in turn: stopped at any point, the
+    # figures cover every database.
+    tests = {db_id: halves[db_id][1][: args.test] for db_id in dbs}
+    for k in range(max((len(t) for t in tests.values()), default=0)):
+        for db_id in dbs:
+            if k >= len(tests[db_id]):
+                continue
+            db, item = databases[db_id], tests[db_id][k]
+            expert.pool = spider_pool
+            outcome("before", db_id, item, lambda: answer(expert, db, item, models, db_id))  # noqa: B023
+            expert.pool = taught[db_id]
+            outcome("after", db_id, item, lambda: answer(expert, db, item, models, db_id))  # noqa: B023
+        print(
+            f"{time.strftime('%H:%M:%S')} round {k + 1}: before {summary(phases['before'])} "
+            f"after {summary(phases['after'])} ({calls.made} model calls made, {calls.hits} "
+            "answered from the memo)",
+            file=sys.stderr,
+            flush=True,
+        )
+    for db in databases.values():
+        db.close()
     verified = examples.examples("nl2sql")
     right = {(r["db_id"], r["question"]) for r in phases["history"] if r["correct"]}
     report = {
         "models": {"small": models.label(role="small"), "large": models.label(role="large")},
         "databases": dbs,
         "history": summary(phases["history"]),
+        "history_replayed": sum(bool(r.get("replayed")) for r in phases["history"]),
         "verified_examples": len(verified),
         "verified_examples_correct": sum((_db(e), e.input) in right for e in verified),
         "by_voucher": {v: sum(e.voucher == v for e in verified) for v in ("quorum", "agreement")},
@@ -407,9 +566,24 @@ def main() -> None:
         "test_after": summary(phases["after"]),
         "paired": paired(phases["before"], phases["after"]),
         "after_retrieval": copied(phases["after"]),
+        "per_db": {
+            db_id: {
+                "learned": learned_counts[db_id],
+                "before": _brief(phases["before"], db_id),
+                "after": _brief(phases["after"], db_id),
+            }
+            for db_id in dbs
+        },
         "model_calls": {"made": calls.made, "from_memo": calls.hits},
     }
     print(json.dumps(report, indent=2) if args.json else report)
+
+
+def _brief(rows: list[dict[str, Any]], db_id: str) -> str:
+    mine = [r for r in rows if r["db_id"] == db_id]
+    right = sum(bool(r["correct"]) for r in mine)
+    large = sum(r["large_calls"] > 0 for r in mine)
+    return f"{right}/{len(mine)} right, large model on {large}"
 
 
 def _db(example: Any) -> str:

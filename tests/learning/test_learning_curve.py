@@ -108,3 +108,82 @@ def test_figures_give_the_share_with_its_interval_and_the_paired_changes():
         "large_added": 0,
         "changed_sql": 1,
     }
+
+
+def _shop(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "shop.sqlite"
+    con = sqlite3.connect(path)
+    con.executescript(
+        "CREATE TABLE singer (id INTEGER PRIMARY KEY, name TEXT, country TEXT);"
+        "INSERT INTO singer VALUES (1, 'Ana', 'France'), (2, 'Bo', 'Spain'), (3, 'Cy', 'France');"
+    )
+    con.commit()
+    con.close()
+    return lc.Database(f"sqlite:///{path}")
+
+
+def _drafts(*sqls):
+    return {
+        "attempts": [
+            {"origin": f"draft-{i}", "role": "small", "sql": sql, "seconds": 1.0}
+            for i, sql in enumerate(sqls)
+        ]
+    }
+
+
+def _harvested(tmp_path, row):
+    store = lc.RunStore(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    lc.record(store, "h-0", row)
+    return [(e.input, e.sql, e.voucher) for e in lc.ExampleStore(store).harvest("h-0")]
+
+
+def test_a_recorded_answer_whose_drafts_agree_is_learned_as_a_quorum_example(tmp_path):
+    db = _shop(tmp_path)
+    item = {
+        "db_id": "shop",
+        "question": "How many singers are from France?",
+        "query": "SELECT count(*) FROM singer WHERE country = 'France'",
+    }
+    drafts = _drafts(
+        "SELECT count(*) FROM singer WHERE country = 'France'",
+        "SELECT COUNT(id) FROM singer WHERE country='France'",
+        "SELECT count(*) FROM singer",
+    )
+    row = lc.replay(db, item, drafts, None)
+    assert (row["decision"], row["large_calls"], row["correct"]) == ("agreed", 0, True)
+    assert _harvested(tmp_path, row) == [
+        (item["question"], "SELECT count(*) FROM singer WHERE country = 'France'", "quorum")
+    ]
+
+
+def test_disagreeing_drafts_need_the_large_models_record_and_its_repair(tmp_path):
+    db = _shop(tmp_path)
+    item = {
+        "db_id": "shop",
+        "question": "Which singers are from Spain?",
+        "query": "SELECT name FROM singer WHERE country = 'Spain'",
+    }
+    drafts = _drafts(
+        "SELECT name FROM singer WHERE country = 'Spain'",
+        "SELECT name FROM singers",
+        "SELECT country FROM singer",
+    )
+    assert lc.replay(db, item, drafts, None) is None  # escalated, and no record of the 1.5B
+    large = {
+        "attempts": [
+            {"origin": "final", "role": "large", "sql": "SELECT nam FROM singer"},
+            {
+                "origin": "repair-1",
+                "role": "large",
+                "sql": "SELECT name FROM singer WHERE country = 'Spain'",
+            },
+        ]
+    }
+    row = lc.replay(db, item, drafts, large)
+    assert row["decision"] == "escalate -> repair -> repaired"
+    assert (row["large_calls"], row["correct"]) == (2, True)
+    assert _harvested(tmp_path, row) == [
+        (item["question"], "SELECT name FROM singer WHERE country = 'Spain'", "agreement")
+    ]
