@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -450,6 +451,11 @@ def main() -> None:
         "and large parts instead of being answered again",
     )
     ap.add_argument("--out", type=Path, default=None, help="folder for the resumable logs")
+    ap.add_argument(
+        "--report",
+        action="store_true",
+        help="only the figures of what --out already holds (a run stopped part-way)",
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
@@ -475,6 +481,8 @@ def main() -> None:
 
     def outcome(phase: str, db_id: str, item: dict[str, Any], make: Any) -> dict[str, Any] | None:
         row = done.get((phase, db_id, item["question"]))
+        if row is None and args.report and not (phase == "history" and ladder is not None):
+            return None  # not answered yet: nothing is asked of a model in a report
         if row is None:
             made = make()
             if made is None:
@@ -513,11 +521,11 @@ def main() -> None:
             live = [i for i in history if i["idx"] not in ladder[0]]
             for item in recorded:
                 drafts, large = ladder[0][item["idx"]], ladder[1].get(item["idx"])
-                keep(outcome("history", db_id, item, lambda: replay(db, item, drafts, large)))  # noqa: B023
+                keep(outcome("history", db_id, item, partial(replay, db, item, drafts, large)))
         for item in live:
             if kept >= args.history:
                 break
-            keep(outcome("history", db_id, item, lambda: answer(expert, db, item, models, db_id)))  # noqa: B023
+            keep(outcome("history", db_id, item, partial(answer, expert, db, item, models, db_id)))
         mine = [e for e in examples.examples("nl2sql") if e.run_id.startswith(db_id + "-")]
         learned_counts[db_id] = len(mine)
         learned = [  # verified:<db> is never excluded as "the database asked about"
@@ -538,10 +546,12 @@ def main() -> None:
             if k >= len(tests[db_id]):
                 continue
             db, item = databases[db_id], tests[db_id][k]
+            ask = partial(answer, expert, db, item, models, db_id)
             expert.pool = spider_pool
-            outcome("before", db_id, item, lambda: answer(expert, db, item, models, db_id))  # noqa: B023
-            expert.pool = taught[db_id]
-            outcome("after", db_id, item, lambda: answer(expert, db, item, models, db_id))  # noqa: B023
+            if outcome("before", db_id, item, ask):
+                expert.pool = taught[db_id]
+                if not outcome("after", db_id, item, ask):
+                    phases["before"].pop()  # a report counts only questions with both passes
         print(
             f"{time.strftime('%H:%M:%S')} round {k + 1}: before {summary(phases['before'])} "
             f"after {summary(phases['after'])} ({calls.made} model calls made, {calls.hits} "
