@@ -63,6 +63,15 @@ def test_the_sentence_that_answers_is_quoted_with_its_condition(similarity: Any)
     )
 
 
+def test_a_close_call_quotes_both_sentences(similarity: Any):
+    # the follow-up rewrite of "And express delivery?" carries "within the EU" over from the
+    # question before, and the standard-delivery sentence scores 0.08 above the express one
+    text = _section("shipping.md", "## Delivery times and costs")
+    answer = _quote("What is the cost of express delivery within the EU?", text, similarity) or ""
+    assert "12.95 EUR" in answer and "free for orders over 75 EUR" in answer
+    assert "19.95 EUR" not in answer
+
+
 def test_a_broad_question_is_answered_by_more_than_one_sentence(similarity: Any):
     text = (DOCS / "warranty.md").read_text()
     answer = _quote("What does the warranty cover?", text, similarity) or ""
