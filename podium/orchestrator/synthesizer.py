@@ -131,6 +131,11 @@ _STOP = frozenset(
 )
 
 
+# What names a result rather than being found in it: a table summary's column header
+# ("[name, total] ...") and a single value's column ("category: Tents", "COUNT(*): 543").
+_LABELS = re.compile(r"^\s*\[[^\]]*\]\s*|^\s*[\w ().*,]{1,60}:\s+(?=\S)")
+
+
 def _content_words(text: str) -> set[str]:
     return {w for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in _STOP}
 
@@ -140,7 +145,7 @@ def _reflects(answer_numbers: set[str], answer_words: set[str], fact: str) -> bo
     numbers = {_canon(n) for n in _NUMBER.findall(fact)}
     if numbers and len(numbers) <= 12:
         return bool(numbers & answer_numbers)
-    fact_words = _content_words(fact)
+    fact_words = _content_words(_LABELS.sub("", fact))
     return len(answer_words & fact_words) >= min(3, len(fact_words))
 
 
