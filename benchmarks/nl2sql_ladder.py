@@ -142,6 +142,9 @@ def run_part(args: argparse.Namespace) -> None:
     questions = ordered_questions(args.data)
     if args.db:
         questions = [q for q in questions if q["db_id"] == args.db]
+    if args.questions:
+        wanted = {int(i) for i in args.questions.read_text().split()}
+        questions = [q for q in questions if q["idx"] in wanted]
     if args.limit:
         questions = questions[: args.limit]
     roles: dict[str, str] = {}
@@ -258,6 +261,9 @@ def main() -> None:
     parser.add_argument("--large", default=None)
     parser.add_argument("--smol", default="local:smollm2")
     parser.add_argument("--db", default=None, help="only this database's questions")
+    parser.add_argument(
+        "--questions", type=Path, default=None, help="only these questions (a file of idx numbers)"
+    )
     parser.add_argument("--keys", choices=("declared", "inferred"), default="declared")
     parser.add_argument("--variant", default="", help="suffix of the part's file (an A/B arm)")
     parser.add_argument("--follow", action="store_true", help="escalate: wait for the drafts")

@@ -89,3 +89,20 @@ def test_a_currency_the_results_name_is_kept(make_podium):
     result = podium.run("How much does express delivery cost?")
 
     assert result.answer == "Express delivery costs €12.95."
+
+
+@expert(description="Finds the best-selling category.")
+def best_category(text: str) -> str:
+    return "category: Tents"
+
+
+def test_an_answer_that_names_the_value_is_not_completed_with_the_column_name(make_podium):
+    # "category" is the result's column, not part of what was found: an answer naming "Tents"
+    # carries the finding and gets no step-by-step line appended.
+    podium = make_podium(
+        plan_json(("s1", "best_category", "Which category brings in the most revenue?")),
+        "Tents bring in the most revenue.",
+        experts=[best_category],
+    )
+    result = podium.run("Which product category brings in the most revenue?")
+    assert result.answer == "Tents bring in the most revenue."

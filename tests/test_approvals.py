@@ -260,7 +260,7 @@ def test_the_demo_asks_before_using_a_bulk_listing_of_its_shop(demo):
         return ExpertResult(output=db.execute(sql).as_dict(), confidence=0.9)
 
     listing = result("SELECT o.id, c.name FROM orders o JOIN customers c ON c.id = o.customer_id")
-    assert asks_after(listing, demo).needs_approval.startswith("1,000 rows, over")
+    assert asks_after(listing, demo).needs_approval.startswith("1,500 rows, over")
     for sql in (
         "SELECT COUNT(*) FROM orders WHERE strftime('%Y', order_date) = '2024'",
         "SELECT AVG(price) FROM products WHERE category = 'tents'",

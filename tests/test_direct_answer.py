@@ -73,3 +73,38 @@ def test_a_run_answers_a_count_without_calling_the_synthesizer(make_podium):
     result = podium.run("How many orders were placed in 2024?")
     assert result.answer == "543 orders were placed in 2024."
     assert result.cost["model_calls"] == 1  # the plan only
+
+
+def _listing(question: str, rows: int, *, total: int | None = None) -> dict[str, Any]:
+    outcome = _outcome(question, [[i, f"Customer {i}"] for i in range(1, min(rows, 20) + 1)])
+    outcome["output"].update(
+        sql="SELECT o.id, c.name FROM orders o JOIN customers c ON o.customer_id = c.id",
+        columns=["id", "name"],
+        row_count=total if total is not None else rows,
+        truncated=(total or rows) > 20,
+    )
+    return outcome
+
+
+def test_a_long_listing_is_answered_with_its_size_and_its_first_rows():
+    question = "List every order with its customer's name"
+    plan = Plan(steps=[Step(id="s1", expert="nl2sql", input=question)])
+    answer = direct_answer(plan, {"s1": _listing(question, 1000, total=1500)}, 0.5)  # type: ignore[dict-item]
+    assert answer is not None
+    lines = answer.splitlines()
+    assert (
+        lines[0] == "1,500 rows answer “List every order with its customer's name”; the first 20:"
+    )
+    assert lines[2] == "id | name"
+    assert lines[3] == "1 | Customer 1"
+    assert lines[22] == "20 | Customer 20"
+    assert "The other 1,480 are not shown" in lines[-1]
+
+
+def test_a_short_listing_is_left_to_the_model():
+    question = "Which customers live in Berlin?"
+    plan = Plan(steps=[Step(id="s1", expert="nl2sql", input=question)])
+    assert direct_answer(plan, {"s1": _listing(question, 4)}, 0.5) is None  # type: ignore[dict-item]
+    every = _listing(question, 12)
+    assert direct_answer(plan, {"s1": every}, 0.5) is not None  # type: ignore[dict-item]
+    assert "not shown" not in (direct_answer(plan, {"s1": every}, 0.5) or "")  # type: ignore[dict-item]

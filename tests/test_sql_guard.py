@@ -83,7 +83,9 @@ def test_row_cap_and_timeout(tmp_path):
     con.close()
     db = Database(f"sqlite:///{path}", row_cap=100, timeout_s=0.5)
     result = db.execute("SELECT i FROM n")
-    assert (result.row_count, result.truncated) == (100, True)
+    # Only the first 100 rows are read, but the result knows how many there are in all.
+    assert (len(result.rows), result.row_count, result.truncated) == (100, 5000, True)
+    assert db.execute("SELECT i FROM n WHERE i < 100;").row_count == 100
     with pytest.raises(SQLRefused, match="longer than"):
         db.execute("SELECT COUNT(*) FROM n a, n b, n c")
 

@@ -27,6 +27,7 @@ from podium.cli import (
 )
 from podium.cli.options import JsonOpt, WorkspaceOpt, err, fail, load_workspace, out
 from podium.cli.progress import RunProgress
+from podium.cli.sources import answer_sources
 from podium.errors import ConfigError, PodiumError
 
 app = typer.Typer(
@@ -103,6 +104,8 @@ def _print_result(result: Any, as_json: bool) -> None:
         err.print(f"answer with: podium approve {result.run_id} {steps}   (or add --reject)")
     else:
         out.print(result.answer or "", highlight=False, markup=False)
+        if sources := answer_sources(result.steps):
+            err.print("sources: " + " · ".join(sources), style="dim", highlight=False, markup=False)
         err.print(
             f"[dim]run {result.run_id} · {result.status} · "
             f"{result.cost.get('ms', 0) / 1000:.1f} s of model/expert time[/]"

@@ -81,6 +81,11 @@ class Embedder:
         """Cosine similarity matrix between two lists of texts."""
         return self.encode(a) @ self.encode(b).T
 
+    def similarity_to(self, text: str, others: list[str]) -> list[float]:
+        """Cosine similarity of one text to each of ``others`` (one batch)."""
+        vectors = self.encode([text, *others])
+        return [float(v) for v in vectors[1:] @ vectors[0]]
+
 
 _LOADED: dict[str, Embedder] = {}
 _LOAD_LOCK = threading.Lock()

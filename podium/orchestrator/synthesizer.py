@@ -9,6 +9,7 @@ same way, falling back to the step's own summary. The answer says which way it w
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import Counter
 from typing import Any
@@ -24,6 +25,7 @@ from .context import PodiumContext
 from .direct_answer import direct_answer
 from .events import AnswerReady, AnswerToken, emit
 from .plan import Plan, Step
+from .quotes import quoted_answer
 from .state import RunState, StepOutcome, ledger_entry, result_from_outcome
 
 SYSTEM = (
@@ -129,6 +131,11 @@ _STOP = frozenset(
 )
 
 
+# What names a result rather than being found in it: a table summary's column header
+# ("[name, total] ...") and a single value's column ("category: Tents", "COUNT(*): 543").
+_LABELS = re.compile(r"^\s*\[[^\]]*\]\s*|^\s*[\w ().*,]{1,60}:\s+(?=\S)")
+
+
 def _content_words(text: str) -> set[str]:
     return {w for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in _STOP}
 
@@ -138,7 +145,7 @@ def _reflects(answer_numbers: set[str], answer_words: set[str], fact: str) -> bo
     numbers = {_canon(n) for n in _NUMBER.findall(fact)}
     if numbers and len(numbers) <= 12:
         return bool(numbers & answer_numbers)
-    fact_words = _content_words(fact)
+    fact_words = _content_words(_LABELS.sub("", fact))
     return len(answer_words & fact_words) >= min(3, len(fact_words))
 
 
@@ -174,6 +181,22 @@ async def synthesize_node(state: RunState, runtime: Runtime[PodiumContext]) -> d
     elif (direct := direct_answer(plan, results, LOW_CONFIDENCE)) is not None:
         # One step whose result is the answer (a count): no model call to restate it.
         answer, mode, cost = direct, "the step's result is the answer (no model call)", Cost()
+    elif (
+        quoted := await asyncio.wait_for(
+            asyncio.to_thread(
+                quoted_answer,
+                plan,
+                results,
+                CONFIDENCE_FLOOR,
+                lambda question, sentences: ctx.models.embedder().similarity_to(
+                    question, sentences
+                ),
+            ),
+            QUOTE_TIMEOUT_S,
+        )
+    ) is not None:
+        # One step that found a passage: its own sentences, which a paraphrase can bend.
+        answer, mode, cost = quoted, "quoted from the passage (no model call)", Cost()
     else:
         # Streamed in reading order (refusals, the written answer, what is not known), so the
         # streamed sentences are exactly the answer: nothing shown is replaced.
@@ -205,6 +228,9 @@ async def synthesize_node(state: RunState, runtime: Runtime[PodiumContext]) -> d
 # questions its documents do not cover 0.06-0.09; nl2sql's own fallbacks (no two drafts agree,
 # no final query ran) score 0.1-0.33, agreeing drafts 0.67-1.0.
 CONFIDENCE_FLOOR = 0.3
+# Choosing the sentences to quote embeds a question and a passage's sentences (milliseconds once
+# the encoder is loaded; the router has loaded it by then).
+QUOTE_TIMEOUT_S = 60.0
 CANT_CHANGE = "I can't change data"
 
 

@@ -149,7 +149,7 @@ def test_the_demo_policy_pauses_a_bulk_listing_until_it_is_approved(page: Any) -
     approval = turn.locator("[data-testid=approval]")
     expect(approval).to_contain_text("Step s1 (nl2sql) needs your approval of its result")
     expect(approval).to_contain_text(
-        "1,000 rows, over this workspace's limit of 200 ([approvals] max_rows)"
+        "1,500 rows, over this workspace's limit of 200 ([approvals] max_rows)"
     )
     expect(approval.locator("pre.sql")).to_have_text(SQL["every order"])
     expect(turn.locator("[data-testid=run-status]")).to_have_text("waiting for approval")
@@ -159,7 +159,9 @@ def test_the_demo_policy_pauses_a_bulk_listing_until_it_is_approved(page: Any) -
     approval.locator("[data-testid=approve]").click()
     expect(turn.locator("[data-testid=run-status]")).to_have_text("done")
     expect(turn.locator(".decision")).to_have_text("Step s1 approved")
-    expect(turn.locator("[data-testid=answer]")).to_contain_text("1000 rows")
+    answer = turn.locator("[data-testid=answer]")
+    expect(answer).to_contain_text(f"1,500 rows answer “{LISTING}”; the first 20:")
+    expect(answer).to_contain_text("The other 1,480 are not shown")
     expect(turn.locator("[data-testid=source-sql] summary")).to_have_text("shop database")
 
     # the README's question asks nothing: a count and a passage are answered straight away

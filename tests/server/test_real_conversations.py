@@ -88,8 +88,13 @@ def test_the_demo_asks_before_it_uses_every_order_with_its_customers_name(server
         assert events[-1]["type"] == "run_paused", [e["type"] for e in events]
         asked = next(e for e in events if e["type"] == "approval_required")
         assert asked["expert"] == "nl2sql" and asked["when"] == "after"
-        assert asked["reason"].endswith("over this workspace's limit of 200 ([approvals] max_rows)")
+        assert asked["reason"] == (
+            "1,500 rows, over this workspace's limit of 200 ([approvals] max_rows)"
+        )
         decision = {"approvals": {asked["step_id"]: True}}
         assert http.post(f"/api/runs/{run_id}/approve", json=decision).status_code == 202
         rest = read_events(http, run_id, after=events[-1]["seq"])
         assert (rest[-1]["type"], rest[-1]["status"]) == ("run_finished", "done")
+        # what the person approved is what they read: how many rows, and the first of them
+        answer = next(e["text"] for e in rest if e["type"] == "answer")
+        assert answer.startswith(f"1,500 rows answer “{task}”; the first 20:"), answer

@@ -400,7 +400,8 @@ def summarize(result: QueryResult, max_rows: int = 10) -> str:
         return f"{result.columns[0]}: {_fmt(result.rows[0][0])}"
     lines = ["; ".join(", ".join(_fmt(v) for v in row) for row in result.rows[:max_rows])]
     if result.row_count > max_rows or result.truncated:
-        more = f"{result.row_count}+" if result.truncated else str(result.row_count)
+        uncounted = result.truncated and result.row_count <= len(result.rows)
+        more = f"{result.row_count:,}+" if uncounted else f"{result.row_count:,}"
         lines.append(f"({more} rows)")
     header = ", ".join(result.columns)
     return f"[{header}] " + " ".join(lines)

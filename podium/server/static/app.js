@@ -255,7 +255,15 @@ class RunView {
 
   on_verdict(ev) {
     const detail = [ev.category, ev.score ? `score ${ev.score.toFixed(2)}` : ""].filter(Boolean).join(", ");
-    this.verdicts.append(el("li", { class: `verdict ${ev.action}`, title: detail }, verdictText(ev)));
+    const item = el("li", { class: `verdict ${ev.action}`, title: detail }, verdictText(ev));
+    // The manipulation check on the message can be judged (a false alarm, or an attack it let
+    // through): the guard's head learns from it (`podium learn --expert guard`).
+    if (ev.stage === "in" && ev.guardian === "injection" && !this.guardJudged) {
+      this.guardJudged = true;
+      item.append(" ", el("span", { class: "muted" }, "Was this check right? "),
+        feedback(`/api/runs/${this.runId}/steps/guard/feedback`, "The manipulation check"));
+    }
+    this.verdicts.append(item);
     this.checks[ev.action === "allow" ? "passed" : "other"] += 1;
     const { passed, other } = this.checks;
     this.checkSummary.textContent = `Checks: ${passed} passed`

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+import sqlglot
+import sqlglot.errors
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -49,6 +51,11 @@ class SchemaInfo:
 
 @dataclass
 class QueryResult:
+    """What a query returned. ``rows`` stops at the database's row cap (``truncated``);
+    ``row_count`` is how many rows the whole result has — counted by the database when the
+    rows were cut, so "1,500 orders" is never reported as "1,000" — or ``len(rows)`` when that
+    count could not be taken."""
+
     sql: str
     columns: list[str]
     rows: list[tuple[Any, ...]]
@@ -169,6 +176,8 @@ class Database:
                     result = conn.execute(sa.text(_escape_colons(sql)))
                     columns = list(result.keys())
                     rows = [tuple(r) for r in result.fetchmany(self.row_cap + 1)]
+                    result.close()
+                    total = self._count(conn, sql) if len(rows) > self.row_cap else None
                     conn.rollback()
                 finally:  # the pooled connection must not keep this query's deadline
                     _disarm_timeout(conn)
@@ -185,10 +194,25 @@ class Database:
             sql=sql,
             columns=columns,
             rows=rows,
-            row_count=len(rows),
+            row_count=max(total or 0, len(rows)),
             truncated=truncated,
             ms=(time.perf_counter() - start) * 1000,
         )
+
+    def _count(self, conn: sa.Connection, sql: str) -> int | None:
+        """How many rows ``sql`` returns in all (it passed the guard; this wraps it in a
+        ``COUNT(*)`` on the same connection and deadline). None when that fails or times out."""
+        try:
+            inner = sqlglot.parse_one(sql.strip().rstrip(";"), read=self.dialect)
+            if not isinstance(inner, sqlglot.exp.Query):
+                return None
+            counting = sqlglot.select("COUNT(*)").from_(inner.subquery("podium_all"))
+            value = conn.execute(
+                sa.text(_escape_colons(counting.sql(dialect=self.dialect)))
+            ).scalar()
+        except (SQLAlchemyError, sqlglot.errors.SqlglotError):
+            return None
+        return int(value) if isinstance(value, int) else None
 
     @property
     def safe_url(self) -> str:

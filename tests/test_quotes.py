@@ -1,0 +1,110 @@
+"""A one-step plan that found a passage answers in the passage's own words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from podium import ExpertResult, expert
+from podium.orchestrator.plan import Plan, Step
+from podium.orchestrator.quotes import quoted_answer, sentences
+
+from .scripted import plan_json
+
+DOCS = Path(__file__).resolve().parents[1] / "podium" / "demo" / "docs"
+
+
+def _section(name: str, heading: str) -> str:
+    return (DOCS / name).read_text().split(heading, 1)[1].split("\n## ", 1)[0]
+
+
+def _outcome(question: str, text: str, confidence: float = 0.66) -> dict[str, Any]:
+    passage = {"text": text, "source": str(DOCS / "shipping.md"), "title": "Shipping > Delivery"}
+    return {"status": "ok", "input": question, "confidence": confidence, "output": [passage]}
+
+
+@pytest.fixture(scope="module")
+def similarity() -> Any:
+    from podium.models.embeddings import load_embedder
+
+    return load_embedder().similarity_to
+
+
+def _quote(question: str, text: str, similarity: Any, confidence: float = 0.66) -> str | None:
+    plan = Plan(steps=[Step(id="s1", expert="retrieval", input=question)])
+    outcome = _outcome(question, text, confidence)
+    return quoted_answer(plan, {"s1": outcome}, 0.3, similarity)  # type: ignore[dict-item]
+
+
+def test_a_wrapped_markdown_passage_is_cut_into_its_sentences():
+    text = _section("shipping.md", "## Delivery times and costs")
+    assert sentences(text) == [
+        "Standard delivery within the EU takes 2 to 4 business days and costs 4.95 EUR; it is "
+        "free for orders over 75 EUR.",
+        "Express delivery arrives the next business day for 12.95 EUR when ordered before "
+        "14:00 CET.",
+        "Deliveries to the United States and Canada take 5 to 8 business days and cost 19.95 EUR.",
+    ]
+    assert sentences("# Returns\n\n- Unused items within 30 days.\n- Tags attached to it.") == [
+        "Unused items within 30 days.",
+        "Tags attached to it.",
+    ]
+
+
+def test_the_sentence_that_answers_is_quoted_with_its_condition(similarity: Any):
+    text = _section("shipping.md", "## Delivery times and costs")
+    answer = _quote("How much does standard delivery within the EU cost?", text, similarity)
+    # the condition a paraphrase lost ("costs 4.95 EUR for orders over 75 EUR") is kept
+    assert answer == (
+        "Standard delivery within the EU takes 2 to 4 business days and costs 4.95 EUR; it is "
+        "free for orders over 75 EUR. (from shipping.md, Shipping > Delivery)"
+    )
+
+
+def test_a_close_call_quotes_both_sentences(similarity: Any):
+    # the follow-up rewrite of "And express delivery?" carries "within the EU" over from the
+    # question before, and the standard-delivery sentence scores 0.08 above the express one
+    text = _section("shipping.md", "## Delivery times and costs")
+    answer = _quote("What is the cost of express delivery within the EU?", text, similarity) or ""
+    assert "12.95 EUR" in answer and "free for orders over 75 EUR" in answer
+    assert "19.95 EUR" not in answer
+
+
+def test_a_broad_question_is_answered_by_more_than_one_sentence(similarity: Any):
+    text = (DOCS / "warranty.md").read_text()
+    answer = _quote("What does the warranty cover?", text, similarity) or ""
+    assert "two-year warranty against manufacturing defects" in answer
+    assert "does not cover normal wear" in answer
+
+
+def test_several_steps_or_a_weak_passage_are_left_to_the_model(similarity: Any):
+    text = _section("shipping.md", "## Delivery times and costs")
+    assert _quote("How much is delivery?", text, similarity, confidence=0.1) is None
+    two = Plan(steps=[Step(id="s1", expert="a", input="x"), Step(id="s2", expert="b", input="y")])
+    assert quoted_answer(two, {}, 0.3, similarity) is None
+    rows = {"status": "ok", "input": "x", "confidence": 0.9, "output": {"rows": [[1]]}}
+    one = Plan(steps=[Step(id="s1", expert="nl2sql", input="x")])
+    assert quoted_answer(one, {"s1": rows}, 0.3, similarity) is None  # type: ignore[dict-item]
+
+
+@expert(description="Finds passages in the shop's policy documents.")
+def policies(text: str) -> ExpertResult:
+    section = _section("shipping.md", "## Delivery times and costs")
+    return ExpertResult(
+        output=[{"text": section, "source": "docs/shipping.md", "title": "Delivery"}],
+        confidence=0.66,
+    )
+
+
+def test_a_run_quotes_its_passage_without_calling_the_synthesizer(make_podium):
+    # Only the planner's reply is scripted: a synthesis call would find no reply and fail.
+    podium = make_podium(
+        plan_json(("s1", "policies", "How much does express delivery cost?")),
+        experts=[policies],
+    )
+    result = podium.run("How much does express delivery cost?")
+    assert result.answer.startswith("Express delivery arrives the next business day for 12.95 EUR")
+    assert result.answer.endswith("(from shipping.md, Delivery)")
+    assert result.cost["model_calls"] == 1  # the plan only
