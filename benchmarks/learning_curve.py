@@ -70,6 +70,17 @@ KEPT_ROWS = 20  # rows of a history answer kept in the log (the harvest reads on
 # -- the split ------------------------------------------------------------------------------
 
 
+def is_correct(db: Database, item: dict[str, str], sql: str | None) -> bool:
+    """Whether ``sql`` returns the gold query's result (execution accuracy); no SQL is wrong."""
+    if not sql:
+        return False
+    try:
+        gold = db.execute(item["query"]).rows
+        return same_result(gold, db.execute(sql).rows, _is_ordered(item["query"]))
+    except QueryFailed:
+        return False
+
+
 def split(items: list[dict[str, str]]) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """History and test halves, alternating over groups of questions with the same gold SQL."""
     groups: dict[str, list[dict[str, str]]] = defaultdict(list)
@@ -199,13 +210,7 @@ def answer(
     result = expert.answer(db, item["question"], ctx, source=db_id)
     seconds = time.perf_counter() - start
     sql = (result.output or {}).get("sql") if result.ok else None
-    correct = False
-    if sql:
-        try:
-            gold = db.execute(item["query"]).rows
-            correct = same_result(gold, db.execute(sql).rows, _is_ordered(item["query"]))
-        except QueryFailed:
-            correct = False
+    correct = is_correct(db, item, sql)
     shown = pool.shown if isinstance(pool, TracedPool) else []
     output = dict(result.output or {})
     if isinstance(output.get("rows"), list):
@@ -291,13 +296,7 @@ def replay(
     chosen = attempts[decision.chosen] if decision.chosen is not None else None
     ok = chosen is not None and chosen.result is not None and not refused_writes(attempts)
     sql = chosen.sql if ok and chosen is not None else None
-    correct = False
-    if sql:
-        try:
-            gold = db.execute(item["query"]).rows
-            correct = same_result(gold, db.execute(sql).rows, _is_ordered(item["query"]))
-        except QueryFailed:
-            correct = False
+    correct = is_correct(db, item, sql)
     output = None
     if ok and chosen is not None and chosen.result is not None:
         output = chosen.result.as_dict()
