@@ -100,14 +100,15 @@ def test_the_guardian_flags_an_answer_with_a_contradicted_claim_and_allows_a_fai
 
 def test_guard_out_flags_a_run_whose_answer_contradicts_the_retrieved_documents(tmp_path):
     """A full run: the real retrieval expert finds the passage, the (scripted) writer
-    contradicts it, and the default guard_out fact-check flags the answer."""
+    contradicts it, and the default guard_out fact-check flags the answer. Two steps, so the
+    writer writes (one step that found a passage is quoted, not written)."""
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "ice.md").write_text(f"# Arctic sea ice\n\n{ICE}\n", encoding="utf-8")
     workspace = Workspace.init(tmp_path / "ws", documents=[str(docs)])
     question = "How has Arctic sea ice changed since 1979?"
     planner = scripted(
-        plan_json(("s1", "retrieval", question)),
+        plan_json(("s1", "retrieval", question), ("s2", "retrieval", "Arctic sea ice extent")),
         "Arctic sea ice extent has increased sharply since 1979.",
     )
     podium = Podium(

@@ -116,9 +116,11 @@ def test_an_injected_instruction_in_a_retrieved_document_never_reaches_the_model
     )
     result = podium.run("What is the return policy?")
 
-    synth = prompts[-1]
-    assert "30 days of delivery" in synth
-    assert "evil.example" not in synth and "password" not in synth
+    # One step that found a passage is answered in the passage's words (no synthesis call):
+    # the clean passage is what is quoted, and no prompt or answer carries the injection.
+    assert result.answer.startswith("Returns are accepted within 30 days of delivery")
+    for text in [*prompts, result.answer]:
+        assert "evil.example" not in text and "password" not in text
     step = result.steps[0]
     assert [e["text"] for e in step["evidence"]] == [CLEAN]
     flagged = [v for v in result.verdicts if v["guardian"] == "document_injection"]

@@ -9,6 +9,7 @@ The scripted servers are those of ``test_followups``, ``test_sources`` and ``tes
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -330,11 +331,10 @@ def test_the_manipulation_check_on_a_message_is_judged_from_the_page(
     )
     page.click("[data-testid=send]")
     turn = page.locator(".turn").last
-    expect(turn.locator("[data-testid=run-status]")).to_have_text("done")
+    # stopped (the check blocks) or noted (it only flags): either way it can be judged
+    expect(turn.locator("[data-testid=run-status]")).to_have_text(re.compile("^(done|blocked)$"))
     turn.locator("[data-testid=checks] summary").click()
-    check = turn.locator(
-        ".verdict", has_text="Manipulation check noted something about your message"
-    )
+    check = turn.locator(".verdict", has_text=re.compile("^Manipulation check .*your message"))
     expect(check).to_contain_text("Was this check right?")
     check.locator("[data-testid=good]").click()
     expect(check.locator("[data-testid=feedback-sent]")).to_have_text("thanks: marked good")

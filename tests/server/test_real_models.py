@@ -41,7 +41,10 @@ def test_a_question_over_the_openai_api(real_server: str) -> None:
     assert set(steps) == {"retrieval"}
     assert steps["retrieval"]["output"][0]["source"].endswith("returns.md")
     assert "14 days" in res.choices[0].message.content
-    assert res.usage.total_tokens > 0
+    # the passage is quoted, not written: usage counts only what models read and wrote
+    usage = res.usage
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+    assert usage.total_tokens == extra["cost"]["input_tokens"] + extra["cost"]["output_tokens"]
 
     with httpx.Client(base_url=real_server, timeout=60) as http:
         events = read_events(http, extra["run_id"])
