@@ -41,7 +41,9 @@ import argparse
 import asyncio
 import hashlib
 import json
+import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -264,8 +266,8 @@ class ReplyLog:
                 "model": self.model,
                 "wording": self.judge.wording,
                 "hint": hint,
-                "label": out.label,
-                "probs": [round(p, 5) for p in out.probs],
+                "label": LABELS[int(np.argmax(out.raw))],
+                "probs": [round(p, 5) for p in out.raw],  # the raw label mass
                 "new_tokens": out.new_tokens,
                 "seconds": round(time.perf_counter() - start, 3),
             }
@@ -298,12 +300,13 @@ def cascade(
     part: str = "test",
     small: tuple[str, ...] = ("builtin", "cross"),
     hint_from: tuple[str, ...] = ("builtin",),
+    n_cal: int = 30,
 ) -> dict[str, Any]:
     """On a fixed-seed subset of claims (all their pairs): majority, frozen baseline, the small
     verifiers, the ``large`` role alone (no hint) and the cascade (the large role judges the
     pairs whose small verdict's calibrated confidence is under ``t``, with that verdict as a
     hint). ``part="calibration"`` runs on calibration claims (where a wording is chosen)."""
-    from podium.experts.fact_check.judge import LargeJudge
+    from podium.experts.fact_check.judge import RAW, Calibration, LargeJudge
     from podium.models.provider import ModelProvider
     from podium.models.roles import default_roles
 
@@ -335,8 +338,16 @@ def cascade(
     out["large"] = model
     chat = provider.base_chat(role="large")
     log_dir.mkdir(parents=True, exist_ok=True)
+    cal_sub = subset(cal, n_cal)
+    out["calibration_claims"] = len(set(cal_sub.groups))
+    out["calibration"] = {}
     for wording in wordings:
-        log = ReplyLog(log_dir / f"judge-{wording}.jsonl", LargeJudge(chat, wording), model)
+        log = ReplyLog(log_dir / f"judge-{wording}.jsonl", LargeJudge(chat, wording, RAW), model)
+        # The judge's label mass is calibrated on calibration claims (never the reported ones).
+        pairs_cal = zip(cal_sub.claims, cal_sub.evidences, strict=True)
+        cal_raw = np.array([log(c, e)["probs"] for c, e in pairs_cal])
+        fitted = Calibration.fit(cal_raw, cal_sub.labels)
+        out["calibration"][wording] = asdict(fitted)
         alone = []
         hinted: dict[str, list[dict[str, Any]]] = {s: [] for s in hint_from}
         for i, (c, e) in enumerate(zip(sub.claims, sub.evidences, strict=True)):
@@ -344,34 +355,30 @@ def cascade(
             for spec in hint_from:
                 hinted[spec].append(log(c, e, LABELS[int(verdicts[spec][1][i])]))
             if (i + 1) % 50 == 0:
-                print(f"[{wording}] {i + 1}/{len(sub)} pairs, {log.new} new calls", flush=True)
-        lp = np.array([r["probs"] for r in alone])
-        name = f"{model} alone ({wording})"
-        big = row(name, y, lp, lp.argmax(1), sub, claims)
-        big["s_per_call"] = round(float(np.mean([r["seconds"] for r in alone])), 2)
-        big["large_calls_per_claim"] = round(len(sub) / len(set(sub.groups)), 2)
-        rows.append(big)
+                print(f"[{wording}] {i + 1}/{len(sub)} pairs, {log.new} new calls", file=sys.stderr)
+        raw = np.array([r["probs"] for r in alone])
+        for how, calib in (("raw", RAW), ("calibrated", fitted)):
+            lp = calib.probs(raw)
+            big = row(f"{model} alone ({wording}, {how})", y, lp, calib.decide(lp), sub, claims)
+            big["s_per_call"] = round(float(np.mean([r["seconds"] for r in alone])), 2)
+            big["large_calls_per_claim"] = round(len(sub) / len(set(sub.groups)), 2)
+            rows.append(big)
         for spec in hint_from:
             probs, pred = verdicts[spec]
             conf = probs[np.arange(len(pred)), pred]
-            hp = np.array([r["probs"] for r in hinted[spec]])
+            hraw = np.array([r["probs"] for r in hinted[spec]])
             secs = np.array([r["seconds"] for r in hinted[spec]])
-            for t in thresholds:
-                up = conf < t
-                mixed = np.where(up[:, None], hp, probs)
-                label = np.where(up, hp.argmax(1), pred)
-                r = row(
-                    f"cascade {VERIFIERS.get(spec, spec)} -> {wording}, t={t:g}",
-                    y,
-                    mixed,
-                    label,
-                    sub,
-                    claims,
-                )
-                r["escalated"] = round(float(up.mean()), 4)
-                r["large_calls_per_claim"] = round(float(up.sum()) / len(set(sub.groups)), 2)
-                r["s_per_call"] = round(float(secs[up].mean()), 2) if up.any() else 0.0
-                rows.append(r)
+            for how, calib in (("raw", RAW), ("calibrated", fitted)):
+                hp = calib.probs(hraw)
+                for t in thresholds:
+                    up = conf < t
+                    name = f"cascade {VERIFIERS.get(spec, spec)} -> {wording} {how}, t={t:g}"
+                    mixed = np.where(up[:, None], hp, probs)
+                    r = row(name, y, mixed, np.where(up, calib.decide(hp), pred), sub, claims)
+                    r["escalated"] = round(float(up.mean()), 4)
+                    r["large_calls_per_claim"] = round(float(up.sum()) / len(set(sub.groups)), 2)
+                    r["s_per_call"] = round(float(secs[up].mean()), 2) if up.any() else 0.0
+                    rows.append(r)
     return out
 
 
@@ -387,6 +394,12 @@ def main() -> None:
     parser.add_argument("--guard-sets", default="calibration_claims,test_claims")
     parser.add_argument("--no-baselines", action="store_true", help="skip the frozen LR")
     parser.add_argument("--cascade-claims", type=int, default=60, help="cascade: claims judged")
+    parser.add_argument(
+        "--calibration-claims",
+        type=int,
+        default=30,
+        help="cascade: claims the judge is calibrated on",
+    )
     parser.add_argument("--cascade-part", default="test", choices=("test", "calibration"))
     parser.add_argument("--wordings", default=WORDING, help="cascade: judge prompt wordings")
     parser.add_argument("--thresholds", default="0.4,0.5,0.6,0.7,0.8,1.01")
@@ -417,6 +430,7 @@ def main() -> None:
             args.cascade_part,
             tuple(v for v in args.small.split(",") if v),
             tuple(v for v in args.hint_from.split(",") if v),
+            args.calibration_claims,
         )
     if args.json:
         print(json.dumps(result, indent=2))
@@ -435,6 +449,10 @@ def main() -> None:
     if "cascade" in result:
         c = result["cascade"]
         print(f"cascade: {c['part']} claims {c['claims']}, pairs {c['pairs']}, large {c['large']}")
+        print(
+            f"  judge calibration ({c['calibration_claims']} calibration claims): "
+            f"{c['calibration']}"
+        )
         for q in c["rows"]:
             f1 = " / ".join(f"{q['f1'][k]:.3f}" for k in LABELS)
             extra = "".join(

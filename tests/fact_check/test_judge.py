@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from podium.experts.fact_check.judge import Escalation, LargeJudge, closest_label
+from podium.experts.fact_check.judge import Calibration, Escalation, LargeJudge, closest_label
 from podium.experts.fact_check.labels import LABELS, NEI, REFUTES, SUPPORTS
 
 from ..scripted import RuleChatModel
@@ -79,3 +79,19 @@ def test_a_free_text_reply_is_read_as_the_label_it_names():
     assert closest_label("contradicted") == "REFUTES"
     assert closest_label("no idea") == "NOT_ENOUGH_INFO"
     assert set(LABELS) == {"SUPPORTS", "REFUTES", "NOT_ENOUGH_INFO"}
+
+
+def test_calibration_corrects_a_judge_that_overstates_one_label():
+    # The judge's raw mass leans to REFUTES whatever the truth (as the 1.5B's does); the
+    # calibration fitted on labelled pairs turns that lean back into balanced decisions.
+    rng = np.random.default_rng(0)
+    y = np.repeat([SUPPORTS, REFUTES, NEI], [30, 10, 60])
+    raw = np.full((len(y), 3), 0.2)
+    raw[np.arange(len(y)), y] += 0.25  # some signal for the true label
+    raw[:, REFUTES] += 0.35 + rng.uniform(0, 0.1, len(y))  # and a lean to REFUTES
+    raw /= raw.sum(axis=1, keepdims=True)
+    assert (raw.argmax(1) == REFUTES).all()
+    fitted = Calibration.fit(raw, y)
+    decided = fitted.decide(fitted.probs(raw))
+    assert (decided == y).mean() > 0.9
+    assert np.allclose(fitted.probs(raw).sum(axis=1), 1.0)

@@ -53,21 +53,79 @@ def messages(
 
 
 @dataclass(frozen=True)
+class Calibration:
+    """The judge's raw label mass, calibrated on calibration claims (never the reported ones):
+    ``softmax(log p / temperature + bias)``; decisions re-weight those probabilities by
+    ``weights`` (the inverse class frequency of the calibration pairs: balanced decisions, as
+    the small verifiers make them)."""
+
+    temperature: float = 1.0
+    bias: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
+
+    def probs(self, raw: np.ndarray) -> np.ndarray:
+        from .labels import softmax
+
+        z = np.log(np.clip(np.asarray(raw, dtype=np.float64), 1e-9, 1.0))
+        return softmax(z / self.temperature + np.asarray(self.bias))
+
+    def decide(self, probs: np.ndarray) -> np.ndarray:
+        return np.argmax(np.asarray(probs) * np.asarray(self.weights), axis=1)
+
+    @classmethod
+    def fit(cls, raw: np.ndarray, y: np.ndarray) -> Calibration:
+        from .train import _calibrate
+
+        z = np.log(np.clip(np.asarray(raw, dtype=np.float64), 1e-9, 1.0))
+        t, b = _calibrate(z, np.asarray(y))
+        prior = np.bincount(y, minlength=3) / len(y)
+        w = 1.0 / np.maximum(prior, 1e-3)
+        w = w / w.sum()
+        return cls(
+            round(t, 4),
+            (round(float(b[0]), 4), round(float(b[1]), 4), round(float(b[2]), 4)),
+            (round(float(w[0]), 4), round(float(w[1]), 4), round(float(w[2]), 4)),
+        )
+
+
+RAW = Calibration()
+# Fitted by ``benchmarks/fact_check.py --only cascade`` on the 150 pairs of 30 calibration
+# claims, for the shipped wording and the ladder's 1.5B model (BENCHMARKS.md, "Fact checking").
+CALIBRATION = Calibration(1.2616, (0.1077, -2.2315, 0.0), (0.2972, 0.6142, 0.0886))
+
+
+@dataclass(frozen=True)
 class Judgement:
-    label: str
-    probs: tuple[float, float, float]  # in LABELS order
+    label: str  # the calibrated decision
+    probs: tuple[float, float, float]  # calibrated, in LABELS order
+    raw: tuple[float, float, float]  # the model's own label mass
     new_tokens: int  # prompt tokens the model evaluated (the rest came from its cache)
+
+
+def _judgement(raw: np.ndarray, calibration: Calibration, new_tokens: int) -> Judgement:
+    probs = calibration.probs(raw[None, :])
+    label = LABELS[int(calibration.decide(probs)[0])]
+    p = probs[0]
+    return Judgement(
+        label,
+        (float(p[0]), float(p[1]), float(p[2])),
+        (float(raw[0]), float(raw[1]), float(raw[2])),
+        new_tokens,
+    )
 
 
 class LargeJudge:
     """Judges (claim, evidence) pairs with a chat model (for the ladder:
     ``ModelProvider().base_chat(role="large")``)."""
 
-    def __init__(self, model: Any, wording: str = WORDING) -> None:
+    def __init__(
+        self, model: Any, wording: str = WORDING, calibration: Calibration = CALIBRATION
+    ) -> None:
         if wording not in WORDINGS:
             raise ValueError(f"unknown judge wording {wording!r}; one of {sorted(WORDINGS)}")
         self.model = model
         self.wording = wording
+        self.calibration = calibration
         self._first: list[list[int]] = []
         self._lock = threading.Lock()
         self.calls = 0
@@ -104,9 +162,7 @@ class LargeJudge:
             logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),))
             mass = np.array([_logsumexp(logits[ids]) for ids in first])
         p = np.exp(mass - mass.max())
-        p /= p.sum()
-        probs = (float(p[0]), float(p[1]), float(p[2]))
-        return Judgement(LABELS[int(np.argmax(p))], probs, len(tokens) - keep)
+        return _judgement(p / p.sum(), self.calibration, len(tokens) - keep)
 
     def _first_tokens(self, llama: Any) -> list[list[int]]:
         """For each label, the vocabulary tokens that are a non-empty prefix of it."""
@@ -135,8 +191,9 @@ class LargeJudge:
             [SystemMessage(msgs[0]["content"]), HumanMessage(msgs[1]["content"])]
         )
         label = closest_label(str(getattr(reply, "content", reply)))
-        probs = tuple(1.0 if lb == label else 0.0 for lb in LABELS)
-        return Judgement(label, (probs[0], probs[1], probs[2]), 0)
+        hot = [float(lb == label) for lb in LABELS]
+        p = (hot[0], hot[1], hot[2])
+        return Judgement(label, p, p, 0)  # a stated label: no probabilities to calibrate
 
 
 @dataclass
