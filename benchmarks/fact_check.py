@@ -253,11 +253,17 @@ class ReplyLog:
                     self.seen[rec["key"]] = rec
         self.new = 0
 
-    def __call__(self, claim: str, evidence: str, hint: str | None = None) -> dict[str, Any]:
+    def key(self, claim: str, evidence: str, hint: str | None = None) -> str:
         from podium.experts.fact_check.judge import messages
 
         prompt = json.dumps(messages(claim, evidence, hint, self.judge.wording))
-        key = hashlib.sha256(f"{self.model}\n{prompt}".encode()).hexdigest()[:24]
+        return hashlib.sha256(f"{self.model}\n{prompt}".encode()).hexdigest()[:24]
+
+    def has(self, claim: str, evidence: str, hint: str | None = None) -> bool:
+        return self.key(claim, evidence, hint) in self.seen
+
+    def __call__(self, claim: str, evidence: str, hint: str | None = None) -> dict[str, Any]:
+        key = self.key(claim, evidence, hint)
         if key not in self.seen:
             start = time.perf_counter()
             out = self.judge(claim, evidence, hint)
@@ -286,9 +292,15 @@ def subset(pairs: Any, n_claims: int, seed: int = 0) -> Any:
     return pairs.take([i for i, g in enumerate(pairs.groups) if g in chosen])
 
 
-def _brief(m: dict[str, Any]) -> dict[str, Any]:
-    keys = ("n", "accuracy", "balanced_accuracy", "macro_f1", "f1", "ece")
-    return {k: m[k] for k in keys if k in m}
+def _gated(pairs: Any, pred: np.ndarray) -> np.ndarray:
+    """Decisions after the evidence gate: a sentence that does not name the claim's numbers
+    and names may not decide SUPPORTS / REFUTES (``evidence.gate``)."""
+    return np.array(
+        [
+            gate(c, [e], pred[i : i + 1])[0]
+            for i, (c, e) in enumerate(zip(pairs.claims, pairs.evidences, strict=True))
+        ]
+    )
 
 
 def cascade(
@@ -301,6 +313,7 @@ def cascade(
     small: tuple[str, ...] = ("builtin", "cross"),
     hint_from: tuple[str, ...] = ("builtin",),
     n_cal: int = 30,
+    judged_only: bool = False,
 ) -> dict[str, Any]:
     """On a fixed-seed subset of claims (all their pairs): majority, frozen baseline, the small
     verifiers, the ``large`` role alone (no hint) and the cascade (the large role judges the
@@ -315,8 +328,34 @@ def cascade(
     pool = test if part == "test" else cal
     sub = subset(pool, n_claims)
     claims = load_claim_labels(data)
+    verdicts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for spec in small:
+        verifier = load_verifier(spec)
+        seen = getattr(verifier, "trained_claims", frozenset())
+        assert not seen & set(sub.groups), f"{spec} was trained on these claims"
+        probs = verifier.predict(sub.claims, sub.evidences)
+        verdicts[spec] = (probs, verifier.decide(probs))
+    provider = ModelProvider(default_roles())
+    model = provider.label(role="large")
+    chat = provider.base_chat(role="large")
+    log_dir.mkdir(parents=True, exist_ok=True)
+    logs = {
+        w: ReplyLog(log_dir / f"judge-{w}.jsonl", LargeJudge(chat, w, RAW), model) for w in wordings
+    }
+    if judged_only:  # the claims whose every judgement is already in the logs
+        missing = {
+            g
+            for i, (c, e, g) in enumerate(zip(sub.claims, sub.evidences, sub.groups, strict=True))
+            for log in logs.values()
+            for hint in (None, *(LABELS[int(verdicts[h][1][i])] for h in hint_from))
+            if not log.has(c, e, hint)
+        }
+        keep = [i for i, g in enumerate(sub.groups) if g not in missing]
+        sub = sub.take(keep)
+        verdicts = {k: (p[keep], d[keep]) for k, (p, d) in verdicts.items()}
     y = sub.labels
     out: dict[str, Any] = {"part": part, "claims": len(set(sub.groups)), "pairs": len(sub)}
+    out["large"] = model
     rows = out["rows"] = []
     prior = np.bincount(train.labels, minlength=3) / len(train.labels)
     rows.append(
@@ -324,25 +363,16 @@ def cascade(
     )
     if part == "test":
         rows.append(frozen_baseline(train, sub, claims))
-    verdicts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for spec in small:
-        verifier = load_verifier(spec)
-        seen = getattr(verifier, "trained_claims", frozenset())
-        assert not seen & set(sub.groups), f"{spec} was trained on these claims"
-        probs = verifier.predict(sub.claims, sub.evidences)
-        pred = verifier.decide(probs)
-        verdicts[spec] = (probs, pred)
-        rows.append(row(VERIFIERS.get(spec, spec), y, probs, pred, sub, claims))
-    provider = ModelProvider(default_roles())
-    model = provider.label(role="large")
-    out["large"] = model
-    chat = provider.base_chat(role="large")
-    log_dir.mkdir(parents=True, exist_ok=True)
+        probs, pred = verdicts[spec]
+        name = VERIFIERS.get(spec, spec)
+        rows.append(row(name, y, probs, pred, sub, claims))
+        rows.append(row(f"{name} + evidence gate", y, probs, _gated(sub, pred), sub, claims))
     cal_sub = subset(cal, n_cal)
     out["calibration_claims"] = len(set(cal_sub.groups))
     out["calibration"] = {}
     for wording in wordings:
-        log = ReplyLog(log_dir / f"judge-{wording}.jsonl", LargeJudge(chat, wording, RAW), model)
+        log = logs[wording]
         # The judge's label mass is calibrated on calibration claims (never the reported ones).
         pairs_cal = zip(cal_sub.claims, cal_sub.evidences, strict=True)
         cal_raw = np.array([log(c, e)["probs"] for c, e in pairs_cal])
@@ -363,6 +393,8 @@ def cascade(
             big["s_per_call"] = round(float(np.mean([r["seconds"] for r in alone])), 2)
             big["large_calls_per_claim"] = round(len(sub) / len(set(sub.groups)), 2)
             rows.append(big)
+            gated = _gated(sub, calib.decide(lp))
+            rows.append(row(f"{big['name']} + evidence gate", y, lp, gated, sub, claims))
         for spec in hint_from:
             probs, pred = verdicts[spec]
             conf = probs[np.arange(len(pred)), pred]
@@ -374,11 +406,15 @@ def cascade(
                     up = conf < t
                     name = f"cascade {VERIFIERS.get(spec, spec)} -> {wording} {how}, t={t:g}"
                     mixed = np.where(up[:, None], hp, probs)
-                    r = row(name, y, mixed, np.where(up, calib.decide(hp), pred), sub, claims)
+                    decided = np.where(up, calib.decide(hp), pred)
+                    r = row(name, y, mixed, decided, sub, claims)
                     r["escalated"] = round(float(up.mean()), 4)
                     r["large_calls_per_claim"] = round(float(up.sum()) / len(set(sub.groups)), 2)
                     r["s_per_call"] = round(float(secs[up].mean()), 2) if up.any() else 0.0
                     rows.append(r)
+                    g = row(f"{name} + evidence gate", y, mixed, _gated(sub, decided), sub, claims)
+                    g["large_calls_per_claim"] = r["large_calls_per_claim"]
+                    rows.append(g)
     return out
 
 
@@ -399,6 +435,11 @@ def main() -> None:
         type=int,
         default=30,
         help="cascade: claims the judge is calibrated on",
+    )
+    parser.add_argument(
+        "--judged-only",
+        action="store_true",
+        help="cascade: only the subset's claims whose every judgement is already logged",
     )
     parser.add_argument("--cascade-part", default="test", choices=("test", "calibration"))
     parser.add_argument("--wordings", default=WORDING, help="cascade: judge prompt wordings")
@@ -431,6 +472,7 @@ def main() -> None:
             tuple(v for v in args.small.split(",") if v),
             tuple(v for v in args.hint_from.split(",") if v),
             args.calibration_claims,
+            args.judged_only,
         )
     if args.json:
         print(json.dumps(result, indent=2))

@@ -40,6 +40,8 @@ WORDINGS = {
 WORDING = "plain"  # chosen on calibration claims (BENCHMARKS.md, "Fact checking")
 HINT = "A small verifier, unsure on this pair, guessed: {hint}."
 MAX_EVIDENCE_CHARS = 700
+_FIRST: dict[int, list[list[int]]] = {}
+_FIRST_LOCK = threading.Lock()
 
 
 def messages(
@@ -126,8 +128,6 @@ class LargeJudge:
         self.model = model
         self.wording = wording
         self.calibration = calibration
-        self._first: list[list[int]] = []
-        self._lock = threading.Lock()
         self.calls = 0
         self.input_tokens = 0
 
@@ -164,10 +164,12 @@ class LargeJudge:
         p = np.exp(mass - mass.max())
         return _judgement(p / p.sum(), self.calibration, len(tokens) - keep)
 
-    def _first_tokens(self, llama: Any) -> list[list[int]]:
-        """For each label, the vocabulary tokens that are a non-empty prefix of it."""
-        with self._lock:
-            if not self._first:
+    @staticmethod
+    def _first_tokens(llama: Any) -> list[list[int]]:
+        """For each label, the vocabulary tokens that are a non-empty prefix of it (once per
+        loaded model: a scan of the vocabulary)."""
+        with _FIRST_LOCK:
+            if id(llama) not in _FIRST:
                 found: list[list[int]] = [[] for _ in LABELS]
                 for tid in range(llama.n_vocab()):
                     try:
@@ -179,8 +181,8 @@ class LargeJudge:
                     for k, label in enumerate(LABELS):
                         if label.startswith(text):
                             found[k].append(tid)
-                self._first = found
-            return self._first
+                _FIRST[id(llama)] = found
+            return _FIRST[id(llama)]
 
     # -- any other chat model: read its answer ---------------------------------------------
 
