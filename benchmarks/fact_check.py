@@ -398,10 +398,14 @@ def cascade(
         for spec in hint_from:
             probs, pred = verdicts[spec]
             conf = probs[np.arange(len(pred)), pred]
-            hraw = np.array([r["probs"] for r in hinted[spec]])
-            secs = np.array([r["seconds"] for r in hinted[spec]])
-            for how, calib in (("raw", RAW), ("calibrated", fitted)):
-                hp = calib.probs(hraw)
+            arms = (
+                ("raw", RAW, hinted[spec]),
+                ("calibrated", fitted, hinted[spec]),
+                ("calibrated, no hint", fitted, alone),  # the alone replies, read as a cascade
+            )
+            for how, calib, replies in arms:
+                hp = calib.probs(np.array([r["probs"] for r in replies]))
+                secs = np.array([r["seconds"] for r in replies])
                 for t in thresholds:
                     up = conf < t
                     name = f"cascade {VERIFIERS.get(spec, spec)} -> {wording} {how}, t={t:g}"
