@@ -95,3 +95,13 @@ def test_calibration_corrects_a_judge_that_overstates_one_label():
     decided = fitted.decide(fitted.probs(raw))
     assert (decided == y).mean() > 0.9
     assert np.allclose(fitted.probs(raw).sum(axis=1), 1.0)
+
+
+def test_the_large_model_alone_judges_every_pair_without_a_hint():
+    large = Recorder("SUPPORTS")
+    alone = Escalation(LargeJudge(large.model), threshold=float("inf"), budget=8, hint=False)
+    probs = _probs((0.05, 0.05, 0.9), (0.05, 0.9, 0.05))  # even confident pairs
+    _, decided = alone.apply(CLAIMS, EVIDENCE, probs, np.array([NEI, REFUTES]))
+    assert alone.calls == 2
+    assert not any("guessed" in p for p in large.prompts)
+    assert decided.tolist() == [SUPPORTS, SUPPORTS]

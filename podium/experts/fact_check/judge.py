@@ -201,12 +201,14 @@ class LargeJudge:
 @dataclass
 class Escalation:
     """The cascade: pairs whose small verdict's calibrated confidence is under ``threshold``
-    go to ``judge`` with that verdict as a hint, least confident first, at most ``budget``
-    calls; the judge's probabilities replace the small verifier's for those pairs."""
+    go to ``judge`` (with that verdict as a hint when ``hint``), least confident first, at most
+    ``budget`` calls; the judge's probabilities replace the small verifier's for those pairs.
+    ``threshold=inf, hint=False`` is the large model judging alone."""
 
     judge: Callable[[str, str, str | None], Judgement]
     threshold: float
     budget: int
+    hint: bool = True
     calls: int = 0
     judged: dict[int, str] = field(default_factory=dict)  # pair row -> the judge's label
 
@@ -223,7 +225,8 @@ class Escalation:
         for r in np.argsort(conf, kind="stable"):
             if conf[r] >= self.threshold or self.calls >= self.budget:
                 break
-            out = self.judge(claims[r], evidences[r], LABELS[int(decided[r])])
+            hint = LABELS[int(decided[r])] if self.hint else None
+            out = self.judge(claims[r], evidences[r], hint)
             self.calls += 1
             probs[r] = out.probs
             decided[r] = LABELS.index(out.label)
