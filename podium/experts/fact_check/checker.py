@@ -17,6 +17,7 @@ import numpy as np
 
 from . import evidence as select
 from .claims import _sentences
+from .judge import Escalation
 from .labels import LABELS, NEI, REFUTES, SUPPORTS
 from .verifier import TrainedVerifier, Verifier, load_verifier
 
@@ -130,7 +131,14 @@ class FactChecker:
             self._verifier = load_verifier(self._spec)
         return self._verifier
 
-    def check(self, claims: Sequence[str], sources: Sequence[Source]) -> list[ClaimCheck]:
+    def check(
+        self,
+        claims: Sequence[str],
+        sources: Sequence[Source],
+        escalation: Escalation | None = None,
+    ) -> list[ClaimCheck]:
+        """One verdict per claim. With ``escalation``, the pairs the verifier is unsure of are
+        judged by a large model first (:class:`.judge.Escalation`)."""
         evidence = units(sources)
         if not claims:
             return []
@@ -145,6 +153,8 @@ class FactChecker:
         else:
             probs = self.verifier.predict(pair_claims, pair_evidence)
         decided = self.verifier.decide(probs)
+        if escalation is not None:
+            probs, decided = escalation.apply(pair_claims, pair_evidence, probs, decided)
         out = []
         for ci, claim in enumerate(claims):
             rows = [r for r, (c, _) in enumerate(flat) if c == ci]
@@ -152,7 +162,15 @@ class FactChecker:
             mine = decided[rows]
             if self.gate:
                 mine = select.gate(claim, [evidence[i].text for i in ids], mine)
-            out.append(self._reduce(claim, probs[rows], mine, ids, evidence))
+            check = self._reduce(claim, probs[rows], mine, ids, evidence)
+            judged = [r for r in rows if escalation is not None and r in escalation.judged]
+            if judged and escalation is not None:
+                check.method = "slm+llm"
+                deciding = next(
+                    (r for r in rows if evidence[flat[r][1]].text == check.evidence), None
+                )
+                check.llm_label = escalation.judged.get(deciding) if deciding is not None else None
+            out.append(check)
         return out
 
     @property

@@ -13,7 +13,7 @@ sentences checked. Under ``threshold``, a configured large model verifies too.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -21,6 +21,7 @@ from podium.experts.base import Cost, Evidence, Expert, ExpertContext, ExpertRes
 
 from .checker import ClaimCheck, FactChecker, Source, cross_verify, render
 from .claims import split_claims, split_with_model
+from .judge import Escalation, LargeJudge
 from .verifier import Verifier
 
 _ASK = re.compile(
@@ -29,6 +30,8 @@ _ASK = re.compile(
     re.I,
 )
 _EVIDENCE = re.compile(r"\bevidence\s*:\s*", re.I)
+# Escalate pairs under this calibrated confidence (chosen in BENCHMARKS.md, "Fact checking").
+JUDGE_THRESHOLD = 0.6
 
 
 class FactCheckRequest(BaseModel):
@@ -40,6 +43,13 @@ class FactCheckRequest(BaseModel):
         default=False, description="Also search the workspace's documents for evidence."
     )
     k: int = Field(default=3, ge=1, le=20, description="Passages to retrieve per claim.")
+    judge: Literal["none", "cascade", "large"] | None = Field(
+        default=None,
+        description="large: the large model judges every evidence sentence checked; cascade: "
+        "only those the small verifier is unsure of, with its verdict as a hint (seconds per "
+        "sentence on a CPU, each counted as a large-model call); none: the small verifier "
+        "alone. Unset: the expert's default (none).",
+    )
 
 
 def parse_request(text: str) -> tuple[str, str]:
@@ -71,6 +81,9 @@ class FactCheckExpert(Expert):
         threshold: float = 0.6,
         llm_split: bool = False,
         top_k: int = 4,
+        judge: Literal["none", "cascade", "large"] = "none",
+        judge_threshold: float = JUDGE_THRESHOLD,
+        max_large_calls: int = 8,
     ) -> None:
         """
         Args:
@@ -79,11 +92,22 @@ class FactCheckExpert(Expert):
                 NLI cross-encoder, or a :class:`Verifier`.
             large: model URI, role name (e.g. ``"large"``) or chat model that cross-verifies
                 claims under ``threshold`` and (with ``llm_split``) splits claims; None: off.
+            judge: ``"large"``: the ``large`` role judges every (claim, sentence) pair scored,
+                without hint (:mod:`.judge`, calibrated on calibration claims); ``"cascade"``:
+                only the pairs whose calibrated confidence is under ``judge_threshold``, least
+                confident first, with the small verdict as a hint. At most
+                ``max_large_calls`` per step (the least sure pairs first), and never more than
+                the workspace's ``limits.max_large_calls``; each call counts as a large-model
+                call in the step's cost. ``"none"`` (default): off. Both are opt-in: neither
+                beat the default verifier clearly on held-out claims (BENCHMARKS.md).
         """
         self.checker = FactChecker(verifier, top_k=top_k)
         self.large = large
         self.threshold = threshold
         self.llm_split = llm_split
+        self.judge = judge
+        self.judge_threshold = judge_threshold
+        self.max_large_calls = max_large_calls
         self.model = "local:minilm+fact_check"
         self._retrieval: Any = None
 
@@ -100,12 +124,37 @@ class FactCheckExpert(Expert):
         cost = Cost(model=self.model)
         if request.search or not sources:
             sources += self._search(claims, request.k, ctx)
-        checks = self.checker.check(claims, sources)
+        escalation = self._escalation(request, ctx)
+        checks = self.checker.check(claims, sources, escalation)
+        if escalation is not None and escalation.calls:
+            judge = escalation.judge
+            cost = cost + Cost(
+                model=ctx.models.label(role="large") if ctx.models else "large",
+                input_tokens=getattr(judge, "input_tokens", 0),
+                large_calls=escalation.calls,
+            )
         for check in checks:
             if chat is not None and check.confidence < self.threshold:
                 cross_verify(check, chat, self.threshold)
                 cost.large_calls += 1
         return _result(checks, cost, self.checker.verifier.name)
+
+    def _escalation(self, request: FactCheckRequest, ctx: ExpertContext) -> Escalation | None:
+        """The large model's part when the request (or, unset, the expert) asks for it."""
+        mode = request.judge or self.judge
+        if mode not in ("cascade", "large"):
+            return None
+        budget = self.max_large_calls
+        limits = getattr(getattr(ctx.workspace, "config", None), "limits", None)
+        if limits is not None and limits.max_large_calls is not None:
+            budget = min(budget, limits.max_large_calls)
+        from podium.models.provider import ModelProvider
+
+        models = ctx.models or ModelProvider()
+        judge = LargeJudge(models.chat(role="large"))
+        if mode == "large":
+            return Escalation(judge, float("inf"), budget, hint=False)
+        return Escalation(judge, self.judge_threshold, budget)
 
     def _chat(self, ctx: ExpertContext) -> Any:
         if self.large is None:
