@@ -10,6 +10,11 @@ drafts with their results or errors in its context), and its execution errors ar
 ``max_repairs`` rounds. The decisions are made by the pure functions of :mod:`.cascade` and
 recorded in ``details["decisions"]``, as events, and as the step's ledger ``decision``.
 
+What Podium learned from its own runs reaches every model that decides: the verified examples
+of the database asked about (:mod:`podium.learning`, source ``verified:<database>``) are shown,
+``learned_shots`` of them, to every draft and to the large model, in a block of their own
+before any other example. Without learned examples the prompts are the ones above, unchanged.
+
 The other strategies exist to show what each part buys (``podium eval nl2sql --strategy``):
 ``zero_shot`` (the large model alone, greedy), ``few_shot`` (plus DAIL-style examples),
 ``vote`` (the small drafts' result-set vote, no large model), ``draft_finalise`` (the large
@@ -32,7 +37,7 @@ from podium.tools.sql import Database, QueryFailed, QueryResult, open_database
 
 from . import prompts
 from .cascade import Attempt, Decision, after_drafts, after_final, refused_writes
-from .fewshot import ExamplePool, PoolExample
+from .fewshot import ExamplePool, PoolExample, learned_source
 from .intent import read_only_answer, write_request
 from .linking import LinkedSchema, SchemaLinker
 
@@ -75,6 +80,7 @@ class NL2SQLExpert(Expert):
         schema_chars: int = 8000,
         max_tokens: int = 200,
         escalation_shots: int = 0,
+        learned_shots: int = 3,
     ) -> None:
         if strategy not in STRATEGIES:
             raise ConfigError(
@@ -98,6 +104,8 @@ class NL2SQLExpert(Expert):
         # the Spider slice the 1.5B wrote the right query more often without them, and on the
         # demo shop it copied an example's query instead of answering (BENCHMARKS.md, NL2SQL).
         self.escalation_shots = escalation_shots
+        # Verified examples of the database asked about, in every prompt (none learned: none).
+        self.learned_shots = learned_shots
         self._linkers: dict[int, SchemaLinker] = {}
         self._lock = threading.Lock()
 
@@ -192,8 +200,12 @@ class _Run:
         ctx.emit({"kind": "schema_linked", **self.linked.as_dict()})
         self.schema = prompts.schema_text(db, self.linked, expert.schema_chars)
         self.values = prompts.values_note(self.linked)
+        self.mine = learned_source(source)  # this database's verified examples
+        self.shown_learned: list[str] = []
 
     def examples(self, k: int, draft_sql: str | None = None) -> list[PoolExample]:
+        """Examples from other databases (and the shipped ones); never this database's own
+        questions, and its verified examples only in their own block (:meth:`learned`)."""
         if k <= 0:
             return []
         assert self.ctx.models is not None
@@ -202,8 +214,28 @@ class _Run:
             self.ctx.models.embedder(),
             k=k,
             exclude_source=self.source,
+            exclude_sources=(self.mine,),
             draft_sql=draft_sql,
         )
+
+    def learned(self, draft_sql: str | None = None) -> list[PoolExample]:
+        """This database's verified examples most like the question (and, given one, the
+        greedy draft's skeleton); none when nothing was learned for it."""
+        k = self.x.learned_shots
+        if k <= 0 or not any(e.source == self.mine for e in self.x.pool.examples):
+            return []
+        assert self.ctx.models is not None
+        chosen = self.x.pool.select(
+            self.question,
+            self.ctx.models.embedder(),
+            k=k,
+            only_source=self.mine,
+            draft_sql=draft_sql,
+        )
+        for e in chosen:
+            if e.question not in self.shown_learned:
+                self.shown_learned.append(e.question)
+        return chosen
 
     def single(self, shots: int) -> None:
         messages = prompts.ask(
@@ -213,6 +245,7 @@ class _Run:
             values=self.values,
             examples=self.examples(shots),
             note=_draft_note(self.ctx.options),
+            learned=self.learned(),
         )
         self.call("large", "final", messages, 0.0, 0)
         self.decide(after_final(self.attempts, max_repairs=0))
@@ -225,13 +258,23 @@ class _Run:
         its own query, as in the cascade measured in DESIGN.md (0.70 vs 0.65 for the 1.5B
         model alone), because drafts in its context misled it on questions it answers right
         alone (BENCHMARKS.md, NL2SQL)."""
+        learned = self.learned()  # by the question; after the greedy draft, also by its shape
         for i in range(self.x.drafts):
-            if i == 0:  # greedy, zero-shot: the small model's own best answer
-                messages = prompts.ask(self.db, self.schema, self.question, values=self.values)
+            if i == 1:
+                learned = self.learned(self.attempts[0].sql)
+            if i == 0:  # greedy, zero-shot (but for what was learned): the model's own answer
+                messages = prompts.ask(
+                    self.db, self.schema, self.question, values=self.values, learned=learned
+                )
             elif i % 2 == 1:  # sampled, with examples chosen by the greedy draft's skeleton
                 shots = self.examples(min(3, self.x.shots), self.attempts[0].sql)
                 messages = prompts.ask(
-                    self.db, self.schema, self.question, values=self.values, examples=shots
+                    self.db,
+                    self.schema,
+                    self.question,
+                    values=self.values,
+                    examples=shots,
+                    learned=learned,
                 )
             else:  # sampled, told how Spider-style queries join
                 messages = prompts.ask(
@@ -240,6 +283,7 @@ class _Run:
                     self.question,
                     values=self.values,
                     note="-- Use only the tables the question needs; join them on their keys.\n",
+                    learned=learned,
                 )
             self.call("small", f"draft-{i}", messages, 0.0 if i == 0 else _SAMPLED, i)
         first = after_drafts(
@@ -252,11 +296,22 @@ class _Run:
         examples = self.examples(self.x.escalation_shots, drafts[0].sql)
         if hints:
             messages = prompts.finalise(
-                self.db, self.schema, self.question, drafts, values=self.values, examples=examples
+                self.db,
+                self.schema,
+                self.question,
+                drafts,
+                values=self.values,
+                examples=examples,
+                learned=learned,
             )
         else:
             messages = prompts.ask(
-                self.db, self.schema, self.question, values=self.values, examples=examples
+                self.db,
+                self.schema,
+                self.question,
+                values=self.values,
+                examples=examples,
+                learned=learned,
             )
         self.call("large", "final", messages, 0.0, 0)
         for round_ in range(1, self.x.max_repairs + 2):
@@ -301,6 +356,8 @@ class _Run:
             "large_calls": large_calls,
             "linked_schema": self.linked.as_dict() if self.linked else None,
         }
+        if self.shown_learned:
+            details["learned_examples"] = list(self.shown_learned)
         if refused_writes(self.attempts):
             # The models wrote changes for a question the intent screen read as a question (a
             # weak model's garbage, or a write request phrased past the screen): say so, run
