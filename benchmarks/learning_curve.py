@@ -17,8 +17,11 @@ history answers with the notes the harvest reads) and every model reply to ``OUT
 a restart with the same ``--out`` skips what is there and rebuilds the scratch store from it.
 Model replies are memoised by (model, role, options, messages): the same prompt is answered
 once. Decoding is greedy or seeded, so this changes no answer; it means the test half's
-*after* pass only pays for the calls whose prompt learning changed (in ``full`` only the
-draft that is shown examples), and before/after differ only where learning made a difference.
+*after* pass only pays for the calls whose prompt learning changed (a database's verified
+examples are shown to every draft and to the large model, so on a database with any, every
+call), and before/after differ only where learning made a difference. To measure a changed
+expert against the same before pass, keep the history and before rows of an earlier ``--out``
+(a copy) and drop its after rows: only the after pass is answered again.
 
     PODIUM_LLAMA_THREADS=1 python benchmarks/learning_curve.py --history 6 --test 6 \
         --out /tmp/learning [--dbs concert_singer,singer] [--json]
