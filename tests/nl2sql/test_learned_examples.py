@@ -181,3 +181,57 @@ def test_learned_examples_of_another_database_are_not_shown_as_this_ones(music):
 
     assert all("answered earlier" not in p for p in prompts["small"] + prompts["large"])
     assert "learned_examples" not in result.details
+
+
+def ask_copying(db: Database, learned: PoolExample):
+    """Drafts by a small model that, shown learned examples, answers the second draft with the
+    last one's query; otherwise with its own count of French singers."""
+    prompts: list[str] = []
+
+    def small(messages):
+        prompt = messages[-1].content
+        prompts.append(prompt)
+        if len(prompts) == 2 and "answered earlier" in prompt:
+            return learned.sql
+        return "SELECT count(*) FROM singer WHERE country = 'France'"
+
+    def large(messages):
+        raise AssertionError("the large model is not needed")
+
+    models = Models({"small": RuleChatModel(rule=small), "large": RuleChatModel(rule=large)})
+    events: list[dict] = []
+    ctx = ExpertContext(models=models, emit=events.append)
+    pool = ExamplePool([*shipped_examples(), learned])
+    return NL2SQLExpert(pool=pool).answer(db, QUESTION, ctx, source="music"), prompts, events
+
+
+def test_a_draft_copying_a_learned_example_for_another_question_is_drawn_again(music):
+    other = PoolExample(
+        "List the names of the concerts held in 2014.",
+        "SELECT name FROM concert WHERE year = 2014",
+        "verified:music",
+    )
+    result, prompts, events = ask_copying(music, other)
+
+    assert len(prompts) == 4  # the copy, then the second draft again without learned examples
+    shown, again = prompts[1], prompts[2]
+    assert "answered earlier" in shown and "answered earlier" not in again
+    assert again == SCHEMA + shown.split(other.sql + "\n\n", 1)[1]  # the same, but for them
+    drafts = [a["sql"] for a in result.details["attempts"]]
+    assert len(drafts) == 3 and other.sql not in drafts
+    assert result.details["decision"] == "agreed" and result.output["rows"] == [[2]]
+    copy = {"origin": "draft-1", "sql": other.sql, "example": other.question}
+    assert result.details["copied_examples"] == [copy]
+    assert {"kind": "nl2sql_copy", **copy} in events
+
+
+def test_a_draft_repeating_the_query_of_the_same_question_asked_before_is_kept(music):
+    same = PoolExample(
+        "How many singers are from France?",
+        "SELECT count(*) FROM singer  WHERE country = 'France'",
+        "verified:music",
+    )
+    result, prompts, _ = ask_copying(music, same)
+
+    assert len(prompts) == 3 and "copied_examples" not in result.details
+    assert result.details["decision"] == "agreed" and result.confidence == 1.0

@@ -28,6 +28,7 @@ import threading
 import time
 from typing import Any, Literal
 
+import numpy as np
 from langchain_core.messages import BaseMessage
 from pydantic import BaseModel, Field
 
@@ -37,13 +38,18 @@ from podium.tools.sql import Database, QueryFailed, QueryResult, open_database
 
 from . import prompts
 from .cascade import Attempt, Decision, after_drafts, after_final, refused_writes
-from .fewshot import ExamplePool, PoolExample, learned_source
+from .fewshot import ExamplePool, PoolExample, learned_source, mask_question
 from .intent import read_only_answer, write_request
 from .linking import LinkedSchema, SchemaLinker
 
 Strategy = Literal["zero_shot", "few_shot", "vote", "draft_finalise", "full"]
 STRATEGIES: tuple[str, ...] = ("zero_shot", "few_shot", "vote", "draft_finalise", "full")
 _SAMPLED = 0.7
+# A draft repeating a learned example's query is a copy, not an answer, when the example's
+# question is less like this one (masked-question cosine, MiniLM) than the least similar pair
+# of paraphrases (questions with the same gold query) in the learning benchmark's history half
+# (0.589 over 19 pairs; other pairs of a database: median 0.48).
+COPY_BELOW = 0.58
 
 
 class NL2SQLRequest(BaseModel):
@@ -202,6 +208,7 @@ class _Run:
         self.values = prompts.values_note(self.linked)
         self.mine = learned_source(source)  # this database's verified examples
         self.shown_learned: list[str] = []
+        self.copies: list[dict[str, str]] = []
 
     def examples(self, k: int, draft_sql: str | None = None) -> list[PoolExample]:
         """Examples from other databases (and the shipped ones); never this database's own
@@ -262,30 +269,20 @@ class _Run:
         for i in range(self.x.drafts):
             if i == 1:
                 learned = self.learned(self.attempts[0].sql)
-            if i == 0:  # greedy, zero-shot (but for what was learned): the model's own answer
-                messages = prompts.ask(
-                    self.db, self.schema, self.question, values=self.values, learned=learned
-                )
-            elif i % 2 == 1:  # sampled, with examples chosen by the greedy draft's skeleton
-                shots = self.examples(min(3, self.x.shots), self.attempts[0].sql)
-                messages = prompts.ask(
-                    self.db,
-                    self.schema,
-                    self.question,
-                    values=self.values,
-                    examples=shots,
-                    learned=learned,
-                )
-            else:  # sampled, told how Spider-style queries join
-                messages = prompts.ask(
-                    self.db,
-                    self.schema,
-                    self.question,
-                    values=self.values,
-                    note="-- Use only the tables the question needs; join them on their keys.\n",
-                    learned=learned,
-                )
-            self.call("small", f"draft-{i}", messages, 0.0 if i == 0 else _SAMPLED, i)
+            temperature = 0.0 if i == 0 else _SAMPLED
+            attempt = self.call(
+                "small", f"draft-{i}", self.draft_prompt(i, learned), temperature, i
+            )
+            copied = self.copy_of(attempt.sql, learned)
+            if copied is not None:
+                # The query of a learned example asked differently: a copy, not an answer to
+                # this question. Drop it from the vote and draw this draft again as it was
+                # drawn before anything was learned.
+                self.attempts.remove(attempt)
+                note = {"origin": attempt.origin, "sql": attempt.sql, "example": copied.question}
+                self.copies.append(note)
+                self.ctx.emit({"kind": "nl2sql_copy", **note})
+                self.call("small", f"draft-{i}", self.draft_prompt(i, []), temperature, i)
         first = after_drafts(
             self.attempts, quorum=self.x.quorum, escalate=escalate, finalise_always=always
         )
@@ -321,6 +318,46 @@ class _Run:
                 return
             messages = prompts.repair(messages, self.attempts[-1])
             self.call("large", f"repair-{round_}", messages, 0.0, round_)
+
+    def draft_prompt(self, i: int, learned: list[PoolExample]) -> list[BaseMessage]:
+        """Draft ``i``'s prompt: greedy and plain (0), with other databases' examples chosen by
+        the greedy draft's skeleton (odd), or told how Spider-style queries join (even)."""
+        if i == 0:  # greedy, zero-shot (but for what was learned): the model's own answer
+            return prompts.ask(
+                self.db, self.schema, self.question, values=self.values, learned=learned
+            )
+        if i % 2 == 1:
+            shots = self.examples(min(3, self.x.shots), self.attempts[0].sql)
+            return prompts.ask(
+                self.db,
+                self.schema,
+                self.question,
+                values=self.values,
+                examples=shots,
+                learned=learned,
+            )
+        return prompts.ask(
+            self.db,
+            self.schema,
+            self.question,
+            values=self.values,
+            note="-- Use only the tables the question needs; join them on their keys.\n",
+            learned=learned,
+        )
+
+    def copy_of(self, sql: str, learned: list[PoolExample]) -> PoolExample | None:
+        """The learned example whose query ``sql`` repeats (up to case and spacing) although
+        its question is less like this one than paraphrases are (``COPY_BELOW``), if any."""
+        same = [e for e in learned if _norm_sql(e.sql) == _norm_sql(sql)]
+        if not same:
+            return None
+        assert self.ctx.models is not None
+        texts = [mask_question(t) for t in (self.question, *(e.question for e in same))]
+        vectors = np.asarray(self.ctx.models.embedder().encode(texts))
+        for e, v in zip(same, vectors[1:], strict=True):
+            if float(v @ vectors[0]) < COPY_BELOW:
+                return e
+        return None
 
     def call(
         self, role: str, origin: str, messages: list[BaseMessage], temperature: float, seed: int
@@ -358,6 +395,8 @@ class _Run:
         }
         if self.shown_learned:
             details["learned_examples"] = list(self.shown_learned)
+        if self.copies:
+            details["copied_examples"] = list(self.copies)
         if refused_writes(self.attempts):
             # The models wrote changes for a question the intent screen read as a question (a
             # weak model's garbage, or a write request phrased past the screen): say so, run
@@ -436,6 +475,10 @@ def _draft_note(options: dict[str, Any]) -> str:
                 f" {h.get('prediction')}\n"
             )
     return note
+
+
+def _norm_sql(sql: str) -> str:
+    return " ".join(sql.lower().replace(";", " ").split())
 
 
 def _trail(decisions: list[Decision]) -> str:
