@@ -396,8 +396,10 @@ def paired(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> dict[st
 
 
 def copied(rows: list[dict[str, Any]]) -> dict[str, int]:
-    """Drafts whose SQL is, up to spacing and case, a learned example they were shown."""
+    """Drafts whose SQL is, up to spacing and case, a learned example they were shown (kept:
+    a copy for a question like the example's), and copies the expert drew again."""
     shown = copies = 0
+    redrawn = sum(n.get("kind") == "nl2sql_copy" for r in rows for n in r["notes"])
     for r in rows:
         learned = {
             _norm(e[1]) for group in r["shown"] for e in group if e[2].startswith("verified:")
@@ -406,7 +408,7 @@ def copied(rows: list[dict[str, Any]]) -> dict[str, int]:
         copies += any(
             a["role"] == "small" and _norm(a["sql"] or "") in learned for a in r["attempts"]
         )
-    return {"shown_learned": shown, "copied_learned": copies}
+    return {"shown_learned": shown, "copied_learned": copies, "copies_redrawn": redrawn}
 
 
 def _norm(sql: str) -> str:
