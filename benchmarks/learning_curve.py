@@ -17,8 +17,11 @@ history answers with the notes the harvest reads) and every model reply to ``OUT
 a restart with the same ``--out`` skips what is there and rebuilds the scratch store from it.
 Model replies are memoised by (model, role, options, messages): the same prompt is answered
 once. Decoding is greedy or seeded, so this changes no answer; it means the test half's
-*after* pass only pays for the calls whose prompt learning changed (in ``full`` only the
-draft that is shown examples), and before/after differ only where learning made a difference.
+*after* pass only pays for the calls whose prompt learning changed (a database's verified
+examples are shown to every draft and to the large model, so on a database with any, every
+call), and before/after differ only where learning made a difference. To measure a changed
+expert against the same before pass, keep the history and before rows of an earlier ``--out``
+(a copy) and drop its after rows: only the after pass is answered again.
 
     PODIUM_LLAMA_THREADS=1 python benchmarks/learning_curve.py --history 6 --test 6 \
         --out /tmp/learning [--dbs concert_singer,singer] [--json]
@@ -393,8 +396,10 @@ def paired(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> dict[st
 
 
 def copied(rows: list[dict[str, Any]]) -> dict[str, int]:
-    """Drafts whose SQL is, up to spacing and case, a learned example they were shown."""
+    """Drafts whose SQL is, up to spacing and case, a learned example they were shown (kept:
+    a copy for a question like the example's), and copies the expert drew again."""
     shown = copies = 0
+    redrawn = sum(n.get("kind") == "nl2sql_copy" for r in rows for n in r["notes"])
     for r in rows:
         learned = {
             _norm(e[1]) for group in r["shown"] for e in group if e[2].startswith("verified:")
@@ -403,7 +408,7 @@ def copied(rows: list[dict[str, Any]]) -> dict[str, int]:
         copies += any(
             a["role"] == "small" and _norm(a["sql"] or "") in learned for a in r["attempts"]
         )
-    return {"shown_learned": shown, "copied_learned": copies}
+    return {"shown_learned": shown, "copied_learned": copies, "copies_redrawn": redrawn}
 
 
 def _norm(sql: str) -> str:

@@ -130,14 +130,11 @@ def training_data(podium: LearningHost, data: str | Path | None) -> tuple[Path |
 
 
 def pool_examples(examples: Iterable[Example]) -> list[Any]:
-    from podium.experts.nl2sql.fewshot import PoolExample
+    from podium.experts.nl2sql.fewshot import PoolExample, learned_source
 
-    # Never excluded as "the database asked about": these are this workspace's own answers.
-    return [
-        PoolExample(e.input, e.sql or "", f"verified:{e.source or 'default'}")
-        for e in examples
-        if e.sql
-    ]
+    # Never excluded as "the database asked about": these are this workspace's own answers,
+    # shown to every draft and to the large model (NL2SQLExpert.learned_shots).
+    return [PoolExample(e.input, e.sql or "", learned_source(e.source)) for e in examples if e.sql]
 
 
 def fewshot_component(podium: LearningHost, shots: int = 4) -> Component[Example]:

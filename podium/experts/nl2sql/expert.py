@@ -10,6 +10,11 @@ drafts with their results or errors in its context), and its execution errors ar
 ``max_repairs`` rounds. The decisions are made by the pure functions of :mod:`.cascade` and
 recorded in ``details["decisions"]``, as events, and as the step's ledger ``decision``.
 
+What Podium learned from its own runs reaches every model that decides: the verified examples
+of the database asked about (:mod:`podium.learning`, source ``verified:<database>``) are shown,
+``learned_shots`` of them, to every draft and to the large model, in a block of their own
+before any other example. Without learned examples the prompts are the ones above, unchanged.
+
 The other strategies exist to show what each part buys (``podium eval nl2sql --strategy``):
 ``zero_shot`` (the large model alone, greedy), ``few_shot`` (plus DAIL-style examples),
 ``vote`` (the small drafts' result-set vote, no large model), ``draft_finalise`` (the large
@@ -23,6 +28,7 @@ import threading
 import time
 from typing import Any, Literal
 
+import numpy as np
 from langchain_core.messages import BaseMessage
 from pydantic import BaseModel, Field
 
@@ -32,13 +38,18 @@ from podium.tools.sql import Database, QueryFailed, QueryResult, open_database
 
 from . import prompts
 from .cascade import Attempt, Decision, after_drafts, after_final, refused_writes
-from .fewshot import ExamplePool, PoolExample
+from .fewshot import ExamplePool, PoolExample, learned_source, mask_question
 from .intent import read_only_answer, write_request
 from .linking import LinkedSchema, SchemaLinker
 
 Strategy = Literal["zero_shot", "few_shot", "vote", "draft_finalise", "full"]
 STRATEGIES: tuple[str, ...] = ("zero_shot", "few_shot", "vote", "draft_finalise", "full")
 _SAMPLED = 0.7
+# A draft repeating a learned example's query is a copy, not an answer, when the example's
+# question is less like this one (masked-question cosine, MiniLM) than the least similar pair
+# of paraphrases (questions with the same gold query) in the learning benchmark's history half
+# (0.589 over 19 pairs; other pairs of a database: median 0.48).
+COPY_BELOW = 0.58
 
 
 class NL2SQLRequest(BaseModel):
@@ -75,6 +86,7 @@ class NL2SQLExpert(Expert):
         schema_chars: int = 8000,
         max_tokens: int = 200,
         escalation_shots: int = 0,
+        learned_shots: int = 3,
     ) -> None:
         if strategy not in STRATEGIES:
             raise ConfigError(
@@ -98,6 +110,8 @@ class NL2SQLExpert(Expert):
         # the Spider slice the 1.5B wrote the right query more often without them, and on the
         # demo shop it copied an example's query instead of answering (BENCHMARKS.md, NL2SQL).
         self.escalation_shots = escalation_shots
+        # Verified examples of the database asked about, in every prompt (none learned: none).
+        self.learned_shots = learned_shots
         self._linkers: dict[int, SchemaLinker] = {}
         self._lock = threading.Lock()
 
@@ -192,8 +206,13 @@ class _Run:
         ctx.emit({"kind": "schema_linked", **self.linked.as_dict()})
         self.schema = prompts.schema_text(db, self.linked, expert.schema_chars)
         self.values = prompts.values_note(self.linked)
+        self.mine = learned_source(source)  # this database's verified examples
+        self.shown_learned: list[str] = []
+        self.copies: list[dict[str, str]] = []
 
     def examples(self, k: int, draft_sql: str | None = None) -> list[PoolExample]:
+        """Examples from other databases (and the shipped ones); never this database's own
+        questions, and its verified examples only in their own block (:meth:`learned`)."""
         if k <= 0:
             return []
         assert self.ctx.models is not None
@@ -202,8 +221,28 @@ class _Run:
             self.ctx.models.embedder(),
             k=k,
             exclude_source=self.source,
+            exclude_sources=(self.mine,),
             draft_sql=draft_sql,
         )
+
+    def learned(self, draft_sql: str | None = None) -> list[PoolExample]:
+        """This database's verified examples most like the question (and, given one, the
+        greedy draft's skeleton); none when nothing was learned for it."""
+        k = self.x.learned_shots
+        if k <= 0 or not any(e.source == self.mine for e in self.x.pool.examples):
+            return []
+        assert self.ctx.models is not None
+        chosen = self.x.pool.select(
+            self.question,
+            self.ctx.models.embedder(),
+            k=k,
+            only_source=self.mine,
+            draft_sql=draft_sql,
+        )
+        for e in chosen:
+            if e.question not in self.shown_learned:
+                self.shown_learned.append(e.question)
+        return chosen
 
     def single(self, shots: int) -> None:
         messages = prompts.ask(
@@ -213,6 +252,7 @@ class _Run:
             values=self.values,
             examples=self.examples(shots),
             note=_draft_note(self.ctx.options),
+            learned=self.learned(),
         )
         self.call("large", "final", messages, 0.0, 0)
         self.decide(after_final(self.attempts, max_repairs=0))
@@ -225,23 +265,24 @@ class _Run:
         its own query, as in the cascade measured in DESIGN.md (0.70 vs 0.65 for the 1.5B
         model alone), because drafts in its context misled it on questions it answers right
         alone (BENCHMARKS.md, NL2SQL)."""
+        learned = self.learned()  # by the question; after the greedy draft, also by its shape
         for i in range(self.x.drafts):
-            if i == 0:  # greedy, zero-shot: the small model's own best answer
-                messages = prompts.ask(self.db, self.schema, self.question, values=self.values)
-            elif i % 2 == 1:  # sampled, with examples chosen by the greedy draft's skeleton
-                shots = self.examples(min(3, self.x.shots), self.attempts[0].sql)
-                messages = prompts.ask(
-                    self.db, self.schema, self.question, values=self.values, examples=shots
-                )
-            else:  # sampled, told how Spider-style queries join
-                messages = prompts.ask(
-                    self.db,
-                    self.schema,
-                    self.question,
-                    values=self.values,
-                    note="-- Use only the tables the question needs; join them on their keys.\n",
-                )
-            self.call("small", f"draft-{i}", messages, 0.0 if i == 0 else _SAMPLED, i)
+            if i == 1:
+                learned = self.learned(self.attempts[0].sql)
+            temperature = 0.0 if i == 0 else _SAMPLED
+            attempt = self.call(
+                "small", f"draft-{i}", self.draft_prompt(i, learned), temperature, i
+            )
+            copied = self.copy_of(attempt.sql, learned)
+            if copied is not None:
+                # The query of a learned example asked differently: a copy, not an answer to
+                # this question. Drop it from the vote and draw this draft again as it was
+                # drawn before anything was learned.
+                self.attempts.remove(attempt)
+                note = {"origin": attempt.origin, "sql": attempt.sql, "example": copied.question}
+                self.copies.append(note)
+                self.ctx.emit({"kind": "nl2sql_copy", **note})
+                self.call("small", f"draft-{i}", self.draft_prompt(i, []), temperature, i)
         first = after_drafts(
             self.attempts, quorum=self.x.quorum, escalate=escalate, finalise_always=always
         )
@@ -252,11 +293,22 @@ class _Run:
         examples = self.examples(self.x.escalation_shots, drafts[0].sql)
         if hints:
             messages = prompts.finalise(
-                self.db, self.schema, self.question, drafts, values=self.values, examples=examples
+                self.db,
+                self.schema,
+                self.question,
+                drafts,
+                values=self.values,
+                examples=examples,
+                learned=learned,
             )
         else:
             messages = prompts.ask(
-                self.db, self.schema, self.question, values=self.values, examples=examples
+                self.db,
+                self.schema,
+                self.question,
+                values=self.values,
+                examples=examples,
+                learned=learned,
             )
         self.call("large", "final", messages, 0.0, 0)
         for round_ in range(1, self.x.max_repairs + 2):
@@ -266,6 +318,46 @@ class _Run:
                 return
             messages = prompts.repair(messages, self.attempts[-1])
             self.call("large", f"repair-{round_}", messages, 0.0, round_)
+
+    def draft_prompt(self, i: int, learned: list[PoolExample]) -> list[BaseMessage]:
+        """Draft ``i``'s prompt: greedy and plain (0), with other databases' examples chosen by
+        the greedy draft's skeleton (odd), or told how Spider-style queries join (even)."""
+        if i == 0:  # greedy, zero-shot (but for what was learned): the model's own answer
+            return prompts.ask(
+                self.db, self.schema, self.question, values=self.values, learned=learned
+            )
+        if i % 2 == 1:
+            shots = self.examples(min(3, self.x.shots), self.attempts[0].sql)
+            return prompts.ask(
+                self.db,
+                self.schema,
+                self.question,
+                values=self.values,
+                examples=shots,
+                learned=learned,
+            )
+        return prompts.ask(
+            self.db,
+            self.schema,
+            self.question,
+            values=self.values,
+            note="-- Use only the tables the question needs; join them on their keys.\n",
+            learned=learned,
+        )
+
+    def copy_of(self, sql: str, learned: list[PoolExample]) -> PoolExample | None:
+        """The learned example whose query ``sql`` repeats (up to case and spacing) although
+        its question is less like this one than paraphrases are (``COPY_BELOW``), if any."""
+        same = [e for e in learned if _norm_sql(e.sql) == _norm_sql(sql)]
+        if not same:
+            return None
+        assert self.ctx.models is not None
+        texts = [mask_question(t) for t in (self.question, *(e.question for e in same))]
+        vectors = np.asarray(self.ctx.models.embedder().encode(texts))
+        for e, v in zip(same, vectors[1:], strict=True):
+            if float(v @ vectors[0]) < COPY_BELOW:
+                return e
+        return None
 
     def call(
         self, role: str, origin: str, messages: list[BaseMessage], temperature: float, seed: int
@@ -301,6 +393,10 @@ class _Run:
             "large_calls": large_calls,
             "linked_schema": self.linked.as_dict() if self.linked else None,
         }
+        if self.shown_learned:
+            details["learned_examples"] = list(self.shown_learned)
+        if self.copies:
+            details["copied_examples"] = list(self.copies)
         if refused_writes(self.attempts):
             # The models wrote changes for a question the intent screen read as a question (a
             # weak model's garbage, or a write request phrased past the screen): say so, run
@@ -379,6 +475,10 @@ def _draft_note(options: dict[str, Any]) -> str:
                 f" {h.get('prediction')}\n"
             )
     return note
+
+
+def _norm_sql(sql: str) -> str:
+    return " ".join(sql.lower().replace(";", " ").split())
 
 
 def _trail(decisions: list[Decision]) -> str:

@@ -10,6 +10,11 @@ grouping, HAVING, nesting, set operations over a neutral schema) plus whatever t
 for evaluation the Spider questions of the *other* databases only: :meth:`ExamplePool.select`
 never returns an example whose ``source`` is the database being asked about
 (leave-one-database-out).
+
+Verified examples learned from this workspace's own runs (:mod:`podium.learning`) join the pool
+with the source ``verified:<database>`` (:func:`learned_source`); the expert shows those of the
+database asked about in a block of their own (``only_source``) and leaves them out of the other
+examples (``exclude_sources``).
 """
 
 from __future__ import annotations
@@ -46,6 +51,12 @@ class PoolExample:
     question: str
     sql: str
     source: str = "generic"  # the database it was asked about
+
+
+def learned_source(database: str | None) -> str:
+    """The pool source of the verified examples learned for ``database`` (None: the
+    workspace's default database)."""
+    return f"verified:{database or 'default'}"
 
 
 def mask_question(question: str) -> str:
@@ -103,17 +114,22 @@ class ExamplePool:
         exclude_source: str | None = None,
         draft_sql: str | None = None,
         shortlist: int = 20,
+        only_source: str | None = None,
+        exclude_sources: tuple[str, ...] = (),
     ) -> list[PoolExample]:
         """The ``k`` best examples, most similar last (closest to the question in the prompt).
 
         Ranked by masked-question cosine; with a draft query, the shortlist is re-ranked by
-        the mean of that cosine and the skeleton similarity (DAIL-SQL's two signals)."""
+        the mean of that cosine and the skeleton similarity (DAIL-SQL's two signals).
+        ``only_source`` keeps the examples of that source only; ``exclude_source`` and
+        ``exclude_sources`` leave theirs out."""
         if k <= 0 or not self.examples:
             return []
+        excluded = {exclude_source, *exclude_sources} - {None}
         allowed = [
             i
             for i, e in enumerate(self.examples)
-            if exclude_source is None or e.source != exclude_source
+            if e.source not in excluded and (only_source is None or e.source == only_source)
         ]
         if not allowed:
             return []

@@ -68,6 +68,18 @@ def _examples(examples: list[PoolExample]) -> str:
     )
 
 
+def _learned(examples: list[PoolExample]) -> str:
+    """Verified examples of *this* database, learned from earlier runs (none: no text, so a
+    workspace that has learned nothing gets the prompts it always got)."""
+    if not examples:
+        return ""
+    pairs = "\n\n".join(f"Question: {e.question}\nSQL: {e.sql}" for e in examples)
+    return (
+        "Questions about this database answered earlier, with their verified SQL (the "
+        f"question below may need a different query):\n\n{pairs}\n\n"
+    )
+
+
 def ask(
     db: Database,
     schema: str,
@@ -76,9 +88,11 @@ def ask(
     values: str = "",
     examples: list[PoolExample] | None = None,
     note: str = "",
+    learned: list[PoolExample] | None = None,
 ) -> list[BaseMessage]:
-    """A plain request: schema, values, examples, question."""
-    body = f"{schema}\n\n{values}{_examples(examples or [])}{note}Question: {question}\nSQL:"
+    """A plain request: schema, values, learned examples, other examples, question."""
+    shots = _learned(learned or []) + _examples(examples or [])
+    body = f"{schema}\n\n{values}{shots}{note}Question: {question}\nSQL:"
     return [system_message(db), HumanMessage(body)]
 
 
@@ -90,6 +104,7 @@ def finalise(
     *,
     values: str = "",
     examples: list[PoolExample] | None = None,
+    learned: list[PoolExample] | None = None,
 ) -> list[BaseMessage]:
     """The large model's request: the drafts of the small model and what each returned."""
     seen: dict[str, Attempt] = {}
@@ -97,7 +112,8 @@ def finalise(
         seen.setdefault(a.sql.strip(), a)
     listed = "\n".join(f"{i}. {describe(a)}" for i, a in enumerate(seen.values(), 1))
     body = (
-        f"{schema}\n\n{values}{_examples(examples or [])}Question: {question}\n\n"
+        f"{schema}\n\n{values}{_learned(learned or [])}{_examples(examples or [])}"
+        f"Question: {question}\n\n"
         "A smaller model drafted these queries. They do not agree and may all be wrong; use "
         f"what is right in them:\n{listed}\n\n"
         f"Write the correct {dialect_name(db)} query for the question. Reply with the SQL only."
