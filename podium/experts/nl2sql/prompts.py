@@ -105,17 +105,49 @@ def finalise(
     return [system_message(db), HumanMessage(body)]
 
 
-def repair(messages: list[BaseMessage], attempt: Attempt) -> list[BaseMessage]:
-    """The conversation so far plus the failure of the last query."""
+def repair(
+    messages: list[BaseMessage], attempt: Attempt, db: Database | None = None
+) -> list[BaseMessage]:
+    """The conversation so far plus the failure of the last query, and for a column the
+    database does not have where it was looked for, the tables that do have it: told only
+    "no such column: total", the 1.5B model wrote ``SELECT name FROM customers ORDER BY
+    total`` again, where ``total`` is a column of ``orders``."""
     problem = attempt.error if attempt.status != "ok" else "it returned no rows"
+    where = column_owners(db, problem) if db is not None and attempt.status != "ok" else ""
     return [
         *messages,
         AIMessage(attempt.sql),
         HumanMessage(
-            f"That query is wrong: {problem}. Check the table and column names against the "
-            "schema and write a corrected query. Reply with the SQL only."
+            f"That query is wrong: {problem}.{where} Check the table and column names against "
+            "the schema and write a corrected query. Reply with the SQL only."
         ),
     ]
+
+
+# "no such column: T2.name" (SQLite), 'column "total" does not exist' (PostgreSQL),
+# "Unknown column 'total' in 'order clause'" (MySQL)
+_MISSING_COLUMN = re.compile(
+    r"no such column: (?:\w+\.)?(\w+)|column \"?(?:\w+\.)?(\w+)\"? does not exist"
+    r"|Unknown column '(?:\w+\.)?(\w+)'",
+    re.I,
+)
+
+
+def column_owners(db: Database, error: str) -> str:
+    """For an error about a missing column, the tables that have it, as a sentence for the
+    model (" total is a column of: orders (id, customer_id, ...)"); empty when the error is
+    about something else."""
+    found = _MISSING_COLUMN.search(error)
+    if found is None:
+        return ""
+    column = next(g for g in found.groups() if g)
+    owners = [
+        t for t in db.schema().tables if any(c.name.lower() == column.lower() for c in t.columns)
+    ]
+    if not owners:
+        return f" No table has a column named {column}."
+    listed = "; ".join(f"{t.name} ({', '.join(c.name for c in t.columns)})" for t in owners[:4])
+    return f" {column} is a column of: {listed}; join that table on its key if the query needs it."
 
 
 def extract_sql(text: str) -> str:
