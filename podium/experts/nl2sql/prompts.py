@@ -112,7 +112,7 @@ def repair(
     database does not have where it was looked for, the tables that do have it: told only
     "no such column: total", the 1.5B model wrote ``SELECT name FROM customers ORDER BY
     total`` again, where ``total`` is a column of ``orders``."""
-    problem = attempt.error if attempt.status != "ok" else "it returned no rows"
+    problem = (attempt.error or "it failed") if attempt.status != "ok" else "it returned no rows"
     where = column_owners(db, problem) if db is not None and attempt.status != "ok" else ""
     return [
         *messages,
