@@ -184,6 +184,10 @@ def test_a_repair_says_when_no_table_has_the_column(spider_db):
     )
     assert column_owners(db, 'column "year" does not exist').startswith(" year is a column of")
     assert column_owners(db, 'near "FROM": syntax error') == ""
+    wrong_alias = "SELECT T2.Name FROM singer AS T1 JOIN concert AS T2 ON T1.Singer_ID = T2.Year"
+    assert column_owners(db, "no such column: T2.Name", wrong_alias).startswith(
+        " In that query T2 is concert, which has no column Name. Name is a column of: singer ("
+    )
 
 
 SPIDER_QUESTIONS = [
