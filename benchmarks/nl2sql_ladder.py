@@ -221,7 +221,7 @@ def _one(
         decisions.append(decision.public())
         if decision.final or part == "smol":
             break
-        messages = prompts.repair(messages, run.attempts[-1])
+        messages = prompts.repair(messages, run.attempts[-1], db)
         run.call("large", f"repair-{round_}", messages, 0.0, round_)
     large = [a for a in run.attempts if a.role == "large"]
     record = {

@@ -268,7 +268,9 @@ class Podium:
         text = check_text(task, max_chars=self.limits.max_task_chars)
         run_id = run_id or uuid.uuid4().hex[:12]
         if conversation_id and history is None:
-            history = self.conversations.history(conversation_id, query=text)
+            history = await asyncio.to_thread(
+                self.conversations.history, conversation_id, query=text
+            )
         messages = [*(history or []), HumanMessage(text)]
         state: RunState = {
             "started_at": time.time(),
@@ -280,8 +282,9 @@ class Podium:
             "ledger": [],
             "status": "running",
         }
-        if self.store:
-            self.store.start_run(
+        if self.store:  # the run store's calls run off the event loop (a server database)
+            await asyncio.to_thread(
+                self.store.start_run,
                 run_id,
                 text,
                 planner=self.planner_label,
@@ -290,9 +293,8 @@ class Podium:
             )
         async for ev in self._drive(box, run_id, state, fresh=True, task=text):
             if conversation_id and ev["type"] == "run_finished":
-                self.conversations.append(conversation_id, "user", text, run_id=run_id)
                 reply = ev.get("answer") or f"(run {ev['status']}: {ev.get('error') or ''})"
-                self.conversations.append(conversation_id, "assistant", reply, run_id=run_id)
+                await asyncio.to_thread(self._remember, conversation_id, text, reply, run_id)
             yield ev
 
     async def aresume(
@@ -324,7 +326,7 @@ class Podium:
             raise ConfigError("this Podium was created with checkpoint=False: nothing to resume")
         task, conversation_id = "", None
         if self.store:
-            stored = self.store.get_run(run_id)
+            stored = await asyncio.to_thread(self.store.get_run, run_id)
             run_id, task, conversation_id = stored.run_id, stored.task, stored.conversation_id
         if approvals:
             pending = {p["step_id"] for p in await self.pending_approvals(run_id)}
@@ -356,7 +358,9 @@ class Podium:
         task: str,
     ) -> AsyncIterator[dict[str, Any]]:
         """Stream one leg of a run (start, resume or answer to approvals) and record it."""
-        seq = self.store.next_seq(run_id) if (self.store and not fresh) else 1
+        seq = (
+            await asyncio.to_thread(self.store.next_seq, run_id) if self.store and not fresh else 1
+        )
         box.planner, box.workspace = self.planner_label, str(self.workspace.root)
         final: dict[str, Any] = {}
         trace = tracing.start_run(run_id, task, resumed=not fresh)  # tracing: None when off
@@ -424,8 +428,13 @@ class Podium:
         box.state = final
         if box.pending and box.error is None:
             if self.store:
-                self.store.finish_run(
-                    run_id, status="awaiting_approval", answer=None, error=None, cost=cost
+                await asyncio.to_thread(
+                    self.store.finish_run,
+                    run_id,
+                    status="awaiting_approval",
+                    answer=None,
+                    error=None,
+                    cost=cost,
                 )
             yield stamp(
                 RunPaused(run_id=run_id, pending=box.pending, trace_id=trace_id).model_dump(
@@ -436,8 +445,7 @@ class Podium:
                 await asyncio.to_thread(self.store.flush)
             return
         if self.store:
-            self.store.finish_run(run_id, status=status, answer=answer, error=error, cost=cost)
-            learning.after_run(self, run_id)  # learning: harvest vouched-for step results
+            await asyncio.to_thread(self._finished, run_id, status, answer, error, cost)
         yield stamp(
             RunFinished(
                 run_id=run_id,
@@ -450,6 +458,26 @@ class Podium:
         )
         if self.store:  # the closing event is on disk too before the caller reads the run
             await asyncio.to_thread(self.store.flush)
+
+    def _remember(self, conversation_id: str, text: str, reply: str, run_id: str) -> None:
+        """The exchange joins its conversation (in a worker thread: it writes the store)."""
+        self.conversations.append(conversation_id, "user", text, run_id=run_id)
+        self.conversations.append(conversation_id, "assistant", reply, run_id=run_id)
+
+    def _finished(
+        self,
+        run_id: str,
+        status: str,
+        answer: str | None,
+        error: str | None,
+        cost: dict[str, Any] | None,
+    ) -> None:
+        """The run's row is closed and learning harvests what its steps vouched for (in a
+        worker thread: both read and write the store, which may be a server database)."""
+        if self.store is None:
+            return
+        self.store.finish_run(run_id, status=status, answer=answer, error=error, cost=cost)
+        learning.after_run(self, run_id)
 
     @contextlib.asynccontextmanager
     async def _compiled(self) -> AsyncIterator[Any]:

@@ -106,3 +106,24 @@ def test_an_answer_that_names_the_value_is_not_completed_with_the_column_name(ma
     )
     result = podium.run("Which product category brings in the most revenue?")
     assert result.answer == "Tents bring in the most revenue."
+
+
+def test_sources_read_once_judge_an_answer_as_the_texts_themselves_do():
+    """The checks read the results' numbers and currencies once per answer; reading them
+    once must not change a verdict, and a step's own fact adds what it says."""
+    from podium.orchestrator.synthesizer import Sources, text_problems, without_unnamed_symbols
+
+    texts = ["How many orders?", "[s1] nl2sql: COUNT(*): 1,543", "Refunds in € within 14 days"]
+    facts = Sources.of(texts)
+    for answer in (
+        "1543 orders.",
+        "1,543 orders, refunded in euros.",
+        "1,544 orders.",
+        "It costs $12 or 14 dollars.",
+        "",
+    ):
+        assert text_problems(answer, facts) == text_problems(answer, texts)
+        assert without_unnamed_symbols(answer, facts) == without_unnamed_symbols(answer, texts)
+    assert text_problems("It took 9 days.", facts) == ["numbers not in any result: 9"]
+    assert text_problems("It took 9 days.", facts.plus("delivery: 9 days")) == []
+    assert text_problems("Refunds of $5.", facts.plus("refunds of $5")) == []

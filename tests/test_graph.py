@@ -334,3 +334,33 @@ def test_a_step_that_can_name_a_database_is_sent_to_the_one_it_asks_about(tmp_pa
     assert steps["s1"]["output"] == "asked library"
     notes = [e for e in result.events if e["type"] == "expert_note" and e["kind"] == "database"]
     assert [(n["step_id"], n["data"]["database"]) for n in notes] == [("s1", "library")]
+
+
+@pytest.mark.parametrize(
+    ("second", "reads"),
+    [
+        # the planner wrote "it" for what the earlier step asked about
+        ("How long does it take?", "Do you ship to Switzerland? How long does it take?"),
+        # a request that names its reference, or whose "it" stands for nothing, is kept
+        ("How long does shipping to {s1} take?", "How long does shipping to SHIPS: "),
+        ("Is it true that shipping is free?", "Is it true that shipping is free?"),
+    ],
+)
+def test_a_step_that_points_back_with_a_pronoun_reads_what_it_points_at(make_podium, second, reads):
+    seen: dict[str, str] = {}
+
+    @expert(description="Answers questions about shipping.")
+    def shipping(text: str) -> str:
+        seen[text] = text
+        return f"SHIPS: {text}"
+
+    plan = plan_json(
+        ("s1", "shipping", "Do you ship to Switzerland?"),
+        ("s2", "shipping", second, ["s1"]),
+    )
+    answers = ["Ships: Do you ship to Switzerland?"] * 3  # the writer, then step by step
+    result = make_podium(plan, *answers, experts=[shipping]).run(
+        "Do you ship to Switzerland, and how long does it take?"
+    )
+    step = next(s for s in result.steps if s["step_id"] == "s2")
+    assert step["input"].startswith(reads)

@@ -86,3 +86,15 @@ def test_local_model_streams_tokens():
     model = ModelProvider().chat("local:smollm2")
     chunks = [c.content for c in model.stream("Count: one, two,")]
     assert len([c for c in chunks if c]) > 1
+
+
+@pytest.mark.slow
+def test_the_thread_setting_also_bounds_prompt_reading(monkeypatch):
+    """PODIUM_LLAMA_THREADS=1 must keep a model on one core while it reads a prompt too,
+    not only while it decodes (llama-cpp-python's own default for reading is every core)."""
+    from podium.models.local_llama import load_gguf, smollm2_path
+
+    monkeypatch.setenv("PODIUM_LLAMA_THREADS", "1")
+    loaded = load_gguf(str(smollm2_path()), 512)
+    assert loaded.llama.context_params.n_threads == 1
+    assert loaded.llama.context_params.n_threads_batch == 1

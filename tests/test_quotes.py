@@ -108,3 +108,25 @@ def test_a_run_quotes_its_passage_without_calling_the_synthesizer(make_podium):
     assert result.answer.startswith("Express delivery arrives the next business day for 12.95 EUR")
     assert result.answer.endswith("(from shipping.md, Delivery)")
     assert result.cost["model_calls"] == 1  # the plan only
+
+
+def test_a_broad_question_quotes_the_section_that_answers_it(demo: Any, similarity: Any):
+    """The demo's returns page ranks its "cannot be returned" section first for "What is your
+    return policy?"; the quote comes from the document's best sentences, wherever they are."""
+    from podium.experts.base import ExpertContext
+    from podium.experts.retrieval import RetrievalExpert, RetrievalRequest
+    from podium.models.provider import ModelProvider
+
+    question = "What is your return policy?"
+    ctx = ExpertContext(workspace=demo, models=ModelProvider({"embeddings": "local:minilm"}))
+    found = RetrievalExpert().run(RetrievalRequest(query=question), ctx)
+    top = found.output[0]
+    assert top["source"].endswith("returns.md") and "Gift cards" in top["text"]
+    assert any("within 30 days" in more["text"] for more in top["more"])
+    plan = Plan(steps=[Step(id="s1", expert="retrieval", input=question)])
+    outcome = {"status": "ok", "input": question, "confidence": found.confidence}
+    answer = quoted_answer(plan, {"s1": {**outcome, "output": found.output}}, 0.3, similarity)
+    assert answer is not None
+    assert "accepts returns of unused items within 30 days of delivery" in answer
+    assert "Gift cards" not in answer
+    assert answer.endswith("(from returns.md, Returns and refunds)")

@@ -106,7 +106,14 @@ class _LoadedModel:
         self.lock = threading.Lock()
         with _plain_cpu_buffers():
             self.llama = Llama(
-                model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False, seed=0
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_threads=n_threads,
+                # prompt evaluation too: llama-cpp-python's default for it is every core,
+                # so PODIUM_LLAMA_THREADS=1 still took two cores while reading a prompt
+                n_threads_batch=n_threads,
+                verbose=False,
+                seed=0,
             )
 
     def count_tokens(self, text: str) -> int:

@@ -24,7 +24,7 @@ from .budget import budget_problem
 from .context import PodiumContext
 from .events import ApprovalRequired, ExpertNote, StepFinished, StepStarted, emit
 from .guard import screen_step
-from .plan import Plan, fill_references
+from .plan import Plan, fill_references, with_subject
 from .policies import execute_step, parse_policy
 from .policy_cards import policy_for
 from .sources import with_database
@@ -256,6 +256,7 @@ async def run_step(payload: StepTask, ctx: PodiumContext) -> tuple[StepOutcome, 
     step_id, expert_name, run_id = step["id"], step["expert"], payload["run_id"]
     deps = {sid: result_from_outcome(o) for sid, o in payload["dependencies"].items()}
     text = fill_references(step["input"], {sid: r.text(600) for sid, r in deps.items()})
+    text = with_subject(text, step["input"], [o["input"] for o in payload["dependencies"].values()])
     emit(StepStarted(run_id=run_id, step_id=step_id, expert=expert_name, input=text))
 
     def note(data: dict[str, Any]) -> None:

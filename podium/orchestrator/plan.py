@@ -123,6 +123,24 @@ def fill_references(text: str, outputs: dict[str, str]) -> str:
     return _REF.sub(lambda m: outputs.get(m.group(1), m.group(0)), text)
 
 
+# A pronoun that stands for something named elsewhere ("how long does *it* take?"), not the
+# dummy subject of "is it true that ..." / "is it possible to ...".
+_POINTS_BACK = re.compile(r"\b(?:it|its|they|them|their|those|these)\b", re.I)
+_DUMMY_IT = re.compile(r"\b(?:is|was|would|will) it (?:true|false|the case|possible)\b", re.I)
+
+
+def with_subject(text: str, raw_input: str, earlier: list[str]) -> str:
+    """A step's request made to stand on its own: when the planner made the step depend on
+    earlier ones but wrote "it" for what they asked about instead of ``{s1}`` ("Do you ship
+    to Switzerland?" then "How long does it take?"), the earlier requests come first, so the
+    expert reads what "it" is. A request that names its references is left as it is."""
+    if not earlier or _REF.search(raw_input):
+        return text
+    if not _POINTS_BACK.search(_DUMMY_IT.sub("", text)):
+        return text
+    return " ".join([*(e.strip() for e in earlier), text])
+
+
 def plan_schema(
     expert_names: list[str], max_steps: int = 6, *, with_policy: bool = False
 ) -> type[BaseModel]:

@@ -170,10 +170,11 @@ def _ready(
     """Announce the plan with who made it and why, and record it in the ledger."""
     by_router = decision.plan is not None
     why = f"router: {decision.reason}" if by_router else f"planner model: {decision.reason}"
+    dumped = plan.model_dump(mode="json")  # dumped once for the event and the state
     emit(
         PlanReady(
             run_id=run_id,
-            plan=plan.model_dump(mode="json"),
+            plan=dumped,
             attempts=attempts,
             notes=plan.notes,
             cost=cost.model_dump(),
@@ -183,7 +184,7 @@ def _ready(
     )
     made = "planned by the semantic router" if by_router else f"{attempts} attempt(s)"
     return {
-        "plan": plan.model_dump(mode="json"),
+        "plan": dumped,
         "ledger": [ledger_entry("plan", cost, decision=f"{made}; {why}")],
     }
 

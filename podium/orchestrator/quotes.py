@@ -59,17 +59,25 @@ def quoted_answer(
     passage = _top_passage(outcome["output"])
     if passage is None:
         return None
-    candidates = sentences(str(passage["text"]))
+    # The top document's best passage and its next best ones: the sentence that answers a
+    # broad question may sit in another section of the same document (the demo's "What is
+    # your return policy?" ranked the "cannot be returned" section first).
+    sections = [passage, *_more(passage)]
+    candidates = [(s, n) for n, p in enumerate(sections) for s in sentences(str(p["text"]))]
     if not candidates:
         return None
-    scores = list(similarity(outcome["input"], candidates))
-    ranked = sorted(range(len(candidates)), key=lambda i: -scores[i])
+    scores = list(similarity(outcome["input"], [s for s, _ in candidates]))
+    ranked = sorted(range(len(candidates)), key=lambda i: -scores[i])  # stable: ties keep order
     best = scores[ranked[0]]
+    section = candidates[ranked[0]][1]
     chosen = ranked[:1]
-    if len(ranked) > 1 and (best < LOOSE_MATCH or scores[ranked[1]] >= best - SECOND_MARGIN):
-        chosen.append(ranked[1])
-    quote = " ".join(_ended(candidates[i]) for i in sorted(chosen))
-    return f"{quote} (from {_where(passage)})"
+    # a second sentence comes from the best one's own section, so the quote stays one context
+    # (a damaged item's replacement, not the refund rules of unused items)
+    runner_up = next((i for i in ranked[1:] if candidates[i][1] == section), None)
+    if runner_up is not None and (best < LOOSE_MATCH or scores[runner_up] >= best - SECOND_MARGIN):
+        chosen.append(runner_up)
+    quote = " ".join(_ended(candidates[i][0]) for i in sorted(chosen))
+    return f"{quote} (from {_where(passage, sections[section])})"
 
 
 def _top_passage(output: object) -> dict[str, object] | None:
@@ -86,7 +94,16 @@ def _ended(sentence: str) -> str:
     return sentence if sentence[-1] in ".!?:" else sentence + "."
 
 
-def _where(passage: dict[str, object]) -> str:
+def _more(passage: dict[str, object]) -> list[dict[str, object]]:
+    """The document's next best passages the retrieval expert listed with its best one."""
+    more = passage.get("more")
+    if not isinstance(more, list):
+        return []
+    return [m for m in more if isinstance(m, dict) and isinstance(m.get("text"), str)]
+
+
+def _where(passage: dict[str, object], section: dict[str, object]) -> str:
+    """The file and the section the best quoted sentence comes from."""
     source = str(passage.get("source") or "the documents").replace("\\", "/").rsplit("/", 1)[-1]
-    title = str(passage.get("title") or "")
+    title = str(section.get("title") or "")
     return f"{source}, {title}" if title else source

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -59,8 +61,31 @@ def results_block(plan: Plan, results: dict[str, StepOutcome]) -> str:
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class Sources:
+    """What an answer may repeat: the texts it is checked against, with their numbers and the
+    currencies they name read once per answer rather than once per streamed sentence (a
+    64-step plan has 66 source texts and its answer is checked sentence by sentence)."""
+
+    numbers: frozenset[str]
+    currencies: frozenset[str]
+
+    @classmethod
+    def of(cls, texts: Sequence[str] | Sources) -> Sources:
+        if isinstance(texts, Sources):
+            return texts
+        return cls(
+            frozenset(_canon(n) for src in texts for n in _NUMBER.findall(src)),
+            frozenset(c for src in texts for c in _currencies(src)),
+        )
+
+    def plus(self, text: str) -> Sources:
+        extra = Sources.of([text])
+        return Sources(self.numbers | extra.numbers, self.currencies | extra.currencies)
+
+
 def grounding_problems(
-    answer: str, sources: list[str], findings: dict[str, str] | None = None
+    answer: str, sources: Sequence[str] | Sources, findings: dict[str, str] | None = None
 ) -> list[str]:
     """Why an answer cannot be trusted as written (empty if it can).
 
@@ -74,9 +99,10 @@ def grounding_problems(
     return problems
 
 
-def text_problems(answer: str, sources: list[str]) -> list[str]:
+def text_problems(answer: str, sources: Sequence[str] | Sources) -> list[str]:
     """What is wrong with a text as written, whatever it covers: empty, repeating itself,
     echoing the prompt, or stating a number no result contains."""
+    facts = Sources.of(sources)
     problems = []
     words = answer.lower().split()
     if not words:
@@ -87,12 +113,10 @@ def text_problems(answer: str, sources: list[str]) -> list[str]:
             problems.append("the answer repeats itself")
     if _ECHO.search(answer):
         problems.append("the answer repeats the prompt instead of answering")
-    known = {_canon(n) for src in sources for n in _NUMBER.findall(src)}
-    invented = [n for n in _NUMBER.findall(answer) if _canon(n) not in known]
+    invented = [n for n in _NUMBER.findall(answer) if _canon(n) not in facts.numbers]
     if invented:
         problems.append(f"numbers not in any result: {', '.join(invented[:5])}")
-    named = {c for src in sources for c in _currencies(src)}
-    foreign = sorted(_currencies(answer) - named)
+    foreign = sorted(_currencies(answer) - facts.currencies)
     if foreign:
         problems.append(f"a currency no result names: {', '.join(foreign)}")
     return problems
@@ -108,19 +132,23 @@ _CURRENCY = {
 }
 
 
+_ANY_CURRENCY = re.compile("|".join(f"(?:{p.pattern})" for p in _CURRENCY.values()), re.I)
+
+
 def _currencies(text: str) -> set[str]:
+    if not _ANY_CURRENCY.search(text):  # most results name none: one scan instead of four
+        return set()
     return {code for code, pattern in _CURRENCY.items() if pattern.search(text)}
 
 
 _SYMBOL = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
 
-def without_unnamed_symbols(text: str, sources: list[str]) -> str:
+def without_unnamed_symbols(text: str, sources: Sequence[str] | Sources) -> str:
     """The text with a currency symbol dropped from a number when no source names that
     currency ("$271,895.61" -> "271,895.61"): the amount stays, the guessed unit goes. Words
     ("dollars") are left for ``text_problems`` to refuse."""
-    named = {c for src in sources for c in _currencies(src)}
-    for code in _currencies(text) - named:
+    for code in _currencies(text) - Sources.of(sources).currencies:
         text = re.sub(rf"{re.escape(_SYMBOL[code])}\s?(?=\d)", "", text)
     return text
 
@@ -289,7 +317,7 @@ async def _written(
     draft that is later replaced.
     """
     block = results_block(plan, results)
-    sources = [task, block, *(_all_text(o) for o in results.values())]
+    sources = Sources.of([task, block, *(_all_text(o) for o in results.values())])
     findings = {
         sid: result_from_outcome(o).text(900) for sid, o in results.items() if o["status"] == "ok"
     }
@@ -348,7 +376,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?:;])\s+|\n+")
 
 
 def _send_sentences(
-    pending: str, answer: str, sources: list[str], send: Any
+    pending: str, answer: str, sources: Sources, send: Any
 ) -> tuple[str, list[str]]:
     """Send every complete sentence of ``pending`` that passes the checks; return the
     incomplete rest and, if a sentence failed, why (it and everything after are dropped)."""
@@ -406,7 +434,7 @@ def _line(outcome: StepOutcome, sentence: str, *, raw: bool) -> str:
 
 
 async def _step_by_step(
-    model: Any, steps: list[Step], results: dict[str, StepOutcome], sources: list[str]
+    model: Any, steps: list[Step], results: dict[str, StepOutcome], sources: Sources
 ) -> str:
     parts = []
     for step in steps:
@@ -420,8 +448,9 @@ async def _step_by_step(
                 HumanMessage(f"Question: {outcome['input']}\nResult: {fact}\nAnswer:"),
             ]
         )
-        sentence = without_unnamed_symbols(str(reply.content).strip(), [*sources, fact])
-        raw = bool(grounding_problems(sentence, [*sources, fact], {step.id: fact}))
+        with_fact = sources.plus(fact)
+        sentence = without_unnamed_symbols(str(reply.content).strip(), with_fact)
+        raw = bool(grounding_problems(sentence, with_fact, {step.id: fact}))
         parts.append(_line(outcome, fact if raw else sentence, raw=raw))
     return "\n".join(parts)
 

@@ -153,6 +153,43 @@ def test_a_failed_final_query_is_repaired_by_a_remote_large_model_told_the_error
     ]
 
 
+def test_a_repair_names_the_table_that_has_the_missing_column(spider_db):
+    """Told only "no such column: Year", the large model wrote the same query again; the
+    repair request says which table has it, with that table's columns to join on."""
+    db, _ = spider_db("concert_singer")
+    small, _ = _scripted("SELECT Nme FROM stadium")
+    large, asked = _scripted(
+        "SELECT Name FROM stadium ORDER BY Year DESC LIMIT 1",
+        "SELECT T1.Name FROM stadium AS T1 JOIN concert AS T2 ON T1.Stadium_ID = T2.Stadium_ID "
+        "ORDER BY T2.Year DESC LIMIT 1",
+    )
+    ctx = ExpertContext(models=ModelProvider({"small": small, "large": large}))
+
+    result = NL2SQLExpert().answer(db, "Which stadium hosted the latest concert?", ctx)
+
+    assert "no such column: Year" in asked[1]
+    assert (
+        "Year is a column of: concert (concert_ID, concert_Name, Theme, Stadium_ID, Year)"
+        in (asked[1])
+    )
+    assert result.details["decision"].endswith("repair -> repaired") and result.ok
+
+
+def test_a_repair_says_when_no_table_has_the_column(spider_db):
+    from podium.experts.nl2sql.prompts import column_owners
+
+    db, _ = spider_db("concert_singer")
+    assert column_owners(db, "no such column: T2.wingspan") == (
+        " No table has a column named wingspan."
+    )
+    assert column_owners(db, 'column "year" does not exist').startswith(" year is a column of")
+    assert column_owners(db, 'near "FROM": syntax error') == ""
+    wrong_alias = "SELECT T2.Name FROM singer AS T1 JOIN concert AS T2 ON T1.Singer_ID = T2.Year"
+    assert column_owners(db, "no such column: T2.Name", wrong_alias).startswith(
+        " In that query T2 is concert, which has no column Name. Name is a column of: singer ("
+    )
+
+
 SPIDER_QUESTIONS = [
     ("concert_singer", "How many singers do we have?"),
 ]

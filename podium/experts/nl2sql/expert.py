@@ -316,7 +316,7 @@ class _Run:
             self.decide(decision)
             if decision.final:
                 return
-            messages = prompts.repair(messages, self.attempts[-1])
+            messages = prompts.repair(messages, self.attempts[-1], self.db)
             self.call("large", f"repair-{round_}", messages, 0.0, round_)
 
     def draft_prompt(self, i: int, learned: list[PoolExample]) -> list[BaseMessage]:

@@ -121,17 +121,72 @@ def finalise(
     return [system_message(db), HumanMessage(body)]
 
 
-def repair(messages: list[BaseMessage], attempt: Attempt) -> list[BaseMessage]:
-    """The conversation so far plus the failure of the last query."""
-    problem = attempt.error if attempt.status != "ok" else "it returned no rows"
+def repair(
+    messages: list[BaseMessage], attempt: Attempt, db: Database | None = None
+) -> list[BaseMessage]:
+    """The conversation so far plus the failure of the last query, and for a column the
+    database does not have where it was looked for, the tables that do have it: told only
+    "no such column: total", the 1.5B model wrote ``SELECT name FROM customers ORDER BY
+    total`` again, where ``total`` is a column of ``orders``."""
+    problem = (attempt.error or "it failed") if attempt.status != "ok" else "it returned no rows"
+    where = (
+        column_owners(db, problem, attempt.sql) if db is not None and attempt.status != "ok" else ""
+    )
     return [
         *messages,
         AIMessage(attempt.sql),
         HumanMessage(
-            f"That query is wrong: {problem}. Check the table and column names against the "
-            "schema and write a corrected query. Reply with the SQL only."
+            f"That query is wrong: {problem}.{where} Check the table and column names against "
+            "the schema and write a corrected query. Reply with the SQL only."
         ),
     ]
+
+
+# "no such column: T2.name" (SQLite), 'column "total" does not exist' (PostgreSQL),
+# "Unknown column 'total' in 'order clause'" (MySQL)
+_MISSING_COLUMN = re.compile(
+    r"no such column: (?:(\w+)\.)?(\w+)|column \"?(?:(\w+)\.)?(\w+)\"? does not exist"
+    r"|Unknown column '(?:(\w+)\.)?(\w+)'",
+    re.I,
+)
+
+
+def column_owners(db: Database, error: str, sql: str = "") -> str:
+    """For an error about a missing column, what the query's alias stood for and the tables
+    that have the column, as sentences for the model ("In that query T2 is stadium, which has
+    no column Name. Name is a column of: singer (...)"); empty when the error is about
+    something else. Most of the 1.5B's failed repairs were an alias on the wrong table."""
+    found = _MISSING_COLUMN.search(error)
+    if found is None:
+        return ""
+    groups = found.groups()
+    pair = next(i for i in range(0, len(groups), 2) if groups[i + 1])
+    qualifier, column = groups[pair], groups[pair + 1]
+    tables = db.schema().tables
+    owners = [t for t in tables if any(c.name.lower() == column.lower() for c in t.columns)]
+    said = ""
+    aliased = _aliases(sql, db.dialect).get(qualifier.lower(), "") if qualifier else ""
+    if aliased and aliased.lower() != qualifier.lower():
+        said = f" In that query {qualifier} is {aliased}, which has no column {column}."
+    if not owners:
+        return f"{said} No table has a column named {column}."
+    listed = "; ".join(f"{t.name} ({', '.join(c.name for c in t.columns)})" for t in owners[:4])
+    return (
+        f"{said} {column} is a column of: {listed}; join that table on its key if the query "
+        "needs it."
+    )
+
+
+def _aliases(sql: str, dialect: str | None) -> dict[str, str]:
+    """Alias (lower case) -> table name for every table a query reads."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        tree = sqlglot.parse_one(sql, read=dialect or None)
+    except sqlglot.errors.SqlglotError:
+        return {}
+    return {t.alias_or_name.lower(): t.name for t in tree.find_all(exp.Table) if t.name}
 
 
 def extract_sql(text: str) -> str:

@@ -142,6 +142,9 @@ class RetrievalExpert(Expert):
                 "title": h.title,
                 "page": h.page,
                 "score": round(h.score, 4),
+                # the document's next best passages, for an answer quoted from its best
+                # sentences wherever they are (orchestrator/quotes.py)
+                **({"more": [{"title": t, "text": x} for t, x in h.more]} if h.more else {}),
             }
             for h in hits
         ]

@@ -72,8 +72,11 @@ class Hit:
     document_title: str = ""
     scores: dict[str, float] = field(default_factory=dict)
     ranks: dict[str, int] = field(default_factory=dict)
-    # With per-document ranking: how many of the document's chunks were among the candidates.
+    # With per-document ranking: how many of the document's chunks were among the candidates,
+    # and the next best of them as (title, text), best first: a broad question ("What is your
+    # return policy?") is often answered in a section other than the one that ranked first.
     matched_chunks: int = 1
+    more: tuple[tuple[str, str], ...] = ()
 
 
 def rank_documents(
@@ -88,10 +91,13 @@ def rank_documents(
     best: dict[str, Hit] = {}
     fused: dict[str, float] = {}
     counts: dict[str, int] = {}
+    more: dict[str, list[tuple[str, str]]] = {}
     for rank, hit in enumerate(hits, start=1):
         counts[hit.source] = counts.get(hit.source, 0) + 1
         if hit.source not in best:
             best[hit.source] = hit
+        elif counts[hit.source] <= top:
+            more.setdefault(hit.source, []).append((hit.title, hit.text))
         if counts[hit.source] <= top:
             fused[hit.source] = fused.get(hit.source, 0.0) + 1.0 / (k + rank)
     order = list(best)  # first appearance = best chunk first
@@ -100,7 +106,7 @@ def rank_documents(
         order.sort(key=lambda src: (-fused[src], position[src]))
     out = []
     for source in order:
-        hit = replace(best[source], matched_chunks=counts[source])
+        hit = replace(best[source], matched_chunks=counts[source], more=tuple(more.get(source, ())))
         if how == "rrf":
             hit.scores = {**hit.scores, "document": fused[source]}
             hit.score = fused[source]
