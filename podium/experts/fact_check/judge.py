@@ -13,13 +13,14 @@ its reply read (the closest label, probability 1).
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from podium.models.llama_logits import chatml, loaded_llama, logsumexp, next_token_logits
 
 from .labels import LABELS
 
@@ -132,10 +133,8 @@ class LargeJudge:
         self.input_tokens = 0
 
     def __call__(self, claim: str, evidence: str, hint: str | None = None) -> Judgement:
-        from podium.memory.documents.rerank import _llama_of
-
         msgs = messages(claim, evidence, hint, self.wording)
-        loaded = _llama_of(self.model)
+        loaded = loaded_llama(self.model)
         self.calls += 1
         out = self._logits(loaded, msgs) if loaded is not None else self._reply(msgs)
         self.input_tokens += out.new_tokens
@@ -144,25 +143,11 @@ class LargeJudge:
     # -- llama.cpp: the constrained first step's mass per label ----------------------------
 
     def _logits(self, loaded: Any, msgs: list[dict[str, str]]) -> Judgement:
-        from podium.memory.documents.rerank import _chatml
-
-        llama = loaded.llama
-        tokens = llama.tokenize(_chatml(msgs).encode("utf-8"), add_bos=False, special=True)
-        first = self._first_tokens(llama)
-        with loaded.lock:
-            cached = llama.input_ids[: llama.n_tokens].tolist()
-            keep = 0
-            for a, b in zip(cached, tokens, strict=False):
-                if a != b:
-                    break
-                keep += 1
-            keep = min(keep, len(tokens) - 1)
-            llama.n_tokens = keep
-            llama.eval(tokens[keep:])
-            logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),))
-            mass = np.array([_logsumexp(logits[ids]) for ids in first])
+        logits, evaluated = next_token_logits(loaded, chatml(msgs))
+        first = self._first_tokens(loaded.llama)
+        mass = np.array([logsumexp(logits[ids]) for ids in first])
         p = np.exp(mass - mass.max())
-        return _judgement(p / p.sum(), self.calibration, len(tokens) - keep)
+        return _judgement(p / p.sum(), self.calibration, evaluated)
 
     @staticmethod
     def _first_tokens(llama: Any) -> list[list[int]]:
@@ -245,8 +230,3 @@ def closest_label(text: str, labels: Sequence[str] = LABELS) -> str:
     if "SUPPORT" in low or "ENTAIL" in low:
         return "SUPPORTS"
     return "NOT_ENOUGH_INFO"
-
-
-def _logsumexp(values: np.ndarray) -> float:
-    top = float(np.max(values))
-    return top + math.log(float(np.sum(np.exp(values - top))))

@@ -14,11 +14,10 @@ order among equals).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
+from podium.models.llama_logits import chatml, loaded_llama, logsumexp, next_token_logits
 
 from .search import Hit
 from .sync import passage
@@ -58,7 +57,7 @@ class LadderReranker:
 
     def scores(self, query: str, texts: Sequence[str]) -> list[float]:
         """One relevance score per passage, higher = more relevant."""
-        llama = _llama_of(self.model)
+        llama = loaded_llama(self.model)
         self.pairs += len(texts)
         if llama is not None:
             return [self._logit_score(llama, query, t) for t in texts]
@@ -81,25 +80,12 @@ class LadderReranker:
     # -- llama.cpp: yes/no log-odds from the next-token logits ----------------------------
 
     def _logit_score(self, loaded: Any, query: str, text: str) -> float:
-        llama = loaded.llama
-        prompt = _chatml(prompt_messages(query, text))
-        tokens = llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
-        yes, no = self._answer_tokens(llama)
-        with loaded.lock:
-            # Keep the longest prefix already in the context (the instructions and the query
-            # are shared by every passage of one query); evaluate only the rest.
-            cached = llama.input_ids[: llama.n_tokens].tolist()
-            keep = 0
-            for a, b in zip(cached, tokens, strict=False):
-                if a != b:
-                    break
-                keep += 1
-            keep = min(keep, len(tokens) - 1)
-            llama.n_tokens = keep
-            llama.eval(tokens[keep:])
-            self.input_tokens += len(tokens) - keep
-            logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),))
-            return float(_logsumexp(logits[yes]) - _logsumexp(logits[no]))
+        # The instructions and the query are shared by every passage of one query: only each
+        # passage's own tokens are evaluated.
+        logits, evaluated = next_token_logits(loaded, chatml(prompt_messages(query, text)))
+        self.input_tokens += evaluated
+        yes, no = self._answer_tokens(loaded.llama)
+        return float(logsumexp(logits[yes]) - logsumexp(logits[no]))
 
     def _answer_tokens(self, llama: Any) -> tuple[list[int], list[int]]:
         if not self._tokens:
@@ -124,23 +110,3 @@ class LadderReranker:
         words = str(getattr(reply, "content", reply)).strip().lower().split()
         first = words[0].strip(".,!:;\"'") if words else ""
         return 1.0 if first == "yes" else 0.0 if first == "no" else 0.5
-
-
-def _llama_of(model: Any) -> Any:
-    """The loaded llama.cpp model behind a chat model, or None when it is not one."""
-    from podium.models.local_llama import ChatLlamaCpp
-
-    bound = getattr(model, "bound", None)  # a RunnableBinding from with_config
-    target = bound if isinstance(bound, ChatLlamaCpp) else model
-    return target.loaded if isinstance(target, ChatLlamaCpp) else None
-
-
-def _chatml(messages: list[dict[str, str]]) -> str:
-    """Qwen's chat template, ending where the assistant's answer starts."""
-    body = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
-    return body + "<|im_start|>assistant\n"
-
-
-def _logsumexp(values: np.ndarray) -> float:
-    top = float(np.max(values))
-    return top + math.log(float(np.sum(np.exp(values - top))))
