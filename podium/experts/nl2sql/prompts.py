@@ -58,13 +58,16 @@ def values_note(linked: LinkedSchema | None) -> str:
     return f"-- Values from the question found in the data: {hits}\n"
 
 
+def _pairs(examples: list[PoolExample]) -> str:
+    return "\n\n".join(f"Question: {e.question}\nSQL: {e.sql}" for e in examples)
+
+
 def _examples(examples: list[PoolExample]) -> str:
     if not examples:
         return ""
-    pairs = "\n\n".join(f"Question: {e.question}\nSQL: {e.sql}" for e in examples)
     return (
         "Examples of questions and their SQL from other databases (their tables and columns "
-        f"are not in this one; use only the schema above):\n\n{pairs}\n\n"
+        f"are not in this one; use only the schema above):\n\n{_pairs(examples)}\n\n"
     )
 
 
@@ -73,10 +76,9 @@ def _learned(examples: list[PoolExample]) -> str:
     workspace that has learned nothing gets the prompts it always got)."""
     if not examples:
         return ""
-    pairs = "\n\n".join(f"Question: {e.question}\nSQL: {e.sql}" for e in examples)
     return (
         "Questions about this database answered earlier, with their verified SQL (the "
-        f"question below may need a different query):\n\n{pairs}\n\n"
+        f"question below may need a different query):\n\n{_pairs(examples)}\n\n"
     )
 
 
