@@ -127,3 +127,25 @@ def test_sources_read_once_judge_an_answer_as_the_texts_themselves_do():
     assert text_problems("It took 9 days.", facts) == ["numbers not in any result: 9"]
     assert text_problems("It took 9 days.", facts.plus("delivery: 9 days")) == []
     assert text_problems("Refunds of $5.", facts.plus("refunds of $5")) == []
+
+
+def test_sources_are_read_up_to_each_texts_edges_and_no_further():
+    """All sources are read in one pass; a number or a word still ends where its text ends."""
+    from podium.orchestrator.synthesizer import Sources, text_problems
+
+    facts = Sources.of(["Total: 12", "34 USD", "Refunds in euros", "version 1", ".5 beta"])
+
+    assert facts.numbers == {"12", "34", "1"}
+    assert facts.currencies == {"USD", "EUR"}
+    assert text_problems("12 orders and 34 dollars.", facts) == []
+    assert text_problems("1234 orders.", facts) == ["numbers not in any result: 1234"]
+
+
+def test_a_currency_is_recognised_in_any_case_and_a_word_that_contains_one_is_not():
+    from podium.orchestrator.synthesizer import text_problems
+
+    plain = ["The total is 5."]
+    assert text_problems("It is 5 YEN.", plain) == ["a currency no result names: JPY"]
+    assert text_problems("It is 5 Dollars.", plain) == ["a currency no result names: USD"]
+    assert text_problems("It is £5.", plain) == ["a currency no result names: GBP"]
+    assert text_problems("Eurodance at 5, yentas too.", plain) == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any, Literal
 
+from langgraph.config import get_stream_writer
 from pydantic import BaseModel, Field, TypeAdapter
 
 
@@ -170,10 +171,10 @@ def parse_event(data: dict[str, Any]) -> Event:
 
 def emit(event: _Event) -> None:
     """Send an event to the current run's stream (a no-op outside a graph run)."""
-    from langgraph.config import get_stream_writer
-
     try:
         writer = get_stream_writer()
     except RuntimeError:
         return
-    writer(event.model_dump(mode="json"))
+    # The model's own serializer, without ``model_dump``'s argument handling: the same dict,
+    # and half the cost on the step path (two events per step).
+    writer(event.__pydantic_serializer__.to_python(event, mode="json"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections.abc import Iterable
 from types import GenericAlias
 from typing import Any, Literal, cast
@@ -58,6 +59,30 @@ class Plan(BaseModel):
             for s in self.steps
             if s.id not in started_set and all(d in done_set for d in s.depends_on)
         ]
+
+
+# Plans validated so far, by the identity of the state's plan dict (kept here, so the id is not
+# reused): dispatch, next_steps and synthesize read the same plan after every superstep of a
+# run, and validating a 64-step plan each time cost more than one step. State values are never
+# mutated in place (a node returns updates), so the same dict is the same plan.
+_PLANS: dict[int, tuple[dict[str, Any], Plan]] = {}
+_PLANS_KEPT = 64
+_PLANS_LOCK = threading.Lock()
+
+
+def state_plan(raw: dict[str, Any] | None) -> Plan:
+    """The run state's plan as a :class:`Plan`, validated once per plan dict."""
+    if raw is None:
+        return Plan.model_validate(raw)  # the same error as ever
+    hit = _PLANS.get(id(raw))
+    if hit is not None and hit[0] is raw:
+        return hit[1]
+    plan = Plan.model_validate(raw)
+    with _PLANS_LOCK:
+        while len(_PLANS) >= _PLANS_KEPT:
+            _PLANS.pop(next(iter(_PLANS)))
+        _PLANS[id(raw)] = (raw, plan)
+    return plan
 
 
 def validate_plan(plan: Plan, experts: Iterable[str], *, max_steps: int = 16) -> list[str]:

@@ -19,14 +19,14 @@ from typing import Any
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 
-from podium.experts.base import Cost
+from podium.experts.base import Cost, ExpertResult
 from podium.models.provider import as_model_unavailable
 from podium.models.usage import metered
 
 from .context import PodiumContext
 from .direct_answer import direct_answer
 from .events import AnswerReady, AnswerToken, emit
-from .plan import Plan, Step
+from .plan import Plan, Step, state_plan
 from .quotes import quoted_answer
 from .state import RunState, StepOutcome, ledger_entry, result_from_outcome
 
@@ -42,7 +42,11 @@ _ECHO = re.compile(r"^\s*(Task|Results|Question|Result):|\[s\d+\]", re.M)
 _NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?")
 
 
-def results_block(plan: Plan, results: dict[str, StepOutcome]) -> str:
+def results_block(
+    plan: Plan, results: dict[str, StepOutcome], read: dict[str, ExpertResult] | None = None
+) -> str:
+    """The results as the synthesizer's prompt lists them; ``read``: the successful steps'
+    outcomes already read back into results (each is read once per answer, not per use)."""
     lines = []
     for step in plan.steps:
         outcome = results.get(step.id)
@@ -53,7 +57,8 @@ def results_block(plan: Plan, results: dict[str, StepOutcome]) -> str:
                 f"[{step.id}] {step.expert} on {step.input!r}: FAILED ({outcome['error']})"
             )
             continue
-        text = result_from_outcome(outcome).text(1200)
+        result = read[step.id] if read is not None else result_from_outcome(outcome)
+        text = result.text(1200)
         lines.append(
             f"[{step.id}] {step.expert} on {outcome['input']!r} "
             f"(confidence {outcome['confidence']:.2f}): {text}"
@@ -74,9 +79,11 @@ class Sources:
     def of(cls, texts: Sequence[str] | Sources) -> Sources:
         if isinstance(texts, Sources):
             return texts
+        # One scan of all texts: a line break between two texts bounds a number or a word
+        # exactly as the end of a text does.
+        joined = "\n".join(texts)
         return cls(
-            frozenset(_canon(n) for src in texts for n in _NUMBER.findall(src)),
-            frozenset(c for src in texts for c in _currencies(src)),
+            frozenset(_canon(n) for n in _NUMBER.findall(joined)), frozenset(_currencies(joined))
         )
 
     def plus(self, text: str) -> Sources:
@@ -135,9 +142,16 @@ _CURRENCY = {
 _ANY_CURRENCY = re.compile("|".join(f"(?:{p.pattern})" for p in _CURRENCY.values()), re.I)
 
 
+# What every currency pattern's match contains, casefolded (as ``re.I`` compares): a text
+# with none of these names no currency, found without running the patterns (a 64-step plan's
+# sources took 2.3 ms to scan with them, 53 us per step).
+_CURRENCY_HINTS = ("$", "usd", "dollar", "€", "eur", "£", "gbp", "¥", "jpy", "yen")
+
+
 def _currencies(text: str) -> set[str]:
-    if not _ANY_CURRENCY.search(text):  # most results name none: one scan instead of four
-        return set()
+    folded = text.casefold()
+    if not any(hint in folded for hint in _CURRENCY_HINTS) or not _ANY_CURRENCY.search(text):
+        return set()  # most results name none: no pattern runs, or one scan instead of four
     return {code for code, pattern in _CURRENCY.items() if pattern.search(text)}
 
 
@@ -179,6 +193,8 @@ def _reflects(answer_numbers: set[str], answer_words: set[str], fact: str) -> bo
 
 def _canon(number: str) -> str:
     text = number.replace(",", "")
+    if text.isdigit() and len(text) <= 15:  # exact as a float too: the same string, faster
+        return str(int(text))
     try:
         value = float(text)
     except ValueError:
@@ -189,7 +205,7 @@ def _canon(number: str) -> str:
 async def synthesize_node(state: RunState, runtime: Runtime[PodiumContext]) -> dict[str, Any]:
     ctx = runtime.context
     run_id, task = state["run_id"], state["task"]
-    plan = Plan.model_validate(state["plan"])
+    plan = state_plan(state["plan"])
     results = state.get("results", {})
     stopped = state.get("stopped")
     notes: list[str] = []
@@ -316,11 +332,10 @@ async def _written(
     checked the same way. So the answer grows only by appending, and a reader never sees a
     draft that is later replaced.
     """
-    block = results_block(plan, results)
+    read = {sid: result_from_outcome(o) for sid, o in results.items() if o["status"] == "ok"}
+    block = results_block(plan, results, read)
     sources = Sources.of([task, block, *(_all_text(o) for o in results.values())])
-    findings = {
-        sid: result_from_outcome(o).text(900) for sid, o in results.items() if o["status"] == "ok"
-    }
+    findings = {sid: result.text(900) for sid, result in read.items()}
     model = ctx.models.chat(role="synthesizer")
     label = ctx.models.label(role="synthesizer")
     notes: list[str] = []
