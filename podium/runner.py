@@ -366,8 +366,11 @@ class Podium:
         trace = tracing.start_run(run_id, task, resumed=not fresh)  # tracing: None when off
         trace_id = trace.trace_id if trace else None
 
+        kinds: set[str] = set()  # the types of this leg's events, for learning's harvest
+
         def stamp(ev: dict[str, Any]) -> dict[str, Any]:
             nonlocal seq
+            kinds.add(ev["type"])
             ev = {**ev, "run_id": run_id, "seq": seq}
             seq += 1
             if self.store:
@@ -445,7 +448,14 @@ class Podium:
                 await asyncio.to_thread(self.store.flush)
             return
         if self.store:
-            await asyncio.to_thread(self._finished, run_id, status, answer, error, cost)
+            # A run that never paused has all its events in this leg: when none of them, and
+            # none of its outputs, can vouch for a step, the run is not read back to harvest.
+            harvest = not fresh or learning.may_vouch(
+                (o.get("output") for o in final.get("results", {}).values()), kinds
+            )
+            await asyncio.to_thread(
+                self._finished, run_id, status, answer, error, cost, harvest=harvest
+            )
         yield stamp(
             RunFinished(
                 run_id=run_id,
@@ -471,13 +481,16 @@ class Podium:
         answer: str | None,
         error: str | None,
         cost: dict[str, Any] | None,
+        *,
+        harvest: bool = True,
     ) -> None:
         """The run's row is closed and learning harvests what its steps vouched for (in a
         worker thread: both read and write the store, which may be a server database)."""
         if self.store is None:
             return
         self.store.finish_run(run_id, status=status, answer=answer, error=error, cost=cost)
-        learning.after_run(self, run_id)
+        if harvest:
+            learning.after_run(self, run_id)
 
     @contextlib.asynccontextmanager
     async def _compiled(self) -> AsyncIterator[Any]:

@@ -16,11 +16,21 @@ from . import auto
 from .components import attach, learn
 from .examples import Example, ExampleStore, StepNotFound
 from .refresh import Refresh
+from .vouchers import may_vouch
 
 if TYPE_CHECKING:
     from .host import LearningHost
 
-__all__ = ["Example", "ExampleStore", "Refresh", "StepNotFound", "after_run", "attach", "learn"]
+__all__ = [
+    "Example",
+    "ExampleStore",
+    "Refresh",
+    "StepNotFound",
+    "after_run",
+    "attach",
+    "learn",
+    "may_vouch",
+]
 log = logging.getLogger(__name__)
 
 

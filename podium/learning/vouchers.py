@@ -13,6 +13,7 @@ Each function returns the vouchers it found; none of them trusts a step's own co
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,3 +133,20 @@ def approval_vouchers(events: list[dict[str, Any]], step_id: str) -> list[Vouche
         and e.get("approved")
         and step_id in after
     ]
+
+
+# What the functions above read vouchers from: expert notes (NL2SQL's decisions, the large
+# model's checks), a person's approval, and a step output's cross-checked claims or rerank.
+_VOUCHING_EVENTS = frozenset({"expert_note", "approval"})
+_VOUCHING_OUTPUT_KEYS = ("claims", "rerank")
+
+
+def may_vouch(outputs: Iterable[Any], event_types: Collection[str]) -> bool:
+    """Whether a run with these step outputs and event types can carry any voucher at all;
+    when it cannot, harvesting it would read the whole run back from the store for nothing
+    (~0.1 ms per step of a 64-step run)."""
+    if not _VOUCHING_EVENTS.isdisjoint(event_types):
+        return True
+    return any(
+        isinstance(out, dict) and any(k in out for k in _VOUCHING_OUTPUT_KEYS) for out in outputs
+    )

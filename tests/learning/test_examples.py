@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from podium import ExpertContext, ExpertResult, Podium, expert
 from podium.cli import app
-from podium.learning import ExampleStore, StepNotFound
+from podium.learning import ExampleStore, StepNotFound, may_vouch
 
 from ..scripted import RuleChatModel, plan_json
 
@@ -58,6 +58,35 @@ def test_a_confident_step_alone_is_not_an_example(workspace) -> None:
     result = podium.run("how many")
     assert result.status == "done" and result.steps[0]["confidence"] == 0.95
     assert ExampleStore(podium.store).examples() == []
+
+
+def test_a_run_that_nothing_can_vouch_for_is_not_read_back_to_harvest(
+    workspace, monkeypatch
+) -> None:
+    podium = _podium(workspace, plan_json(("s1", "sql_lookup", "how many")), "One.")
+    store_type = type(podium.store)
+    read_back: list[str] = []
+    get_run = store_type.get_run
+
+    def counted(self, run_id: str):
+        read_back.append(run_id)
+        return get_run(self, run_id)
+
+    monkeypatch.setattr(store_type, "get_run", counted)
+
+    result = podium.run("how many")
+
+    assert result.status == "done" and read_back == []
+    assert podium.store.get_run(result.run_id)["steps"][0]["output"]["rows"] == [[1]]
+
+
+def test_what_can_vouch_for_a_step_is_a_note_an_approval_or_a_cross_checked_output() -> None:
+    plain = [{"sql": "SELECT 1", "rows": [[1]]}, "text", None]
+    assert not may_vouch(plain, {"run_started", "step_started", "step_finished"})
+    assert may_vouch(plain, {"step_finished", "expert_note"})
+    assert may_vouch(plain, {"approval"})
+    assert may_vouch([*plain, {"claims": [{"outcome": "agreed"}]}], {"step_finished"})
+    assert may_vouch([{"rerank": []}], set())
 
 
 def test_a_person_approving_a_result_vouches_for_it(workspace) -> None:
