@@ -20,7 +20,8 @@ What each part computes — the same calls the expert makes (``_Run`` in the exp
   join note). Draft 0 *is* the small model alone (the same prompt as ``zero_shot`` on the
   small model), and the result-set vote over the three is ``vote``.
 * ``large`` — the ``large`` role alone, greedy, zero-shot (``zero_shot``); when its query
-  fails or finds nothing, also the repair round the cascade would run after it.
+  fails, finds nothing or has a shape problem (shape.py), also the repair rounds the
+  cascade would run after it.
 * ``escalate`` — for the questions whose drafts do not agree, the large model's call as the
   default made it until 2026-12-03 (``escalation_shots=4``): its own query with four examples
   chosen by the question and the greedy draft's skeleton, plus its repair round; the default
@@ -215,14 +216,11 @@ def _one(
     else:  # large, smol: the model alone, exactly the zero_shot strategy's prompt
         messages = prompts.ask(db, run.schema, q, values=run.values, examples=[])
     run.call("large", "final", messages, 0.0, 0)
-    decisions = []
-    for round_ in range(1, expert.max_repairs + 2):
-        decision = after_final(run.attempts, max_repairs=expert.max_repairs)
-        decisions.append(decision.public())
-        if decision.final or part == "smol":
-            break
-        messages = prompts.repair(messages, run.attempts[-1], db)
-        run.call("large", f"repair-{round_}", messages, 0.0, round_)
+    if part == "smol":  # the model alone, no repair
+        run.decide(after_final(run.attempts, max_repairs=0, max_shape_repairs=0))
+    else:  # its repair rounds, as the expert runs them (failures, then shape problems)
+        run.repairs(messages)
+    decisions = [d.public() for d in run.decisions]
     large = [a for a in run.attempts if a.role == "large"]
     record = {
         "attempts": [attempt_record(a, scorer, item) for a in large],

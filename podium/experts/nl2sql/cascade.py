@@ -11,7 +11,10 @@ with scripted attempts and are recorded the same way in the step's output and th
 * ``escalate`` — the drafts disagree, failed or found nothing: the large model writes the
   final query with the drafts and their results or errors in its context.
 * ``repair`` — the large model's query failed (or found nothing): its error goes back to it,
-  up to ``max_repairs`` rounds.
+  up to ``max_repairs`` rounds; or it ran but has the wrong shape for the question
+  (:mod:`.shape`: one value where the question asks for one per group, rows ranked one by one
+  where it asks for a total): the problem goes back to it, ``max_shape_repairs`` rounds. Drafts
+  that agree on a result with a shape problem do not count as agreeing.
 * ``finalised`` / ``repaired`` — the large model's query ran and returned rows.
 * ``fallback`` — repairs ran out: the best executed attempt is kept (the large model's last
   query if it ran, else the largest group of drafts), with a low confidence.
@@ -41,11 +44,17 @@ class Attempt:
     result: QueryResult | None = None
     error: str | None = None
     seconds: float = 0.0
+    problem: str | None = None  # ran, but its shape does not fit the question (shape.py)
 
     @property
     def rows(self) -> bool:
         """Ran and returned at least one non-NULL value."""
         return self.status == "ok" and self.result is not None and not is_empty(self.result)
+
+    @property
+    def sound(self) -> bool:
+        """Returned rows, and nothing about their shape says they answer another question."""
+        return self.rows and self.problem is None
 
     def public(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -57,6 +66,8 @@ class Attempt:
         }
         if self.error:
             out["error"] = self.error
+        if self.problem:
+            out["problem"] = self.problem
         if self.result is not None:
             out["row_count"] = self.result.row_count
         return out
@@ -101,13 +112,14 @@ def is_empty(result: QueryResult) -> bool:
     return not result.rows or all(v is None for row in result.rows for v in row)
 
 
-def groups(attempts: list[Attempt], indexes: list[int]) -> list[list[int]]:
-    """Indexes of attempts that returned rows, grouped by result set, largest group first
-    (ties: the group holding the earliest attempt — draft 0 is the greedy one)."""
+def groups(attempts: list[Attempt], indexes: list[int], *, sound: bool = False) -> list[list[int]]:
+    """Indexes of attempts that returned rows (``sound``: and have no shape problem), grouped
+    by result set, largest group first (ties: the group holding the earliest attempt — draft 0
+    is the greedy one)."""
     by_key: dict[tuple[str, ...], list[int]] = defaultdict(list)
     for i in indexes:
         a = attempts[i]
-        if a.rows and a.result is not None:
+        if (a.sound if sound else a.rows) and a.result is not None:
             by_key[result_key(a.result)].append(i)
     return sorted(by_key.values(), key=lambda g: (-len(g), g[0]))
 
@@ -125,10 +137,9 @@ def after_drafts(
     With ``escalate=False`` (no large model: the ``vote`` strategy) the largest group wins.
     With ``finalise_always`` (``draft_finalise``) even agreeing drafts go to the large model."""
     drafts = [i for i, a in enumerate(attempts) if a.role == "small"]
-    ranked = groups(attempts, drafts)
-    top = len(ranked[0]) if ranked else 0
-    share = top / len(drafts) if drafts else 0.0
-    if ranked and top >= quorum:
+    agreeing = groups(attempts, drafts, sound=True)
+    if agreeing and len(agreeing[0]) >= quorum:
+        top = len(agreeing[0])
         if finalise_always:
             return Decision(
                 "escalate", "draft_finalise: the large model always finalises", agreement=top
@@ -136,15 +147,20 @@ def after_drafts(
         return Decision(
             "agreed",
             f"{top} of {len(drafts)} drafts returned the same rows",
-            chosen=ranked[0][0],
+            chosen=agreeing[0][0],
             agreement=top,
-            confidence=share,
+            confidence=top / len(drafts),
         )
+    ranked = groups(attempts, drafts)
+    top = len(ranked[0]) if ranked else 0
+    share = top / len(drafts) if drafts else 0.0
     failed = sum(a.status != "ok" for a in attempts if a.role == "small")
     why = (
         f"no {quorum} drafts agree ({top} at most; {failed} failed, "
         f"{len(drafts) - failed - sum(len(g) for g in ranked)} found no rows)"
     )
+    if top >= quorum:
+        why = f"{top} drafts agree, but {_first_sentence(attempts[ranked[0][0]].problem)}"
     if escalate:
         return Decision("escalate", why, agreement=top)
     if ranked:
@@ -157,12 +173,26 @@ def after_drafts(
     return Decision("failed", why + "; no draft ran")
 
 
-def after_final(attempts: list[Attempt], *, max_repairs: int = 1, quorum: int = 2) -> Decision:
-    """After the large model's latest query: accept it, repair it, or fall back."""
+def after_final(
+    attempts: list[Attempt],
+    *,
+    max_repairs: int = 1,
+    max_shape_repairs: int = 1,
+    quorum: int = 2,
+) -> Decision:
+    """After the large model's latest query: accept it, repair it, or fall back.
+
+    A failed or empty query gets up to ``max_repairs`` rounds; one that ran with a shape
+    problem up to ``max_shape_repairs`` more. When those run out the large model's latest query
+    that returned rows is kept even with its problem — what the cascade returned before it
+    checked shapes — so the check can cost calls but never an answer."""
     large = [i for i, a in enumerate(attempts) if a.role == "large"]
     assert large, "after_final needs a large-model attempt"
     last = attempts[large[-1]]
     repairs = len(large) - 1
+    earlier = [attempts[i] for i in large[:-1]]
+    error_repairs = sum(not a.rows for a in earlier)
+    shape_repairs = sum(a.rows and a.problem is not None for a in earlier)
     drafts = [i for i, a in enumerate(attempts) if a.role == "small"]
     backing = [
         i
@@ -172,17 +202,37 @@ def after_final(attempts: list[Attempt], *, max_repairs: int = 1, quorum: int = 
         and result_key(attempts[i].result) == result_key(last.result)  # type: ignore[arg-type]
     ]
     extra = {"drafts_agreeing_with_final": len(backing)}
-    if last.rows:
-        action: Action = "repaired" if repairs else "finalised"
+    action: Action = "repaired" if repairs else "finalised"
+    if last.sound:
         confidence = min(1.0, 0.6 + 0.2 * len(backing))
         reason = "the large model's query returned rows"
         if backing:
             reason += f", the same as {len(backing)} draft(s)"
         return Decision(action, reason, large[-1], len(backing), confidence, extra)
+    if last.rows:
+        if shape_repairs < max_shape_repairs:
+            return Decision(
+                "repair", f"round {repairs + 1}: {_first_sentence(last.problem)}", extra=extra
+            )
+        reason = f"the large model's query returned rows, but {_first_sentence(last.problem)}"
+        return Decision(action, reason, large[-1], len(backing), 0.4, extra)
     problem = last.error if last.status != "ok" else "the query returned no rows"
-    if repairs < max_repairs:
+    if error_repairs < max_repairs:
         return Decision("repair", f"round {repairs + 1}: {problem}", extra=extra)
-    # Out of repairs: the best thing that ran.
+    # Out of repairs: the best thing that ran. A query of the large model's that returned rows
+    # (it has a shape problem, or it would have been accepted) comes first, as it did before
+    # shapes were checked; then the largest group of drafts.
+    shaped = [i for i in large[::-1] if attempts[i].rows]
+    if shaped:
+        return Decision(
+            "fallback",
+            f"the large model's last query failed ({problem}); its earlier query that returned "
+            f"rows is kept, though {_first_sentence(attempts[shaped[0]].problem)}",
+            shaped[0],
+            0,
+            0.3,
+            extra,
+        )
     ranked = groups(attempts, drafts)
     if ranked:
         return Decision(
@@ -200,6 +250,13 @@ def after_final(attempts: list[Attempt], *, max_repairs: int = 1, quorum: int = 
     return Decision("failed", f"no query ran; last error: {problem}", extra=extra)
 
 
+def _first_sentence(problem: str | None) -> str:
+    """A shape problem's first sentence, lower-cased for "but ...", for the decision's reason
+    (the whole text is in the attempt)."""
+    first = (problem or "its shape does not fit the question").split(": ")[0].split(". ")[0]
+    return first[:1].lower() + first[1:].rstrip(".")
+
+
 def refused_writes(attempts: list[Attempt]) -> bool:
     """Most queries written for the question were refused as writes: the models wrote
     changes for what the intent screen read as a question, so nothing is an answer."""
@@ -215,4 +272,5 @@ def describe(attempt: Attempt, max_rows: int = 3) -> str:
         return f"{attempt.sql}\n  -> no rows"
     shown = "; ".join(", ".join(map(str, r)) for r in attempt.result.rows[:max_rows])
     more = f" ({attempt.result.row_count} rows)" if attempt.result.row_count > max_rows else ""
-    return f"{attempt.sql}\n  -> {shown}{more}"
+    note = f"\n  (but {_first_sentence(attempt.problem)})" if attempt.problem else ""
+    return f"{attempt.sql}\n  -> {shown}{more}{note}"

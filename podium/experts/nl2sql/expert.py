@@ -41,10 +41,14 @@ from .cascade import Attempt, Decision, after_drafts, after_final, refused_write
 from .fewshot import ExamplePool, PoolExample, learned_source, mask_question
 from .intent import read_only_answer, write_request
 from .linking import LinkedSchema, SchemaLinker
+from .shape import shape_problem
 
 Strategy = Literal["zero_shot", "few_shot", "vote", "draft_finalise", "full"]
 STRATEGIES: tuple[str, ...] = ("zero_shot", "few_shot", "vote", "draft_finalise", "full")
 _SAMPLED = 0.7
+# Rounds in which the large model hears that its query ran but has the wrong shape for the
+# question (shape.py); on top of ``max_repairs`` for queries that failed.
+_SHAPE_REPAIRS = 1
 # A draft repeating a learned example's query is a copy, not an answer, when the example's
 # question is less like this one (masked-question cosine, MiniLM) than the least similar pair
 # of paraphrases (questions with the same gold query) in the learning benchmark's history half
@@ -255,7 +259,7 @@ class _Run:
             learned=self.learned(),
         )
         self.call("large", "final", messages, 0.0, 0)
-        self.decide(after_final(self.attempts, max_repairs=0))
+        self.decide(after_final(self.attempts, max_repairs=0, max_shape_repairs=0))
 
     def cascade(self, *, escalate: bool, always: bool, hints: bool) -> None:
         """Drafts by the small model; on disagreement the large model writes the query.
@@ -311,8 +315,15 @@ class _Run:
                 learned=learned,
             )
         self.call("large", "final", messages, 0.0, 0)
-        for round_ in range(1, self.x.max_repairs + 2):
-            decision = after_final(self.attempts, max_repairs=self.x.max_repairs)
+        self.repairs(messages)
+
+    def repairs(self, messages: list[BaseMessage]) -> None:
+        """The large model's repair rounds: its failures and shape problems go back to it
+        until :func:`after_final` accepts a query or the rounds run out."""
+        for round_ in range(1, self.x.max_repairs + _SHAPE_REPAIRS + 2):
+            decision = after_final(
+                self.attempts, max_repairs=self.x.max_repairs, max_shape_repairs=_SHAPE_REPAIRS
+            )
             self.decide(decision)
             if decision.final:
                 return
@@ -373,6 +384,10 @@ class _Run:
         reply = model.invoke(messages)
         sql = prompts.extract_sql(str(reply.content))
         attempt = run_attempt(self.db, origin, role, sql)
+        if attempt.rows and attempt.result is not None:
+            attempt.problem = shape_problem(
+                self.question, sql, attempt.result, self.db.schema().tables, self.db.dialect
+            )
         attempt.seconds = time.perf_counter() - start
         self.attempts.append(attempt)
         self.ctx.emit({"kind": "sql_candidate", **attempt.public()})

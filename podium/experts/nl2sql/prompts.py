@@ -129,19 +129,27 @@ def repair(
     """The conversation so far plus the failure of the last query, and for a column the
     database does not have where it was looked for, the tables that do have it: told only
     "no such column: total", the 1.5B model wrote ``SELECT name FROM customers ORDER BY
-    total`` again, where ``total`` is a column of ``orders``."""
-    problem = (attempt.error or "it failed") if attempt.status != "ok" else "it returned no rows"
-    where = (
-        column_owners(db, problem, attempt.sql) if db is not None and attempt.status != "ok" else ""
-    )
-    return [
-        *messages,
-        AIMessage(attempt.sql),
-        HumanMessage(
+    total`` again, where ``total`` is a column of ``orders``. A query that ran but has the
+    wrong shape for the question (:mod:`.shape`) is told what is wrong with it instead."""
+    if attempt.status == "ok" and attempt.problem:
+        request = (
+            f"That query ran, but it does not answer the question as asked. {attempt.problem} "
+            "Reply with the SQL only."
+        )
+    else:
+        problem = (
+            (attempt.error or "it failed") if attempt.status != "ok" else "it returned no rows"
+        )
+        where = (
+            column_owners(db, problem, attempt.sql)
+            if db is not None and attempt.status != "ok"
+            else ""
+        )
+        request = (
             f"That query is wrong: {problem}.{where} Check the table and column names against "
             "the schema and write a corrected query. Reply with the SQL only."
-        ),
-    ]
+        )
+    return [*messages, AIMessage(attempt.sql), HumanMessage(request)]
 
 
 # "no such column: T2.name" (SQLite), 'column "total" does not exist' (PostgreSQL),

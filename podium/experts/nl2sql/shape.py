@@ -1,0 +1,244 @@
+"""Whether a query that ran has the shape its question asks for.
+
+Execution catches a query that fails or finds nothing; it does not catch one that runs and
+answers a different question. Three such mistakes of the ladder's models, found on the demo shop,
+are common enough to check for, and each can be told to the model in one sentence:
+
+* **One value where the question asks for one per group.** "What is the average order value
+  per country?" answered ``SELECT AVG(total) FROM orders``: a single number, no country.
+  Found from the question's words ("for each X", "per X", "X by Y" after an aggregate) and a
+  result of one row and one column.
+* **Entities ranked by one of their rows instead of a total over them.** "Which 5 customers
+  spent the most?" answered ``SELECT c.name FROM customers c JOIN orders o ON ... ORDER BY
+  o.total DESC LIMIT 5``: the five largest single orders, where a customer can come out twice
+  and the biggest spender may be missing. Found from the query's structure (sqlglot): it
+  orders, without grouping or aggregating, by a column of a table whose foreign key points at
+  the table it shows.
+
+* **Groups of the wrong thing ranked.** "Which product category has the most revenue?"
+  answered by ranking products by their revenue and showing the top product's category. Found
+  when the question's "which X" names a column the query shows and no GROUP BY of the query is
+  on it.
+
+Checked against every gold query of the shared Spider slice: none is flagged (a test). None of
+the checks reads a database's names: the words are English question forms and the
+structure comes from the schema's keys, so they hold on databases Podium has never seen.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import build_scope
+
+from podium.tools.sql import QueryResult
+from podium.tools.sql.tables import TableInfo
+
+_WORD = r"[a-z][\w-]*"
+# "for each country", "in every city", "per category", "broken down by status"
+_PER_GROUP = re.compile(
+    rf"\b(?:for|in|of|from|across)\s+(?:each|every)\s+(?P<a>{_WORD})"
+    rf"|\bper\s+(?P<b>{_WORD})"
+    rf"|\b(?:broken|break|breaking|split|grouped|group)\s+(?:down\s+)?by\s+(?P<c>{_WORD})"
+    rf"|\b(?:how many|what|which)\b[^?.]*?\b(?:does|do|did|has|have|is|are)\s+each"
+    rf"\s+(?P<d>{_WORD})",
+    re.I,
+)
+# "average order value by country", "revenue by category", "number of orders by status"
+_AGGREGATE_BY = re.compile(
+    rf"\b(?:average|mean|total|sum|number|count|revenue|sales|spend|spending|value|amount)\b"
+    rf"(?P<between>(?:\s+{_WORD}){{0,3}}?)\s+by\s+(?P<e>{_WORD})",
+    re.I,
+)
+# "per capita", "per cent": ratios, not groups; "on average"/"average number of ... per X" is
+# one value too (the mean of the per-group counts)
+_NOT_GROUPS = re.compile(
+    r"\bper\s+(?:capita|cent|se|annum)\b|\bpercent|\bon average\b"
+    r"|\b(?:average|mean)\s+(?:number|count|amount)\s+of\b[^?.]*\bper\b",
+    re.I,
+)
+# the word before "by" that makes it an agent or an order, not a grouping: "placed by", "sorted by"
+_NOT_GROUP_BY = re.compile(r"(?:ed|en|ing)$|^(?:made|sold|bought|held|paid|run|done|won|spent)$")
+_RANKING = re.compile(
+    r"\b(?:most|least|top|highest|lowest|largest|smallest|biggest|best|worst|fewest|greatest|"
+    r"maximum|minimum|more|less|rank\w*)\b",
+    re.I,
+)
+
+
+def per_group(question: str) -> str | None:
+    """The group the question asks a value for ("country" in "... per country?"), or None."""
+    if _NOT_GROUPS.search(question):
+        return None
+    found = _PER_GROUP.search(question)
+    if found is not None:
+        return next(g for g in found.groups() if g)
+    for match in _AGGREGATE_BY.finditer(question):
+        between = match.group("between").split()
+        before = between[-1] if between else match.group(0).split()[0]
+        if not _NOT_GROUP_BY.search(before.lower()):
+            return match.group("e")
+    return None
+
+
+def one_value_for_groups(question: str, result: QueryResult) -> str | None:
+    """The problem, said to the model, when a per-group question got one overall value."""
+    group = per_group(question)
+    if group is None or len(result.columns) != 1 or result.row_count != 1:
+        return None
+    return (
+        f"The question asks for a value for each {group}, but that query returned one overall "
+        f"value. Write a query that returns one row per {group}, with the {group} beside its "
+        "value (GROUP BY)."
+    )
+
+
+def ranks_child_rows(
+    question: str, sql: str, tables: Iterable[TableInfo], dialect: str | None = None
+) -> str | None:
+    """The problem, said to the model, when a query ranks the rows of a child table but shows
+    only its parent's columns (no GROUP BY, no aggregate), so a parent is ranked by one of its
+    rows instead of a total over them."""
+    try:
+        tree = sqlglot.parse_one(sql, read=dialect or None)
+    except SqlglotError:
+        return None
+    if not isinstance(tree, exp.Select) or tree.args.get("group") or not tree.args.get("order"):
+        return None
+    if not (tree.args.get("limit") or _RANKING.search(question)):
+        return None
+    if any(e.find(exp.AggFunc) for e in tree.expressions):
+        return None
+    by_name = {t.name.lower(): t for t in tables}
+    schema: dict[str, object] = {
+        t.name: {c.name: c.type or "TEXT" for c in t.columns} for t in by_name.values()
+    }
+    try:
+        tree = qualify(tree, schema=schema, dialect=dialect or None, validate_qualify_columns=False)
+        scope = build_scope(tree)
+    except (SqlglotError, KeyError, ValueError):
+        return None
+    if scope is None:
+        return None
+    sources = {
+        alias.lower(): source.name.lower()
+        for alias, source in scope.sources.items()
+        if isinstance(source, exp.Table)
+    }
+
+    def owners(nodes: Iterable[exp.Expression]) -> dict[str, str]:
+        """table -> one of its columns, for the plain columns under ``nodes``."""
+        found: dict[str, str] = {}
+        for node in nodes:
+            for column in node.find_all(exp.Column):
+                table = sources.get(column.table.lower())
+                if table is not None:
+                    found.setdefault(table, column.name)
+        return found
+
+    ordered = owners(o.this for o in tree.args["order"].expressions)
+    shown = owners(tree.expressions)
+    if not ordered or not shown or set(ordered) & set(shown):
+        return None
+    for child, column in ordered.items():
+        table = by_name.get(child)
+        if table is None:
+            continue
+        if _names_child_rows(question, table.name, column):
+            continue
+        for c in table.columns:
+            parent = (c.foreign_key or "").split("(")[0].lower()
+            if parent in shown:
+                p, m = by_name[parent].name, table.name
+                return (
+                    f"That query ranks single {m} rows, not {p}: each {p} row has many {m} rows "
+                    f"({m}.{c.name} references {p}), so the same {p} row can come out more than "
+                    f"once and none is ranked by a total over its {m}. To rank {p}, GROUP BY "
+                    f"the {p} key and order by an aggregate of {m}.{column} (SUM, COUNT, AVG or "
+                    "MAX, as the question means)."
+                )
+    return None
+
+
+def _names_child_rows(question: str, table: str, column: str) -> bool:
+    """Whether the question is about the child rows themselves: "the latest order", "the 5
+    largest orders", "the biggest bonus", "the most tickets at once". Then ranking them is
+    right. "The most orders" asks for a count, "spent the most" for a sum."""
+    if _SINGLE_ROW.search(question):
+        return True
+    words = [table.replace("_", " ")] + [w for w in column.split("_") if len(w) > 2]
+    for word in words:
+        stem = re.sub(r"(?:e?s)$", "", word.lower())
+        for match in re.finditer(rf"\b{re.escape(stem)}(?:e?s)?\b", question, re.I):
+            before = [w.lower() for w in question[: match.start()].split()[-2:]]
+            counted = (bool(before) and before[-1] in _COUNTING) or before == ["number", "of"]
+            if not counted:
+                return True
+    return False
+
+
+_SINGLE_ROW = re.compile(r"\b(?:at once|at a time|single|one[- ]time|in one go)\b", re.I)
+_COUNTING = {"most", "fewest", "least", "more", "less", "many"}
+
+
+# "which product category has ...", "what country brings in ...": the noun the question ranks
+_WHICH = re.compile(
+    r"\b(?:which|what)\s+((?:[a-z][\w-]*\s+){0,2}?[a-z][\w-]*)\s+"
+    r"(?:has|have|had|is|are|was|were|brings?|brought|makes?|made|sells?|sold|gets?|got|"
+    r"earns?|earned|generates?|generated|with)\b",
+    re.I,
+)
+
+
+def ranks_other_groups(question: str, sql: str, dialect: str | None = None) -> str | None:
+    """The problem, said to the model, when "which category has the most revenue?" is answered
+    by ranking groups of something else (products) and showing the top one's category: the
+    question names the column it shows, and no GROUP BY of the query is on that column."""
+    found = _WHICH.search(question)
+    if found is None or not _RANKING.search(question):
+        return None
+    try:
+        tree = sqlglot.parse_one(sql, read=dialect or None)
+    except SqlglotError:
+        return None
+    if not isinstance(tree, exp.Select):
+        return None
+    keys = [c.name.lower() for g in tree.find_all(exp.Group) for c in g.find_all(exp.Column)]
+    if not keys:
+        return None
+    asked = {_stem(w) for w in found.group(1).split()}
+    for e in tree.expressions:
+        if not isinstance(e.unalias(), exp.Column):
+            continue
+        name = e.unalias().name
+        if _stem(name) in asked and name.lower() not in keys:
+            key = keys[0]
+            return (
+                f"That query ranks groups of {key} and shows the {name} of the top ones, but "
+                f"the question ranks each {name}: GROUP BY {name} and order by the aggregate "
+                "over all its rows."
+            )
+    return None
+
+
+def _stem(word: str) -> str:
+    word = word.lower()
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    return re.sub(r"(?:es|s)$", "", word) if len(word) > 3 else word
+
+
+def shape_problem(
+    question: str, sql: str, result: QueryResult, tables: Iterable[TableInfo], dialect: str | None
+) -> str | None:
+    """The first shape problem of a query that ran and returned rows, or None."""
+    return (
+        one_value_for_groups(question, result)
+        or ranks_child_rows(question, sql, tables, dialect)
+        or ranks_other_groups(question, sql, dialect)
+    )

@@ -1,0 +1,208 @@
+"""A query that runs can still answer another question. The shape checks catch two such
+mistakes of the ladder's models — one value where the question asks for one per group, rows
+ranked one by one where it asks for a total — and the cascade sends them back to the large
+model instead of accepting them, without ever losing the answer it had."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from podium.demo.shop import build_shop_db
+from podium.experts.base import ExpertContext
+from podium.experts.nl2sql import NL2SQLExpert
+from podium.experts.nl2sql.cascade import Attempt, after_drafts, after_final
+from podium.experts.nl2sql.evaluate import _db_path
+from podium.experts.nl2sql.shape import (
+    per_group,
+    ranks_child_rows,
+    ranks_other_groups,
+    shape_problem,
+)
+from podium.models.provider import ModelProvider
+from podium.tools.sql import Database, QueryFailed, QueryResult
+
+from ..scripted import RuleChatModel
+
+CHILD_RANK = (
+    "SELECT c.name FROM customers AS c JOIN orders AS o ON c.id = o.customer_id "
+    "ORDER BY o.total DESC LIMIT 5"
+)
+SUMMED = (
+    "SELECT c.name, SUM(o.total) FROM customers AS c JOIN orders AS o ON c.id = o.customer_id "
+    "GROUP BY c.id ORDER BY SUM(o.total) DESC LIMIT 5"
+)
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Database:
+    path = build_shop_db(tmp_path_factory.mktemp("shop") / "shop.sqlite", customers=40, orders=200)
+    return Database(f"sqlite:///{path}")
+
+
+def result(*rows: tuple, columns: int = 1) -> QueryResult:
+    return QueryResult("SELECT ...", ["c"] * columns, list(rows), len(rows), False, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("question", "group"),
+    [
+        ("What is the average order value per country?", "country"),
+        ("For each stadium, how many concerts were held?", "stadium"),
+        ("How many orders does each customer have?", "customer"),
+        ("Show the revenue by category.", "category"),
+        ("What is the number of orders broken down by status?", "status"),
+        ("How many orders were placed by gold customers?", None),  # who placed them
+        ("List the orders sorted by date.", None),
+        ("What is the average number of orders per customer?", None),  # one mean
+        ("What is the GNP per capita of Aruba?", None),
+        ("How many singers are there?", None),
+    ],
+)
+def test_a_question_asking_for_a_value_per_group_is_recognised(question, group):
+    assert per_group(question) == group
+
+
+def test_one_overall_value_for_a_per_group_question_is_a_problem_said_in_words():
+    problem = shape_problem(
+        "What is the average order value per country?", "", result((74.5,)), [], "sqlite"
+    )
+
+    assert problem is not None and "one row per country" in problem
+    two_columns = result(("France", 70.1), ("Spain", 80.2), columns=2)
+    assert (
+        shape_problem("What is the average order value per country?", "", two_columns, [], None)
+        is None
+    )
+    assert shape_problem("What is the average order value?", "", result((74.5,)), [], None) is None
+
+
+def test_customers_ranked_by_single_orders_are_a_problem_unless_the_question_is_about_orders(
+    shop,
+):
+    tables = shop.schema().tables
+
+    problem = ranks_child_rows("Which 5 customers spent the most?", CHILD_RANK, tables, "sqlite")
+
+    assert problem is not None
+    assert problem.startswith("That query ranks single orders rows, not customers")
+    assert "orders.customer_id references customers" in problem
+    assert "aggregate of orders.total" in problem
+    assert ranks_child_rows("Which customers have the most orders?", CHILD_RANK, tables, "sqlite")
+    # about the orders themselves: ranking them is right
+    for question in (
+        "Which customers placed the 5 largest orders?",
+        "Which customer placed the most recent order?",
+        "Who spent the most in a single order?",
+    ):
+        assert ranks_child_rows(question, CHILD_RANK, tables, "sqlite") is None, question
+    # a total per customer, or a query that does not join the child, is fine
+    assert ranks_child_rows("Which 5 customers spent the most?", SUMMED, tables, "sqlite") is None
+    plain = "SELECT name FROM customers ORDER BY signup_date DESC LIMIT 5"
+    assert ranks_child_rows("Who signed up most recently?", plain, tables, "sqlite") is None
+
+
+def test_no_gold_query_of_the_spider_slice_is_flagged(spider: Path):
+    """The checks' false alarms on answers known to be right: none of 493."""
+    flagged = []
+    opened: dict[str, Database] = {}
+    for item in json.loads((spider / "dev.json").read_text()):
+        db_id = item["db_id"]
+        db = opened.setdefault(db_id, Database(f"sqlite:///{_db_path(spider, db_id)}"))
+        try:
+            rows = db.execute(item["query"])
+        except QueryFailed:
+            continue
+        if shape_problem(item["question"], item["query"], rows, db.schema().tables, "sqlite"):
+            flagged.append(item["question"])
+    for db in opened.values():
+        db.close()
+    assert flagged == []
+
+
+def _ran(origin: str, role: str, *rows: tuple, problem: str | None = None) -> Attempt:
+    return Attempt(origin, role, f"SELECT -- {origin}", "ok", result=result(*rows), problem=problem)
+
+
+PROBLEM = "That query ranks single orders rows, not customers: each customers row has many."
+
+
+def test_drafts_agreeing_on_a_result_with_a_shape_problem_escalate():
+    drafts = [_ran(f"draft-{i}", "small", ("Ann",), problem=PROBLEM) for i in range(3)]
+
+    decision = after_drafts(drafts, quorum=2)
+
+    assert decision.action == "escalate"
+    assert decision.reason == (
+        "3 drafts agree, but that query ranks single orders rows, not customers"
+    )
+
+
+def test_a_final_query_with_a_shape_problem_gets_one_repair_and_is_kept_if_that_fails():
+    first = _ran("final", "large", ("Ann",), problem=PROBLEM)
+    assert after_final([first]).action == "repair"
+
+    fixed = _ran("repair-1", "large", ("Bob", 900.0))
+    decision = after_final([first, fixed])
+    assert decision.action == "repaired" and decision.chosen == 1
+
+    still = _ran("repair-1", "large", ("Ann",), problem=PROBLEM)
+    decision = after_final([first, still])
+    assert decision.action == "repaired" and decision.chosen == 1 and decision.confidence == 0.4
+    assert "but that query ranks single orders rows" in decision.reason
+
+    broken = Attempt("repair-1", "large", "SELECT nme", "error", error="no such column: nme")
+    retry = Attempt("repair-2", "large", "SELECT nme", "error", error="no such column: nme")
+    assert after_final([first, broken]).action == "repair"  # the failure gets its own round
+    decision = after_final([first, broken, retry])
+    assert decision.action == "fallback" and decision.chosen == 0  # the answer it had
+
+
+def _scripted(*replies: str) -> tuple[RuleChatModel, list[str]]:
+    seen: list[str] = []
+
+    def rule(messages):
+        seen.append(str(messages[-1].content))
+        return replies[min(len(seen), len(replies)) - 1]
+
+    return RuleChatModel(rule=rule), seen
+
+
+def test_the_large_model_is_told_its_ranking_counts_single_orders_and_fixes_it(shop):
+    small, _ = _scripted(CHILD_RANK)
+    large, asked = _scripted(CHILD_RANK, SUMMED)
+    ctx = ExpertContext(models=ModelProvider({"small": small, "large": large}))
+
+    answer = NL2SQLExpert().answer(shop, "Which 5 customers spent the most?", ctx)
+
+    decisions = answer.details["decisions"]
+    assert [d["action"] for d in decisions] == ["escalate", "repair", "repaired"]
+    assert "ranks single orders rows, not customers" in asked[1]
+    assert answer.output["sql"] == SUMMED and len(answer.output["rows"]) == 5
+    drafts = [a for a in answer.details["attempts"] if a["role"] == "small"]
+    assert all("ranks single orders rows" in a["problem"] for a in drafts)
+
+
+def test_ranking_products_to_name_the_top_category_is_a_problem():
+    question = "Which product category has the most revenue?"
+    top_product = (
+        "SELECT category FROM products WHERE id IN (SELECT product_id FROM order_items "
+        "GROUP BY product_id ORDER BY SUM(unit_price * quantity) DESC LIMIT 1)"
+    )
+    per_category = (
+        "SELECT p.category FROM products AS p JOIN order_items AS i ON p.id = i.product_id "
+        "GROUP BY p.category ORDER BY SUM(i.unit_price * i.quantity) DESC LIMIT 1"
+    )
+
+    problem = ranks_other_groups(question, top_product, "sqlite")
+
+    assert problem is not None and "GROUP BY category" in problem
+    assert ranks_other_groups(question, per_category, "sqlite") is None
+    # "which singer" names a table, not the column shown: grouping by its key is right
+    by_key = (
+        "SELECT T1.name FROM singer AS T1 JOIN singer_in_concert AS T2 ON T1.singer_id = "
+        "T2.singer_id GROUP BY T1.singer_id ORDER BY COUNT(*) DESC LIMIT 1"
+    )
+    assert ranks_other_groups("Which singer has the most concerts?", by_key, "sqlite") is None
