@@ -185,7 +185,7 @@ def test_the_large_model_is_told_its_ranking_counts_single_orders_and_fixes_it(s
     assert all("ranks single orders rows" in a["problem"] for a in drafts)
 
 
-def test_ranking_products_to_name_the_top_category_is_a_problem():
+def test_ranking_products_to_name_the_top_category_is_a_problem(shop):
     question = "Which product category has the most revenue?"
     top_product = (
         "SELECT category FROM products WHERE id IN (SELECT product_id FROM order_items "
@@ -196,13 +196,16 @@ def test_ranking_products_to_name_the_top_category_is_a_problem():
         "GROUP BY p.category ORDER BY SUM(i.unit_price * i.quantity) DESC LIMIT 1"
     )
 
-    problem = ranks_other_groups(question, top_product, "sqlite")
+    problem = ranks_other_groups(question, top_product, shop.schema().tables, "sqlite")
 
     assert problem is not None and "GROUP BY category" in problem
-    assert ranks_other_groups(question, per_category, "sqlite") is None
+    assert "join products to order_items on order_items.product_id = products.id" in problem
+    assert ranks_other_groups(question, per_category, dialect="sqlite") is None
     # "which singer" names a table, not the column shown: grouping by its key is right
     by_key = (
         "SELECT T1.name FROM singer AS T1 JOIN singer_in_concert AS T2 ON T1.singer_id = "
         "T2.singer_id GROUP BY T1.singer_id ORDER BY COUNT(*) DESC LIMIT 1"
     )
-    assert ranks_other_groups("Which singer has the most concerts?", by_key, "sqlite") is None
+    assert (
+        ranks_other_groups("Which singer has the most concerts?", by_key, dialect="sqlite") is None
+    )

@@ -195,10 +195,15 @@ _WHICH = re.compile(
 )
 
 
-def ranks_other_groups(question: str, sql: str, dialect: str | None = None) -> str | None:
+def ranks_other_groups(
+    question: str, sql: str, tables: Iterable[TableInfo] = (), dialect: str | None = None
+) -> str | None:
     """The problem, said to the model, when "which category has the most revenue?" is answered
     by ranking groups of something else (products) and showing the top one's category: the
-    question names the column it shows, and no GROUP BY of the query is on that column."""
+    question names the column it shows, and no GROUP BY of the query is on that column. Where
+    the schema's keys link the shown column's table to the grouped one's, the sentence says
+    how to join them: told only to group by the category, the 1.5B model wrote the same query
+    again."""
     found = _WHICH.search(question)
     if found is None or not _RANKING.search(question):
         return None
@@ -218,12 +223,29 @@ def ranks_other_groups(question: str, sql: str, dialect: str | None = None) -> s
         name = e.unalias().name
         if _stem(name) in asked and name.lower() not in keys:
             key = keys[0]
+            read = {t.name.lower() for t in tree.find_all(exp.Table)}
+            how = _join_hint(name, key, [t for t in tables if t.name.lower() in read])
             return (
                 f"That query ranks groups of {key} and shows the {name} of the top ones, but "
-                f"the question ranks each {name}: GROUP BY {name} and order by the aggregate "
-                "over all its rows."
+                f"the question ranks each {name}: {how}GROUP BY {name} and order by the "
+                "aggregate over all its rows."
             )
     return None
+
+
+def _join_hint(shown: str, key: str, tables: list[TableInfo]) -> str:
+    """ "join products to order_items on order_items.product_id = products.id, " when a key of
+    the grouped column's table points at the shown column's table; else nothing."""
+    owners = [t for t in tables if any(c.name.lower() == shown.lower() for c in t.columns)]
+    grouped = [t for t in tables if any(c.name.lower() == key.lower() for c in t.columns)]
+    for p in owners:
+        for m in grouped:
+            for c in m.columns:
+                target = c.foreign_key or ""
+                if m is not p and target.split("(")[0].lower() == p.name.lower():
+                    pk = target.partition("(")[2].rstrip(")")
+                    return f"join {p.name} to {m.name} on {m.name}.{c.name} = {p.name}.{pk}, then "
+    return ""
 
 
 def _stem(word: str) -> str:
@@ -240,5 +262,5 @@ def shape_problem(
     return (
         one_value_for_groups(question, result)
         or ranks_child_rows(question, sql, tables, dialect)
-        or ranks_other_groups(question, sql, dialect)
+        or ranks_other_groups(question, sql, tables, dialect)
     )
