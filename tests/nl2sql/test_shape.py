@@ -209,3 +209,21 @@ def test_ranking_products_to_name_the_top_category_is_a_problem(shop):
     assert (
         ranks_other_groups("Which singer has the most concerts?", by_key, dialect="sqlite") is None
     )
+
+
+@pytest.mark.slow  # the real ladder: 0.5B drafts, 1.5B final and repairs
+def test_the_ladder_names_the_customers_who_spent_the_most(shop):
+    """On the demo shop the models' first queries ranked single orders; the answer must be the
+    five customers with the largest totals over all their orders."""
+    spenders = shop.execute(
+        "SELECT c.name FROM customers AS c JOIN orders AS o ON o.customer_id = c.id "
+        "GROUP BY c.id ORDER BY SUM(o.total) DESC LIMIT 5"
+    )
+
+    answer = NL2SQLExpert().answer(
+        shop, "Which 5 customers spent the most?", ExpertContext(models=ModelProvider())
+    )
+
+    assert answer.ok, answer.error
+    names = [row[0] for row in answer.output["rows"]]
+    assert names == [row[0] for row in spenders.rows]
