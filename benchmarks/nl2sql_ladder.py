@@ -158,7 +158,7 @@ def run_part(args: argparse.Namespace) -> None:
     models = ModelProvider(roles)
     ctx = ExpertContext(models=models)
     pool = ExamplePool.with_spider(_read_dev(args.data))
-    expert = NL2SQLExpert(drafts=3, shots=4, pool=pool, strategy="full")
+    expert = NL2SQLExpert(drafts=args.drafts, shots=4, pool=pool, strategy="full")
     scorer = Scorer(args.data, infer_keys=args.keys == "inferred")
     done = done_ids(path)
     label = models.label(role="small" if part == "drafts" else "large")
@@ -263,6 +263,9 @@ def main() -> None:
         "--questions", type=Path, default=None, help="only these questions (a file of idx numbers)"
     )
     parser.add_argument("--keys", choices=("declared", "inferred"), default="declared")
+    parser.add_argument(
+        "--drafts", type=int, default=3, help="drafts: how many the small model writes"
+    )
     parser.add_argument("--variant", default="", help="suffix of the part's file (an A/B arm)")
     parser.add_argument("--follow", action="store_true", help="escalate: wait for the drafts")
     args = parser.parse_args()
