@@ -24,7 +24,7 @@ from podium.experts.nl2sql.shape import (
 from podium.models.provider import ModelProvider
 from podium.tools.sql import Database, QueryFailed, QueryResult
 
-from ..scripted import RuleChatModel
+from .test_expert import _scripted
 
 CHILD_RANK = (
     "SELECT c.name FROM customers AS c JOIN orders AS o ON c.id = o.customer_id "
@@ -158,16 +158,6 @@ def test_a_final_query_with_a_shape_problem_gets_one_repair_and_is_kept_if_that_
     assert after_final([first, broken]).action == "repair"  # the failure gets its own round
     decision = after_final([first, broken, retry])
     assert decision.action == "fallback" and decision.chosen == 0  # the answer it had
-
-
-def _scripted(*replies: str) -> tuple[RuleChatModel, list[str]]:
-    seen: list[str] = []
-
-    def rule(messages):
-        seen.append(str(messages[-1].content))
-        return replies[min(len(seen), len(replies)) - 1]
-
-    return RuleChatModel(rule=rule), seen
 
 
 def test_the_large_model_is_told_its_ranking_counts_single_orders_and_fixes_it(shop):
