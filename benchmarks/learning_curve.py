@@ -283,7 +283,10 @@ def replay(
 
     for a in drafts["attempts"]:
         add(a)
-    decision = decide(after_drafts(attempts, quorum=quorum, escalate=True))
+    # The cascade as the recorded history ran it: three drafts, any two agreeing accepted
+    # (``outvote``: with three drafts a pair always outnumbers the third). The expert now also
+    # draws a fourth draft and escalates disputed pairs; the recorded runs have no fourth.
+    decision = decide(after_drafts(attempts, quorum=quorum, escalate=True, outvote=True))
     if not decision.final:
         if large is None:
             return None

@@ -38,7 +38,7 @@ def failed(origin: str, error: str = "no such column: Nme", role: str = "small")
 
 
 def test_two_drafts_with_the_same_rows_are_accepted_without_the_large_model():
-    drafts = [ran("draft-0", (6,)), ran("draft-1", (6,)), ran("draft-2", (5,))]
+    drafts = [ran("draft-0", (6,)), ran("draft-1", (6,)), failed("draft-2")]
 
     decision = after_drafts(drafts, quorum=2)
 
@@ -46,6 +46,50 @@ def test_two_drafts_with_the_same_rows_are_accepted_without_the_large_model():
     assert decision.chosen == 0 and decision.agreement == 2
     assert decision.confidence == 2 / 3
     assert decision.reason == "2 of 3 drafts returned the same rows"
+
+
+def test_two_agreeing_drafts_disputed_by_a_third_with_other_rows_escalate():
+    drafts = [ran("draft-0", (6,)), ran("draft-1", (5,)), ran("draft-2", (6,))]
+
+    decision = after_drafts(drafts, quorum=2, more=1)
+
+    assert decision.action == "escalate" and decision.agreement == 2
+    assert decision.reason == (
+        "2 of 3 drafts returned the same rows, but draft-1 returned other rows"
+    )
+
+
+def test_without_an_agreement_the_small_model_drafts_again_before_the_large_one():
+    drafts = [ran("draft-0", (6,)), ran("draft-1", (5,)), failed("draft-2")]
+
+    decision = after_drafts(drafts, quorum=2, more=1)
+
+    assert decision.action == "more" and not decision.final
+    assert decision.reason.endswith("the small model drafts again")
+
+
+def test_a_further_draft_settles_it_when_its_group_outnumbers_every_other():
+    three = [ran("draft-0", (6,)), ran("draft-1", (5,)), ran("draft-2", (4,))]
+
+    settled = after_drafts([*three, ran("draft-3", (5,))], quorum=2, outvote=True)
+    tied = after_drafts(
+        [ran("draft-0", (6,)), ran("draft-1", (5,)), ran("draft-2", (6,)), ran("draft-3", (5,))],
+        quorum=2,
+        outvote=True,
+    )
+    still_apart = after_drafts([*three, ran("draft-3", (3,))], quorum=2, outvote=True)
+
+    assert settled.action == "agreed" and settled.chosen == 1 and settled.agreement == 2
+    assert tied.action == "escalate" and "returned other rows" in tied.reason
+    assert still_apart.action == "escalate" and "no 2 drafts agree" in still_apart.reason
+
+
+def test_without_a_large_model_a_disputed_agreement_still_wins_the_vote():
+    drafts = [ran("draft-0", (6,)), ran("draft-1", (6,)), ran("draft-2", (5,))]
+
+    decision = after_drafts(drafts, quorum=2, escalate=False, more=1)
+
+    assert decision.action == "agreed" and decision.chosen == 0
 
 
 def test_row_order_and_int_or_float_do_not_break_agreement():
@@ -177,7 +221,7 @@ def test_differently_written_drafts_with_the_same_rows_win_the_vote(singers):
     attempts = drafts(
         singers,
         "SELECT name FROM singer WHERE country = 'France'",
-        "SELECT name FROM singer WHERE age < 35",
+        "SELECT name FROM singer WHERE age > 200",
         "SELECT s.name FROM singer AS s WHERE s.country = 'France' ORDER BY s.age",
     )
 

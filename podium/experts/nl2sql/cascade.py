@@ -6,10 +6,15 @@ that decides whether the large model is needed at all. The loop in :mod:`.expert
 models and queries; everything it *decides* is decided here, so the decisions can be tested
 with scripted attempts and are recorded the same way in the step's output and the ledger:
 
-* ``agreed`` — at least ``quorum`` drafts returned the same non-empty result set: accept it,
-  no large-model call.
-* ``escalate`` — the drafts disagree, failed or found nothing: the large model writes the
-  final query with the drafts and their results or errors in its context.
+* ``agreed`` — at least ``quorum`` drafts returned the same non-empty result set and no other
+  draft returned other rows (after a further draft: their group outnumbers every other):
+  accept it, no large-model call.
+* ``more`` — no ``quorum`` drafts agree yet: the small model drafts once more (``more``
+  left) before the large model is asked. A further sampled draft settles about a fifth of
+  these questions for the price of a small call.
+* ``escalate`` — the drafts disagree, failed or found nothing, or two agree while another
+  returned other rows (such disputed pairs were wrong about half the time, undisputed ones
+  about one time in five, on Spider: BENCHMARKS.md): the large model writes the final query.
 * ``repair`` — the large model's query failed (or found nothing): its error goes back to it,
   up to ``max_repairs`` rounds; or it ran but has the wrong shape for the question
   (:mod:`.shape`: one value where the question asks for one per group, rows ranked one by one
@@ -30,7 +35,9 @@ from typing import Any, Literal
 from podium.tools.sql import QueryResult
 
 Status = Literal["ok", "error", "refused"]
-Action = Literal["agreed", "escalate", "repair", "finalised", "repaired", "fallback", "failed"]
+Action = Literal[
+    "agreed", "more", "escalate", "repair", "finalised", "repaired", "fallback", "failed"
+]
 
 
 @dataclass
@@ -86,7 +93,7 @@ class Decision:
 
     @property
     def final(self) -> bool:
-        return self.action not in ("escalate", "repair")
+        return self.action not in ("more", "escalate", "repair")
 
     def public(self) -> dict[str, Any]:
         return {
@@ -124,16 +131,38 @@ def groups(attempts: list[Attempt], indexes: list[int], *, sound: bool = False) 
     return sorted(by_key.values(), key=lambda g: (-len(g), g[0]))
 
 
+def dissenters(attempts: list[Attempt], group: list[int]) -> list[int]:
+    """Drafts outside ``group`` that returned other rows: a draft that failed or found nothing
+    does not dispute an agreement, one that found something else does."""
+    first = attempts[group[0]].result
+    key = result_key(first) if first is not None else None
+    return [
+        i
+        for i, a in enumerate(attempts)
+        if a.role == "small"
+        and i not in group
+        and a.rows
+        and a.result is not None
+        and result_key(a.result) != key
+    ]
+
+
 def after_drafts(
     attempts: list[Attempt],
     *,
     quorum: int = 2,
     escalate: bool = True,
     finalise_always: bool = False,
+    more: int = 0,
+    outvote: bool = False,
 ) -> Decision:
-    """The cascade's first decision — the drafts' vote: accept agreeing drafts, or escalate
-    to the large model.
+    """The cascade's decision on the drafts so far: accept agreeing drafts, draw another
+    draft, or escalate to the large model.
 
+    ``quorum`` sound drafts returning the same rows are accepted when no other draft returned
+    other rows — or, with ``outvote`` (the expert sets it once a further draft was drawn),
+    when their group outnumbers every other. A disputed agreement escalates. When no
+    ``quorum`` drafts agree and ``more`` drafts may still be drawn, the answer is ``more``.
     With ``escalate=False`` (no large model: the ``vote`` strategy) the largest group wins.
     With ``finalise_always`` (``draft_finalise``) even agreeing drafts go to the large model."""
     drafts = [i for i, a in enumerate(attempts) if a.role == "small"]
@@ -144,12 +173,22 @@ def after_drafts(
             return Decision(
                 "escalate", "draft_finalise: the large model always finalises", agreement=top
             )
+        against = dissenters(attempts, agreeing[0])
+        outvoted = all(len(g) < top for g in groups(attempts, drafts) if g[0] not in agreeing[0])
+        if not escalate or not against or (outvote and outvoted):
+            return Decision(
+                "agreed",
+                f"{top} of {len(drafts)} drafts returned the same rows",
+                chosen=agreeing[0][0],
+                agreement=top,
+                confidence=top / len(drafts),
+            )
+        others = ", ".join(attempts[i].origin for i in against)
         return Decision(
-            "agreed",
-            f"{top} of {len(drafts)} drafts returned the same rows",
-            chosen=agreeing[0][0],
+            "escalate",
+            f"{top} of {len(drafts)} drafts returned the same rows, but {others} returned "
+            "other rows",
             agreement=top,
-            confidence=top / len(drafts),
         )
     ranked = groups(attempts, drafts)
     top = len(ranked[0]) if ranked else 0
@@ -161,6 +200,8 @@ def after_drafts(
     )
     if top >= quorum:
         why = f"{top} drafts agree, but {_first_sentence(attempts[ranked[0][0]].problem)}"
+    if escalate and more > 0 and top < quorum:
+        return Decision("more", why + ": the small model drafts again", agreement=top)
     if escalate:
         return Decision("escalate", why, agreement=top)
     if ranked:
