@@ -2,6 +2,7 @@
 
     python benchmarks/nl2sql_ladder.py run --part large    --out DIR   # 1.5B alone (+ repair)
     python benchmarks/nl2sql_ladder.py run --part drafts   --out DIR   # the 0.5B's three drafts
+    python benchmarks/nl2sql_ladder.py run --part more     --out DIR   # a fourth draft
     python benchmarks/nl2sql_ladder.py run --part escalate --out DIR   # few-shot escalation
     python benchmarks/nl2sql_ladder.py run --part smol     --out DIR [--limit 100]  # SmolLM2
     python benchmarks/nl2sql_ladder.py summarise --out DIR
@@ -22,6 +23,10 @@ What each part computes — the same calls the expert makes (``_Run`` in the exp
 * ``large`` — the ``large`` role alone, greedy, zero-shot (``zero_shot``); when its query
   fails, finds nothing or has a shape problem (shape.py), also the repair rounds the
   cascade would run after it.
+* ``more`` — for the questions whose three drafts are not an agreement that no other draft
+  disputes (no two agree, or another draft returned other rows), the fourth draft the expert
+  draws then (``more_drafts``); the three recorded drafts are re-run, not redrawn (draws
+  are seeded, so they come out the same). Needs the ``drafts`` part (``--follow`` waits).
 * ``escalate`` — for the questions whose drafts do not agree, the large model's call as the
   default made it until 2026-12-03 (``escalation_shots=4``): its own query with four examples
   chosen by the question and the greedy draft's skeleton, plus its repair round; the default
@@ -48,15 +53,20 @@ from typing import Any
 from podium.errors import SQLRefused
 from podium.experts.base import ExpertContext
 from podium.experts.nl2sql import prompts
-from podium.experts.nl2sql.cascade import Attempt, after_drafts, after_final, result_key
+from podium.experts.nl2sql.cascade import (
+    Attempt,
+    after_drafts,
+    after_final,
+    result_key,
+)
 from podium.experts.nl2sql.evaluate import _db_path, _is_ordered, _read_dev, same_result
-from podium.experts.nl2sql.expert import NL2SQLExpert, _Run, run_attempt
+from podium.experts.nl2sql.expert import _SAMPLED, NL2SQLExpert, _Run, run_attempt
 from podium.experts.nl2sql.fewshot import ExamplePool
 from podium.models.provider import ModelProvider
 from podium.tools.sql import Database, QueryFailed
 
 ROOT = Path(__file__).resolve().parents[1]
-PARTS = ("large", "drafts", "escalate", "smol")
+PARTS = ("large", "drafts", "more", "escalate", "smol")
 HARDNESS = ("easy", "medium", "hard", "extra")
 
 
@@ -161,7 +171,7 @@ def run_part(args: argparse.Namespace) -> None:
     expert = NL2SQLExpert(drafts=args.drafts, shots=4, pool=pool, strategy="full")
     scorer = Scorer(args.data, infer_keys=args.keys == "inferred")
     done = done_ids(path)
-    label = models.label(role="small" if part == "drafts" else "large")
+    label = models.label(role="small" if part in ("drafts", "more") else "large")
     print(f"{part}: {label}; {len(done)} of {len(questions)} already done", flush=True)
     for item in questions:
         if item["idx"] in done:
@@ -201,6 +211,20 @@ def _one(
             "attempts": [attempt_record(a, scorer, item) for a in run.attempts],
             "cascade": decision.public(),
         }
+    if part == "more":
+        drafts_rec = _wait_for(out / "drafts.jsonl", item["idx"], follow)
+        if drafts_rec is None:
+            return None
+        if "gold_failed" in drafts_rec:
+            return {"skipped": "gold failed"}
+        run.attempts = [
+            _rerun(run, a["origin"], a["sql"], a["seconds"]) for a in drafts_rec["attempts"]
+        ]
+        if after_drafts(run.attempts, quorum=expert.quorum).action == "agreed":
+            return {"skipped": "drafts agreed, undisputed"}
+        n = len(run.attempts)
+        run.call("small", f"draft-{n}", run.draft_prompt(n, []), _SAMPLED, n)
+        return {"attempts": [attempt_record(a, scorer, item) for a in run.attempts]}
     if part == "escalate":
         drafts_rec = _wait_for(out / "drafts.jsonl", item["idx"], follow)
         if drafts_rec is None:

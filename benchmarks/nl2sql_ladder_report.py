@@ -95,6 +95,45 @@ def _cascade(drafts: list[Row], large: list[Row], quorum: int) -> Row:
     return _after_large(drafts, large)
 
 
+def _dissent(drafts: list[Row], group: list[int]) -> bool:
+    """Another draft returned other rows than the agreeing ``group`` (``cascade.dissenters``)."""
+    key = drafts[group[0]]["key"]
+    return any(a["rows"] and a["key"] != key for k, a in enumerate(drafts) if k not in group)
+
+
+def _settled(drafts: list[Row], plurality: bool) -> int | None:
+    """The agreeing group's first draft when two or more agree and no other draft disputes it
+    (``plurality``: or the group is larger than every other), else None."""
+    ranked = _groups(drafts)
+    if not ranked or len(ranked[0]) < 2:
+        return None
+    if not _dissent(drafts, ranked[0]) or (
+        plurality and all(len(g) < len(ranked[0]) for g in ranked[1:])
+    ):
+        return ranked[0][0]
+    return None
+
+
+def _with_more(drafts: list[Row], more: Row, large: list[Row], *, first: str, after: str) -> Row:
+    """A fourth draft when the first three do not settle it, then the 1.5B if that does not.
+
+    ``first``: what settles the three (``undisputed``, or ``plurality``: any two agreeing, as
+    ``full``); a disputed agreement (``undisputed``) goes to the 1.5B directly or to the
+    fourth draft (``undisputed+more``). ``after``: what settles the four."""
+    chosen = _settled(drafts, plurality=first == "plurality")
+    if chosen is not None:
+        return {"correct": drafts[chosen]["correct"], "valid": True, "large": 0, "s": _secs(drafts)}
+    ranked = _groups(drafts)
+    disputed = bool(ranked) and len(ranked[0]) >= 2
+    if disputed and first == "undisputed":
+        return _after_large(drafts, large)
+    four = more["attempts"]
+    chosen = _settled(four, plurality=after == "plurality")
+    if chosen is not None:
+        return {"correct": four[chosen]["correct"], "valid": True, "large": 0, "s": _secs(four)}
+    return _after_large(four, large) | {"s": _secs(four) + _secs(large)}
+
+
 def _escalated(drafts: list[Row], esc: Row) -> Row:
     return {
         "correct": esc["final_correct"],
@@ -106,7 +145,9 @@ def _escalated(drafts: list[Row], esc: Row) -> Row:
 
 def strategies(run: Path) -> tuple[dict[str, dict[int, Row]], list[int]]:
     large, drafts, esc = (_read(run / f"{p}.jsonl") for p in ("large", "drafts", "escalate"))
-    common = [i for i in drafts if i in large]
+    more = {i: r for i, r in _read(run / "more.jsonl").items() if "attempts" in r}
+    more_done = set(_read(run / "more.jsonl"))
+    common = [i for i in drafts if i in large and (not more_done or i in more_done)]
     out: dict[str, dict[int, Row]] = defaultdict(dict)
     for i in common:
         d, lg = drafts[i]["attempts"], large[i]["attempts"]
@@ -115,6 +156,25 @@ def strategies(run: Path) -> tuple[dict[str, dict[int, Row]], list[int]]:
         out["vote (3 drafts, no large)"][i] = _vote(d)
         out["full (default)"][i] = _cascade(d, lg, 2)
         out["full, quorum 3"][i] = _cascade(d, lg, 3)
+    arms = {  # name: (what settles three drafts, what settles four)
+        "full, disputed agreements escalate": ("undisputed", None),
+        "full + 4th draft": ("plurality", "plurality"),
+        "full + 4th draft, disputed escalate": ("undisputed", "plurality"),
+        "full + 4th draft, only undisputed": ("undisputed", "undisputed"),
+        "full + 4th draft also when disputed": ("undisputed+more", "plurality"),
+    }
+    for i in common:
+        d, lg = drafts[i]["attempts"], large[i]["attempts"]
+        for name, (first, after) in arms.items():
+            if after is None:
+                chosen = _settled(d, plurality=False)
+                out[name][i] = (
+                    _after_large(d, lg)
+                    if chosen is None
+                    else {"correct": d[chosen]["correct"], "valid": True, "large": 0, "s": _secs(d)}
+                )
+            elif i in more_done:  # no fourth draft: the three were undisputed
+                out[name][i] = _with_more(d, more.get(i, {}), lg, first=first, after=after)
     for i in common:
         if i not in esc:
             continue
