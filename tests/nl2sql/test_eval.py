@@ -85,3 +85,33 @@ def test_podium_sql_runs_a_select_and_refuses_a_write(demo):
     refused = _cli("sql", "SELECT 1; DROP TABLE orders", "-w", str(demo.root))
     assert refused.returncode == 2
     assert "refused" in refused.stderr and "2 statements" in refused.stderr
+
+
+@pytest.mark.slow  # links with the real embedded encoder
+def test_vote_scored_from_a_full_pass_counts_only_the_first_drafts(spider_db):
+    from podium.experts.base import ExpertContext
+    from podium.experts.nl2sql import NL2SQLExpert
+    from podium.experts.nl2sql.evaluate import probe
+    from podium.models.provider import ModelProvider
+
+    from .test_expert import _scripted
+
+    db, _ = spider_db("concert_singer")
+    # Three drafts that disagree; the fourth, drawn by `full`, sides with the second.
+    small, _ = _scripted(
+        "SELECT COUNT(*) FROM singer",
+        "SELECT COUNT(*) FROM stadium",
+        "SELECT COUNT(*) FROM singr",
+        "SELECT count(*) FROM stadium",
+    )
+    large, asked = _scripted("SELECT 0")
+    ctx = ExpertContext(models=ModelProvider({"small": small, "large": large}))
+
+    out = probe(NL2SQLExpert(), db, "How many singers are there?", ctx, "x", {"vote", "full"})
+
+    full_answer, vote_answer = out["full"][0], out["vote"][0]
+    assert full_answer is not None and full_answer.origin == "draft-1"  # 2 of 4 settled it
+    assert out["full"][3] == "more -> agreed" and asked == []
+    # the three drafts' own vote: no group, the greedy draft's answer kept as a fallback
+    assert vote_answer is not None and vote_answer.origin == "draft-0"
+    assert out["vote"][3] == "fallback"

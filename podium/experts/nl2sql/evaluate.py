@@ -238,7 +238,8 @@ def probe(
         first = drafts[0]
         out["small_zero_shot"] = (first, 0, first.seconds, "greedy draft", 0.0)
     if "vote" in wanted:
-        out["vote"] = _read(drafts, [after_drafts(drafts, quorum=expert.quorum, escalate=False)])
+        drawn = drafts[: expert.drafts]  # not the further draft `full` may have drawn
+        out["vote"] = _read(drawn, [after_drafts(drawn, quorum=expert.quorum, escalate=False)])
     if "full" in wanted:
         out["full"] = _read(run.attempts, run.decisions)
     if "draft_finalise" in wanted:
