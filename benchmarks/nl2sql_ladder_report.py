@@ -5,9 +5,13 @@ Every strategy is derived from the calls it would make, recorded once per questi
 * ``SmolLM2 alone``, ``0.5B alone`` (draft 0), ``1.5B alone`` (the ``large`` part's first call);
 * ``vote`` — the three drafts' largest group of equal result sets (``after_drafts`` without
   escalation);
-* ``full`` (the default) — two drafts with the same rows are accepted; otherwise the 1.5B
-  model's own zero-shot query (the ``large`` part: its first call and its repair), fallback
-  to the drafts — exactly what the expert runs (``escalation_shots=0``);
+* ``full`` (the default) — two drafts with the same rows are accepted when no other draft
+  returned other rows; a disputed pair goes to the 1.5B; when no two agree, the fourth draft
+  (the ``more`` part) is drawn and a group that outnumbers every other is accepted; otherwise
+  the 1.5B model's own zero-shot query (the ``large`` part: its first call and its repair),
+  fallback to the drafts — exactly what the expert runs (``escalation_shots=0``);
+* ``full, any 2 agreeing`` — the default until 2026-12-04: any two drafts with the same rows
+  are accepted, three drafts only; and the other arms of the fourth draft;
 * ``full, quorum 3`` — all three drafts must agree;
 * ``full, few-shot escalation`` — the default until 2026-12-03: on escalation the ``escalate``
   part's answer (the large model's query with four examples, one repair, fallback); only on
@@ -153,13 +157,14 @@ def strategies(run: Path) -> tuple[dict[str, dict[int, Row]], list[int]]:
         d, lg = drafts[i]["attempts"], large[i]["attempts"]
         out["0.5B alone"][i] = _alone(d)
         out["1.5B alone"][i] = _alone(lg) | {"large": 1}
+        out["1.5B alone + its repair round (strongest single model)"][i] = _after_large([], lg)
         out["vote (3 drafts, no large)"][i] = _vote(d)
-        out["full (default)"][i] = _cascade(d, lg, 2)
+        out["full, any 2 agreeing (default until 2026-12-04)"][i] = _cascade(d, lg, 2)
         out["full, quorum 3"][i] = _cascade(d, lg, 3)
     arms = {  # name: (what settles three drafts, what settles four)
         "full, disputed agreements escalate": ("undisputed", None),
         "full + 4th draft": ("plurality", "plurality"),
-        "full + 4th draft, disputed escalate": ("undisputed", "plurality"),
+        "full (default): disputed pairs escalate, else a 4th draft": ("undisputed", "plurality"),
         "full + 4th draft, only undisputed": ("undisputed", "undisputed"),
         "full + 4th draft also when disputed": ("undisputed+more", "plurality"),
     }
@@ -182,7 +187,9 @@ def strategies(run: Path) -> tuple[dict[str, dict[int, Row]], list[int]]:
         agreed = drafts[i]["cascade"]["action"] == "agreed"
         few = _cascade(d, [], 2) if agreed else _escalated(d, esc[i])
         out["full, few-shot escalation (subset)"][i] = few
-        out["full (default) on that subset"][i] = out["full (default)"][i]
+        out["full, any 2 agreeing, on that subset"][i] = out[
+            "full, any 2 agreeing (default until 2026-12-04)"
+        ][i]
     return out, common
 
 
