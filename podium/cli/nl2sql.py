@@ -37,6 +37,9 @@ def eval_nl2sql(
         typer.Option(help="Model URI for the large role, e.g. openai-compatible:http://h/v1#m"),
     ] = None,
     drafts: Annotated[int, typer.Option(help="Small-model drafts per question.")] = 3,
+    more_drafts: Annotated[
+        int, typer.Option(help="Drafts added when no two agree, before the large model (0: none).")
+    ] = 1,
     limit: Annotated[
         int | None, typer.Option(help="Evaluate N questions, stratified by database.")
     ] = None,
@@ -76,6 +79,7 @@ def eval_nl2sql(
             small=small,
             large=large,
             drafts=drafts,
+            more_drafts=more_drafts,
             limit=limit,
             on_item=progress,
         )

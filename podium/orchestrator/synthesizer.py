@@ -270,7 +270,7 @@ async def synthesize_node(state: RunState, runtime: Runtime[PodiumContext]) -> d
 # Below this confidence a step's result is not stated as an answer: "I don't know" is.
 # Calibrated on the demo: the retrieval expert scores answerable questions 0.5-0.66 and
 # questions its documents do not cover 0.06-0.09; nl2sql's own fallbacks (no two drafts agree,
-# no final query ran) score 0.1-0.33, agreeing drafts 0.67-1.0.
+# no final query ran) score 0.1-0.33, agreeing drafts 0.5-1.0 (2 of 4 after a further draft).
 CONFIDENCE_FLOOR = 0.3
 # Choosing the sentences to quote embeds a question and a passage's sentences (milliseconds once
 # the encoder is loaded; the router has loaded it by then).

@@ -145,6 +145,7 @@ def evaluate(
     small: str | None = None,
     large: str | None = None,
     drafts: int = 3,
+    more_drafts: int = 1,
     shots: int = 4,
     limit: int | None = None,
     on_item: Callable[[ItemOutcome], None] | None = None,
@@ -164,7 +165,9 @@ def evaluate(
     models = ModelProvider(roles)
     ctx = ExpertContext(models=models)
     pool = ExamplePool.with_spider(_read_dev(data))
-    expert = NL2SQLExpert(drafts=drafts, shots=shots, pool=pool, strategy="full")
+    expert = NL2SQLExpert(
+        drafts=drafts, more_drafts=more_drafts, shots=shots, pool=pool, strategy="full"
+    )
     dbs: dict[str, Database] = {}
     outcomes: dict[str, list[ItemOutcome]] = {s: [] for s in strategies}
     gold_failed = 0
