@@ -284,8 +284,8 @@ def replay(
     for a in drafts["attempts"]:
         add(a)
     # The cascade as the recorded history ran it: three drafts, any two agreeing accepted
-    # (``outvote``: with three drafts a pair always outnumbers the third). The expert now also
-    # draws a fourth draft and escalates disputed pairs; the recorded runs have no fourth.
+    # (``outvote``: with three drafts a pair always outnumbers the third). The expert now sends
+    # a pair disputed by the third draft to the large model, which the recorded history did not.
     decision = decide(after_drafts(attempts, quorum=quorum, escalate=True, outvote=True))
     if not decision.final:
         if large is None:

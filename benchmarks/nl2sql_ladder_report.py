@@ -6,12 +6,14 @@ Every strategy is derived from the calls it would make, recorded once per questi
 * ``vote`` — the three drafts' largest group of equal result sets (``after_drafts`` without
   escalation);
 * ``full`` (the default) — two drafts with the same rows are accepted when no other draft
-  returned other rows; a disputed pair goes to the 1.5B; when no two agree, the fourth draft
-  (the ``more`` part) is drawn and a group that outnumbers every other is accepted; otherwise
-  the 1.5B model's own zero-shot query (the ``large`` part: its first call and its repair),
-  fallback to the drafts — exactly what the expert runs (``escalation_shots=0``);
+  returned other rows; otherwise the 1.5B model's own zero-shot query (the ``large`` part: its
+  first call and its repair), fallback to the drafts — exactly what the expert runs
+  (``escalation_shots=0``);
 * ``full, any 2 agreeing`` — the default until 2026-12-04: any two drafts with the same rows
-  are accepted, three drafts only; and the other arms of the fourth draft;
+  are accepted, even when the third returned other rows;
+* ``+ 4th draft`` arms — when no two agree, the fourth draft (the ``more`` part) is drawn
+  first and a group that then outnumbers every other is accepted (``more_drafts=1``); they
+  differ in what they do with a disputed pair;
 * ``full, quorum 3`` — all three drafts must agree;
 * ``full, few-shot escalation`` — the default until 2026-12-03: on escalation the ``escalate``
   part's answer (the large model's query with four examples, one repair, fallback); only on
@@ -162,9 +164,9 @@ def strategies(run: Path) -> tuple[dict[str, dict[int, Row]], list[int]]:
         out["full, any 2 agreeing (default until 2026-12-04)"][i] = _cascade(d, lg, 2)
         out["full, quorum 3"][i] = _cascade(d, lg, 3)
     arms = {  # name: (what settles three drafts, what settles four)
-        "full, disputed agreements escalate": ("undisputed", None),
+        "full (default): a disputed pair escalates": ("undisputed", None),
         "full + 4th draft": ("plurality", "plurality"),
-        "full (default): disputed pairs escalate, else a 4th draft": ("undisputed", "plurality"),
+        "full + 4th draft, disputed escalate (more_drafts=1)": ("undisputed", "plurality"),
         "full + 4th draft, only undisputed": ("undisputed", "undisputed"),
         "full + 4th draft also when disputed": ("undisputed+more", "plurality"),
     }

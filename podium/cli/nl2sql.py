@@ -38,8 +38,8 @@ def eval_nl2sql(
     ] = None,
     drafts: Annotated[int, typer.Option(help="Small-model drafts per question.")] = 3,
     more_drafts: Annotated[
-        int, typer.Option(help="Drafts added when no two agree, before the large model (0: none).")
-    ] = 1,
+        int, typer.Option(help="Drafts added when no two agree, before the large model.")
+    ] = 0,
     limit: Annotated[
         int | None, typer.Option(help="Evaluate N questions, stratified by database.")
     ] = None,

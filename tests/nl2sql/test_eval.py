@@ -107,7 +107,8 @@ def test_vote_scored_from_a_full_pass_counts_only_the_first_drafts(spider_db):
     large, asked = _scripted("SELECT 0")
     ctx = ExpertContext(models=ModelProvider({"small": small, "large": large}))
 
-    out = probe(NL2SQLExpert(), db, "How many singers are there?", ctx, "x", {"vote", "full"})
+    expert = NL2SQLExpert(more_drafts=1)
+    out = probe(expert, db, "How many singers are there?", ctx, "x", {"vote", "full"})
 
     full_answer, vote_answer = out["full"][0], out["vote"][0]
     assert full_answer is not None and full_answer.origin == "draft-1"  # 2 of 4 settled it

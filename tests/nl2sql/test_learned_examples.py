@@ -100,8 +100,7 @@ def ask(db: Database, pool: ExamplePool, strategy: str = "full"):
         return "SELECT COUNT(*) FROM singer WHERE country = 'France'"
 
     models = Models({"small": RuleChatModel(rule=small), "large": RuleChatModel(rule=large)})
-    # Three drafts, as when these prompts were pinned: no further draft before escalating.
-    expert = NL2SQLExpert(pool=pool, strategy=strategy, more_drafts=0)  # type: ignore[arg-type]
+    expert = NL2SQLExpert(pool=pool, strategy=strategy)  # type: ignore[arg-type]
     result = expert.answer(db, QUESTION, ExpertContext(models=models), source="music")
     return result, prompts
 

@@ -4,9 +4,9 @@ The default strategy (``full``) is the agreement cascade measured on this box (D
 "Measured facts"): the ``small`` role (Qwen2.5-Coder-0.5B on the ladder) writes ``drafts``
 queries — one greedy, the others sampled at temperature 0.7 from varied prompts — each checked
 by the sqlglot read-only guard and run read-only. When ``quorum`` drafts return the same rows
-and no other draft returned other rows, the answer is accepted without the large model; when
-no ``quorum`` drafts agree, the small model first drafts again (``more_drafts``) and a group
-that then outnumbers every other is accepted; otherwise the ``large`` role (1.5B) writes its
+and no other draft returned other rows, the answer is accepted without the large model (with
+``more_drafts``, when no ``quorum`` agree the small model first drafts again and a group that
+then outnumbers every other is accepted); otherwise the ``large`` role (1.5B) writes its
 own query from the schema alone (``escalation_shots`` adds examples, ``draft_finalise`` puts the
 drafts with their results or errors in its context), and its execution errors are fed back for
 ``max_repairs`` rounds. The decisions are made by the pure functions of :mod:`.cascade` and
@@ -87,7 +87,7 @@ class NL2SQLExpert(Expert):
         strategy: Strategy = "full",
         large: str | None = None,
         quorum: int = 2,
-        more_drafts: int = 1,
+        more_drafts: int = 0,
         max_repairs: int = 1,
         pool: ExamplePool | None = None,
         schema_chars: int = 8000,
@@ -112,8 +112,9 @@ class NL2SQLExpert(Expert):
         self.strategy: Strategy = strategy
         self.quorum = quorum
         # Drafts the small model adds, one at a time, while no ``quorum`` drafts agree, before
-        # the large model is asked (the ``full`` strategy): on Spider a fourth draft settled a
-        # fifth of those questions, as accurately as the large model did (BENCHMARKS.md).
+        # the large model is asked (the ``full`` strategy). A budget choice, off by default: on
+        # 320 held-out Spider questions one more draft cut the large model's share from 58 %
+        # to 48 % and cost 1.6 points of accuracy (BENCHMARKS.md).
         self.more_drafts = more_drafts
         self.max_repairs = max_repairs
         self.pool = pool if pool is not None else ExamplePool.generic()
