@@ -13,8 +13,8 @@ with scripted attempts and are recorded the same way in the step's output and th
   choice of the expert, off by default): the small model drafts once more before the large
   model is asked.
 * ``escalate`` — the drafts disagree, failed or found nothing, or two agree while another
-  returned other rows (on Spider such disputed pairs were wrong 10 times in 31, undisputed
-  ones 17 in 88, and the large model fixed 8 of the 10: BENCHMARKS.md): the large model
+  returned other rows (on Spider such disputed pairs were wrong 11 times in 36, undisputed
+  ones 19 in 100, and the large model fixed 9 of the 11: BENCHMARKS.md): the large model
   writes the final query.
 * ``repair`` — the large model's query failed (or found nothing): its error goes back to it,
   up to ``max_repairs`` rounds; or it ran but has the wrong shape for the question

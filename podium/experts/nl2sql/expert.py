@@ -113,8 +113,8 @@ class NL2SQLExpert(Expert):
         self.quorum = quorum
         # Drafts the small model adds, one at a time, while no ``quorum`` drafts agree, before
         # the large model is asked (the ``full`` strategy). A budget choice, off by default: on
-        # 320 held-out Spider questions one more draft cut the large model's share from 58 %
-        # to 48 % and cost 1.6 points of accuracy (BENCHMARKS.md).
+        # 381 held-out Spider questions one more draft cut the large model's share from 59 %
+        # to 50 % and cost 1.6 points of accuracy (BENCHMARKS.md).
         self.more_drafts = more_drafts
         self.max_repairs = max_repairs
         self.pool = pool if pool is not None else ExamplePool.generic()
