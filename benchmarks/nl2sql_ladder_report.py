@@ -120,18 +120,20 @@ def _settled(drafts: list[Row], plurality: bool) -> int | None:
     return None
 
 
-def _with_more(drafts: list[Row], more: Row, large: list[Row], *, first: str, after: str) -> Row:
+def _with_more(
+    drafts: list[Row], more: Row, large: list[Row], *, first: str, after: str | None
+) -> Row:
     """A fourth draft when the first three do not settle it, then the 1.5B if that does not.
 
     ``first``: what settles the three (``undisputed``, or ``plurality``: any two agreeing, as
-    ``full``); a disputed agreement (``undisputed``) goes to the 1.5B directly or to the
-    fourth draft (``undisputed+more``). ``after``: what settles the four."""
+    ``full`` did); a disputed agreement (``undisputed``) goes to the 1.5B directly or to the
+    fourth draft (``undisputed+more``). ``after``: what settles the four (None: no fourth)."""
     chosen = _settled(drafts, plurality=first == "plurality")
     if chosen is not None:
         return {"correct": drafts[chosen]["correct"], "valid": True, "large": 0, "s": _secs(drafts)}
     ranked = _groups(drafts)
     disputed = bool(ranked) and len(ranked[0]) >= 2
-    if disputed and first == "undisputed":
+    if after is None or (disputed and first == "undisputed"):
         return _after_large(drafts, large)
     four = more["attempts"]
     chosen = _settled(four, plurality=after == "plurality")
@@ -173,14 +175,7 @@ def strategies(run: Path) -> tuple[dict[str, dict[int, Row]], list[int]]:
     for i in common:
         d, lg = drafts[i]["attempts"], large[i]["attempts"]
         for name, (first, after) in arms.items():
-            if after is None:
-                chosen = _settled(d, plurality=False)
-                out[name][i] = (
-                    _after_large(d, lg)
-                    if chosen is None
-                    else {"correct": d[chosen]["correct"], "valid": True, "large": 0, "s": _secs(d)}
-                )
-            elif i in more_done:  # no fourth draft: the three were undisputed
+            if after is None or i in more_done:  # no `more` record: the three were undisputed
                 out[name][i] = _with_more(d, more.get(i, {}), lg, first=first, after=after)
     for i in common:
         if i not in esc:
