@@ -73,6 +73,17 @@ def test_the_head_verifier_still_trains_reproducibly(app, small, tmp_path):
     assert np.array_equal(a["W0"], b["W0"]) and float(a["temperature"]) == float(b["temperature"])
 
 
+def test_the_head_verifier_trains_without_contrast_pairs(app, small, tmp_path):
+    out = tmp_path / "plain.npz"
+    args = ["train", "fact_check", "--model", "head", "--no-augment", "--data", str(small)]
+    res = CliRunner().invoke(app, [*args, "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout[res.stdout.index("{") :])
+    assert report["split"]["contrast_pairs"] == 0
+    assert report["model"]["augment"] == "False"
+    assert np.load(out)["W0"].shape[1] == 3
+
+
 def test_eval_refuses_a_folder_without_pairs(app, tmp_path):
     res = CliRunner().invoke(app, ["eval", "fact_check", "--data", str(tmp_path)])
     assert res.exit_code == 2

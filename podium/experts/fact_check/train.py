@@ -226,7 +226,11 @@ def train(
     )
     src = np.array([i for i, *_ in contrast], dtype=int)
     y_ex = np.array([y for *_, y in contrast], dtype=int)
-    x_ex = encode_pairs([c for _, c, _, _ in contrast], [e for _, _, e, _ in contrast], ENCODER)
+    x_ex = (
+        encode_pairs([c for _, c, _, _ in contrast], [e for _, _, e, _ in contrast], ENCODER)
+        if contrast
+        else x_tr[:0]
+    )
     log(f"contrast pairs from the train claims: {len(contrast)} (see augment.py)")
     folds = list(GroupKFold(n_splits=5).split(x_tr, y_tr, groups=tr.groups))
 
