@@ -108,6 +108,37 @@ def test_an_answer_that_names_the_value_is_not_completed_with_the_column_name(ma
     assert result.answer == "Tents bring in the most revenue."
 
 
+@expert(description="Ranks the product categories by revenue.")
+def categories_by_revenue(text: str) -> str:
+    return "[category] tents; footwear; climbing; backpacks; clothing; kitchen"
+
+
+def test_an_answer_naming_the_top_row_of_a_ranked_result_is_not_completed_with_every_row(
+    make_podium,
+):
+    # The query ranked every category; the question asked for the top one. Naming it carries
+    # the finding, so the answer is not followed by a line listing all six.
+    plan = plan_json(("s1", "categories_by_revenue", "Which category has the most revenue?"))
+    podium = make_podium(
+        plan, "The category with the most revenue is tents.", experts=[categories_by_revenue]
+    )
+    assert podium.run("Which category has the most revenue?").answer == (
+        "The category with the most revenue is tents."
+    )
+
+
+def test_an_answer_naming_a_lower_row_still_gets_the_finding_appended(make_podium):
+    plan = plan_json(("s1", "categories_by_revenue", "Which category has the most revenue?"))
+    podium = make_podium(
+        plan,
+        "Footwear brings in the most revenue.",
+        "Footwear brings in the most revenue.",  # the step-by-step completion, again wrong
+        experts=[categories_by_revenue],
+    )
+    answer = podium.run("Which category has the most revenue?").answer
+    assert "I found: [category] tents; footwear" in answer
+
+
 def test_sources_read_once_judge_an_answer_as_the_texts_themselves_do():
     """The checks read the results' numbers and currencies once per answer; reading them
     once must not change a verdict, and a step's own fact adds what it says."""

@@ -183,12 +183,19 @@ def _content_words(text: str) -> set[str]:
 
 
 def _reflects(answer_numbers: set[str], answer_words: set[str], fact: str) -> bool:
-    """Whether an answer carries a finding: one of its numbers, or three of its words."""
+    """Whether an answer carries a finding: one of its numbers, three of its words, or every
+    word of its first row."""
     numbers = {_canon(n) for n in _NUMBER.findall(fact)}
     if numbers and len(numbers) <= 12:
         return bool(numbers & answer_numbers)
-    fact_words = _content_words(_LABELS.sub("", fact))
-    return len(answer_words & fact_words) >= min(3, len(fact_words))
+    found = _LABELS.sub("", fact)
+    fact_words = _content_words(found)
+    if len(answer_words & fact_words) >= min(3, len(fact_words)):
+        return True
+    # A ranked result ("which category has the most revenue?" read as every category, best
+    # first) is carried by an answer that names its whole first row.
+    first_row = _content_words(found.split(";", 1)[0])
+    return bool(first_row) and first_row <= answer_words
 
 
 def _canon(number: str) -> str:
