@@ -15,7 +15,12 @@ from podium.experts.fact_check.cross import CrossVerifier
 from podium.experts.fact_check.expert import gather, parse_request
 from podium.experts.fact_check.train import claim_verdict, load_pairs
 from podium.experts.fact_check.train import split_claims as split
-from podium.experts.fact_check.verifier import TrainedVerifier, load_verifier
+from podium.experts.fact_check.verifier import (
+    HeadWeights,
+    TrainedVerifier,
+    builtin_weights,
+    load_verifier,
+)
 
 from ..scripted import scripted
 
@@ -162,3 +167,12 @@ def test_missing_or_broken_cross_encoder_weights_fail_clearly(tmp_path):
     (tmp_path / "bad.json").write_text(shipped.read_text())
     with pytest.raises(ModelUnavailable, match="cannot read verifier weights"):
         CrossVerifier(tmp_path / "bad.safetensors")
+
+
+def test_the_shipped_verifiers_say_what_data_they_learned_from_and_its_licence():
+    head = HeadWeights.load(builtin_weights()).meta
+    shipped = Path(str(files("podium.experts.fact_check") / "cross_encoder.json"))
+    cross = json.loads(shipped.read_text())["meta"]
+    for meta in (head, cross):
+        assert "Climate-FEVER" in meta["data"] and "arXiv 2012.00614" in meta["data"]
+        assert "licence" in meta["data_licence"] and "all-MiniLM-L6-v2" in meta["base_model"]

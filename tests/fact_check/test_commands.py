@@ -12,6 +12,7 @@ from safetensors.torch import load_file
 from typer.testing import CliRunner
 
 from podium.cli import fact_check
+from podium.experts.fact_check.verifier import HeadWeights
 
 pytestmark = pytest.mark.slow
 
@@ -71,6 +72,8 @@ def test_the_head_verifier_still_trains_reproducibly(app, small, tmp_path):
         assert res.exit_code == 0, res.output
     a, b = (np.load(p) for p in outs)
     assert np.array_equal(a["W0"], b["W0"]) and float(a["temperature"]) == float(b["temperature"])
+    meta = HeadWeights.load(outs[0]).meta
+    assert "Climate-FEVER" in meta["data"] and "licence" in meta["data_licence"]
 
 
 def test_the_head_verifier_trains_without_contrast_pairs(app, small, tmp_path):

@@ -30,6 +30,7 @@ from podium.metrics import ece
 from .augment import contrast_pairs
 from .features import LEXICAL_NAMES
 from .labels import LABELS, NEI, REFUTES, SUPPORTS, softmax
+from .provenance import PROVENANCE
 from .verifier import HeadWeights, claim_key, encode_pairs
 
 ENCODER = "local:minilm"
@@ -277,6 +278,7 @@ def train(
             "C": f"{c:g}",
             "alpha": f"{alpha:g}",
             "seed": str(seed),
+            **PROVENANCE,
         },
     )
     probs = head.probs(x_va)
