@@ -62,25 +62,29 @@ def podiums(workspaces: dict[str, Any]) -> dict[str, Any]:
     return made
 
 
-def route(tasks: list[dict[str, Any]], made: dict[str, Any]) -> list[dict[str, Any]]:
-    """The cascade's decision per task, as the plan node takes it."""
+def decide(router: Any, item: dict[str, Any], max_steps: int) -> dict[str, Any]:
+    """The cascade's decision on one task, as the plan node takes it, and whether the
+    router's own routing of its clauses is right."""
     from podium.orchestrator.planner_cascade import router_decision
     from podium.orchestrator.semantic_router import split_clauses
 
+    decision = router_decision(router, item["task"], max_steps=max_steps)
+    routes = router.routes(split_clauses(item["task"]))
+    return {
+        "id": item["id"],
+        "accepted": decision.accepted,
+        "confidence": round(decision.confidence, 3),
+        "router_right": {r.expert for r in routes} == set(item["experts"]),
+        "reason": decision.reason,
+    }
+
+
+def route(tasks: list[dict[str, Any]], made: dict[str, Any]) -> list[dict[str, Any]]:
+    """The cascade's decision per task with each workspace's own router."""
     rows = []
     for item in tasks:
         ctx = made[item["workspace"]].context
-        decision = router_decision(ctx.router, item["task"], max_steps=ctx.limits.max_steps)
-        routes = ctx.router.routes(split_clauses(item["task"]))
-        rows.append(
-            {
-                "id": item["id"],
-                "accepted": decision.accepted,
-                "confidence": round(decision.confidence, 3),
-                "router_right": {r.expert for r in routes} == set(item["experts"]),
-                "reason": decision.reason,
-            }
-        )
+        rows.append(decide(ctx.router, item, ctx.limits.max_steps))
     return rows
 
 
@@ -124,7 +128,6 @@ def labelled_bound(
     """The test half routed with the history half's labelled clauses as router examples."""
     from podium import Podium
     from podium.orchestrator.context import routing_hints
-    from podium.orchestrator.planner_cascade import router_decision
     from podium.orchestrator.semantic_router import SemanticRouter, split_clauses
 
     rows = []
@@ -141,19 +144,8 @@ def labelled_bound(
             hints = {e.name: routing_hints(e, ws) + extra.get(e.name, []) for e in registry}
             router = SemanticRouter(podium.models.embedder(), registry, hints)
             for item in (t for t in test if t["workspace"] == name):
-                decision = router_decision(
-                    router, item["task"], max_steps=podium.context.limits.max_steps
-                )
-                routes = router.routes(split_clauses(item["task"]))
-                rows.append(
-                    {
-                        "side": side,
-                        "id": item["id"],
-                        "accepted": decision.accepted,
-                        "confidence": round(decision.confidence, 3),
-                        "router_right": {r.expert for r in routes} == set(item["experts"]),
-                    }
-                )
+                row = decide(router, item, podium.context.limits.max_steps)
+                rows.append({"side": side, **row})
         podium.close()
     return {
         side: {
