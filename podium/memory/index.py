@@ -220,9 +220,11 @@ class LexicalIndex:
         self.ids = np.asarray(ids, dtype=np.int64)
         self.retriever = bm25s.BM25()
         corpus = [tokenize(t) for t in texts]
-        # bm25s needs at least one token per document to build its matrix.
-        self.retriever.index([c or ["\u2205"] for c in corpus], show_progress=False)
-        self._vocab = self.retriever.vocab_dict
+        self._vocab: dict[str, int] = {}
+        if corpus:  # bm25s cannot index an empty corpus: an empty store finds nothing
+            # bm25s needs at least one token per document to build its matrix.
+            self.retriever.index([c or ["\u2205"] for c in corpus], show_progress=False)
+            self._vocab = self.retriever.vocab_dict
 
     def search(
         self, query: str, k: int, allowed: np.ndarray | None = None

@@ -172,3 +172,8 @@ def test_queries_encoded_in_one_batch_are_searched_without_the_encoder_again(
     assert calls == [2]
     store.search("something else entirely", k=1, mode="dense")
     assert calls == [2, 1]
+
+
+def test_an_empty_store_finds_nothing_in_every_mode(store: DocumentStore) -> None:
+    for mode in ("hybrid", "dense", "bm25"):
+        assert store.search("how many days does delivery take?", k=3, mode=mode) == []
