@@ -53,6 +53,8 @@ class Attempt:
     error: str | None = None
     seconds: float = 0.0
     problem: str | None = None  # ran, but its shape does not fit the question (shape.py)
+    written: str | None = None  # what the model wrote, when Podium ran a corrected ``sql``
+    note: str | None = None  # why it was corrected (grouping.py)
 
     @property
     def rows(self) -> bool:
@@ -76,6 +78,9 @@ class Attempt:
             out["error"] = self.error
         if self.problem:
             out["problem"] = self.problem
+        if self.written is not None:
+            out["written"] = self.written
+            out["note"] = self.note
         if self.result is not None:
             out["row_count"] = self.result.row_count
         return out

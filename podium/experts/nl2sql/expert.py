@@ -41,6 +41,7 @@ from podium.tools.sql import Database, QueryFailed, QueryResult, open_database
 from . import prompts
 from .cascade import Attempt, Decision, after_drafts, after_final, refused_writes
 from .fewshot import ExamplePool, PoolExample, learned_source, mask_question
+from .grouping import key_named_groups, shared_names_query
 from .intent import read_only_answer, write_request
 from .linking import LinkedSchema, SchemaLinker
 from .shape import shape_problem
@@ -223,6 +224,7 @@ class _Run:
         self.mine = learned_source(source)  # this database's verified examples
         self.shown_learned: list[str] = []
         self.copies: list[dict[str, str]] = []
+        self.shared: dict[tuple[str, tuple[str, ...]], bool] = {}
 
     def examples(self, k: int, draft_sql: str | None = None) -> list[PoolExample]:
         """Examples from other databases (and the shipped ones); never this database's own
@@ -406,7 +408,10 @@ class _Run:
         start = time.perf_counter()
         reply = model.invoke(messages)
         sql = prompts.extract_sql(str(reply.content))
-        attempt = run_attempt(self.db, origin, role, sql)
+        keyed = key_named_groups(sql, self.db.schema().tables, self.names_shared, self.db.dialect)
+        attempt = run_attempt(self.db, origin, role, keyed.sql if keyed else sql)
+        if keyed is not None:
+            attempt.written, attempt.note = sql, keyed.note
         if attempt.rows and attempt.result is not None:
             attempt.problem = shape_problem(
                 self.question, sql, attempt.result, self.db.schema().tables, self.db.dialect
@@ -415,6 +420,18 @@ class _Run:
         self.attempts.append(attempt)
         self.ctx.emit({"kind": "sql_candidate", **attempt.public()})
         return attempt
+
+    def names_shared(self, table: str, columns: list[str]) -> bool:
+        """Whether two rows of ``table`` share a value of ``columns`` (asked once a run)."""
+        key = (table, tuple(columns))
+        if key not in self.shared:
+            info = self.db.schema().table(table)
+            try:
+                found = self.db.execute(shared_names_query(info, columns, self.db.dialect))
+            except (QueryFailed, SQLRefused):
+                found = None
+            self.shared[key] = found is not None and found.row_count > 0
+        return self.shared[key]
 
     def decide(self, decision: Decision) -> None:
         self.decisions.append(decision)

@@ -104,32 +104,19 @@ def ranks_child_rows(
     """The problem, said to the model, when a query ranks the rows of a child table but shows
     only its parent's columns (no GROUP BY, no aggregate), so a parent is ranked by one of its
     rows instead of a total over them."""
-    try:
-        tree = sqlglot.parse_one(sql, read=dialect or None)
-    except SqlglotError:
-        return None
-    if not isinstance(tree, exp.Select) or tree.args.get("group") or not tree.args.get("order"):
+    tree = parse_select(sql, dialect)
+    if tree is None or tree.args.get("group") or not tree.args.get("order"):
         return None
     if not (tree.args.get("limit") or _RANKING.search(question)):
         return None
     if any(e.find(exp.AggFunc) for e in tree.expressions):
         return None
     by_name = {t.name.lower(): t for t in tables}
-    schema: dict[str, object] = {
-        t.name: {c.name: c.type or "TEXT" for c in t.columns} for t in by_name.values()
-    }
-    try:
-        tree = qualify(tree, schema=schema, dialect=dialect or None, validate_qualify_columns=False)
-        scope = build_scope(tree)
-    except (SqlglotError, KeyError, ValueError):
+    read = qualified_sources(tree, by_name.values(), dialect)
+    if read is None:
         return None
-    if scope is None:
-        return None
-    sources = {
-        alias.lower(): source.name.lower()
-        for alias, source in scope.sources.items()
-        if isinstance(source, exp.Table)
-    }
+    tree, tables_read = read
+    sources = {alias: table.name.lower() for alias, table in tables_read.items()}
 
     def owners(nodes: Iterable[exp.Expression]) -> dict[str, str]:
         """table -> one of its columns, for the plain columns under ``nodes``."""
@@ -207,11 +194,8 @@ def ranks_other_groups(
     found = _WHICH.search(question)
     if found is None or not _RANKING.search(question):
         return None
-    try:
-        tree = sqlglot.parse_one(sql, read=dialect or None)
-    except SqlglotError:
-        return None
-    if not isinstance(tree, exp.Select):
+    tree = parse_select(sql, dialect)
+    if tree is None:
         return None
     keys = [c.name.lower() for g in tree.find_all(exp.Group) for c in g.find_all(exp.Column)]
     if not keys:
@@ -253,6 +237,42 @@ def _stem(word: str) -> str:
     if word.endswith("ies"):
         return word[:-3] + "y"
     return re.sub(r"(?:es|s)$", "", word) if len(word) > 3 else word
+
+
+def parse_select(sql: str, dialect: str | None) -> exp.Select | None:
+    """``sql`` parsed, when it is one SELECT (not a union, not a statement sqlglot cannot
+    read)."""
+    try:
+        tree = sqlglot.parse_one(sql, read=dialect or None)
+    except SqlglotError:
+        return None
+    return tree if isinstance(tree, exp.Select) else None
+
+
+def qualified_sources(
+    tree: exp.Select, tables: Iterable[TableInfo], dialect: str | None
+) -> tuple[exp.Select, dict[str, TableInfo]] | None:
+    """A copy of ``tree`` with every column qualified by its table's alias, and the tables it
+    reads from by (lower-case) alias; None when the schema cannot resolve it."""
+    by_name = {t.name.lower(): t for t in tables}
+    schema: dict[str, object] = {
+        t.name: {c.name: c.type or "TEXT" for c in t.columns} for t in by_name.values()
+    }
+    try:
+        qualified = qualify(
+            tree.copy(), schema=schema, dialect=dialect or None, validate_qualify_columns=False
+        )
+        scope = build_scope(qualified)
+    except (SqlglotError, KeyError, ValueError):
+        return None
+    if scope is None or not isinstance(qualified, exp.Select):
+        return None
+    sources = {
+        alias.lower(): by_name[source.name.lower()]
+        for alias, source in scope.sources.items()
+        if isinstance(source, exp.Table) and source.name.lower() in by_name
+    }
+    return qualified, sources
 
 
 def shape_problem(

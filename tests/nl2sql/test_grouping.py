@@ -1,0 +1,144 @@
+"""Entities are grouped by their key, not their name. "Which customers spent the most?" summed
+per ``c.name`` adds namesakes' orders together; Podium keys such groups itself when the
+database holds namesakes, and leaves every other grouping alone."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from podium.demo.shop import build_shop_db
+from podium.experts.base import ExpertContext
+from podium.experts.nl2sql import NL2SQLExpert
+from podium.experts.nl2sql.evaluate import _db_path
+from podium.experts.nl2sql.grouping import key_named_groups, shared_names_query
+from podium.models.provider import ModelProvider
+from podium.tools.sql import Database, QueryFailed
+
+from .test_expert import _scripted
+
+BY_NAME = (
+    "SELECT c.name, SUM(o.total) AS spent FROM customers AS c "
+    "JOIN orders AS o ON o.customer_id = c.id GROUP BY c.name ORDER BY spent DESC LIMIT 2"
+)
+
+
+@pytest.fixture(scope="module")
+def namesakes(tmp_path_factory: pytest.TempPathFactory) -> Database:
+    """Two customers called Ann Lee (30 + 40 spent), Bob Roy (60), Cy Dahl (50)."""
+    path = tmp_path_factory.mktemp("namesakes") / "shop.sqlite"
+    con = sqlite3.connect(path)
+    con.executescript(
+        """
+        CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, country TEXT);
+        CREATE TABLE orders (id INTEGER PRIMARY KEY,
+                             customer_id INTEGER REFERENCES customers(id), total REAL);
+        INSERT INTO customers VALUES (1, 'Ann Lee', 'NO'), (2, 'Ann Lee', 'SE'),
+                                     (3, 'Bob Roy', 'NO'), (4, 'Cy Dahl', 'NO');
+        INSERT INTO orders VALUES (1, 1, 30), (2, 2, 40), (3, 3, 60), (4, 4, 50);
+        """
+    )
+    con.commit()
+    con.close()
+    return Database(f"sqlite:///{path}")
+
+
+def _shared(db: Database):
+    def shared(table: str, columns: list[str]) -> bool:
+        query = shared_names_query(db.schema().table(table), columns, "sqlite")
+        return db.execute(query).row_count > 0
+
+    return shared
+
+
+def test_namesakes_are_not_added_together(namesakes):
+    merged = namesakes.execute(BY_NAME)
+    assert merged.rows[0] == ("Ann Lee", 70.0)  # two people's 30 and 40: the wrong answer
+
+    keyed = key_named_groups(BY_NAME, namesakes.schema().tables, _shared(namesakes), "sqlite")
+
+    assert keyed is not None
+    assert keyed.sql.endswith("GROUP BY c.name, c.id ORDER BY spent DESC LIMIT 2")
+    assert "customers rows share values of name" in keyed.note
+    assert namesakes.execute(keyed.sql).rows == [("Bob Roy", 60.0), ("Cy Dahl", 50.0)]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        # the question is about names themselves: one table, no child rows grouped
+        "SELECT name, COUNT(*) FROM customers GROUP BY name ORDER BY COUNT(*) DESC",
+        # a category, not a name: merging is what grouping by it means
+        "SELECT c.country, SUM(o.total) FROM customers c JOIN orders o "
+        "ON o.customer_id = c.id GROUP BY c.country",
+        # already keyed
+        "SELECT c.name, SUM(o.total) FROM customers c JOIN orders o "
+        "ON o.customer_id = c.id GROUP BY c.id",
+        # nothing aggregated
+        "SELECT c.name FROM customers c JOIN orders o ON o.customer_id = c.id GROUP BY c.name",
+        "SELECT name FROM customers",
+        "not sql at all",
+    ],
+)
+def test_other_groupings_are_left_alone(namesakes, sql):
+    assert key_named_groups(sql, namesakes.schema().tables, _shared(namesakes), "sqlite") is None
+
+
+def test_unique_names_are_left_alone(namesakes):
+    def unique(table: str, columns: list[str]) -> bool:
+        return False
+
+    assert key_named_groups(BY_NAME, namesakes.schema().tables, unique, "sqlite") is None
+
+
+def test_no_gold_query_of_the_spider_slice_is_changed(spider: Path):
+    """Spider's gold queries group entities by their key or by names no two rows share."""
+    changed = []
+    opened: dict[str, Database] = {}
+    for item in json.loads((spider / "dev.json").read_text()):
+        db_id = item["db_id"]
+        db = opened.setdefault(db_id, Database(f"sqlite:///{_db_path(spider, db_id)}"))
+        try:
+            db.execute(item["query"])
+        except QueryFailed:
+            continue
+        if key_named_groups(item["query"], db.schema().tables, _shared(db), "sqlite"):
+            changed.append(item["question"])
+    for db in opened.values():
+        db.close()
+    assert changed == []
+
+
+@pytest.mark.slow  # links with the real embedded encoder
+def test_the_answer_names_the_biggest_spenders_when_customers_share_names(namesakes):
+    small, _ = _scripted(BY_NAME)
+    large, asked = _scripted(BY_NAME)
+    ctx = ExpertContext(models=ModelProvider({"small": small, "large": large}))
+
+    answer = NL2SQLExpert().answer(namesakes, "Which 2 customers spent the most?", ctx)
+
+    assert answer.ok, answer.error
+    assert answer.output["rows"] == [["Bob Roy", 60.0], ["Cy Dahl", 50.0]]
+    assert answer.details["decision"] == "agreed" and asked == []
+    attempt = answer.details["attempts"][0]
+    assert attempt["written"] == BY_NAME and "GROUP BY c.name, c.id" in attempt["sql"]
+    assert "namesakes are not merged" in attempt["note"]
+
+
+@pytest.mark.slow  # the real ladder on the full demo shop, whose 300 customers share 242 names
+def test_the_ladder_names_the_five_biggest_spenders_of_the_demo_shop(tmp_path):
+    shop = Database(f"sqlite:///{build_shop_db(tmp_path / 'shop.sqlite')}")
+    by_customer = shop.execute(
+        "SELECT c.name, SUM(o.total) FROM customers AS c JOIN orders AS o "
+        "ON o.customer_id = c.id GROUP BY c.id ORDER BY SUM(o.total) DESC LIMIT 5"
+    )
+
+    answer = NL2SQLExpert().answer(
+        shop, "Which 5 customers spent the most?", ExpertContext(models=ModelProvider())
+    )
+
+    assert answer.ok, answer.error
+    assert [row[0] for row in answer.output["rows"]] == [row[0] for row in by_customer.rows]
