@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from podium import expert
+from podium.orchestrator.synthesizer import _missing
 
 from .scripted import plan_json
 
@@ -137,6 +138,47 @@ def test_an_answer_naming_a_lower_row_still_gets_the_finding_appended(make_podiu
     )
     answer = podium.run("Which category has the most revenue?").answer
     assert "I found: [category] tents; footwear" in answer
+
+
+LOYALTY = (
+    "(loyalty.md: Trailpoints) Customers earn one Trailpoint for every euro spent. Every 500 "
+    "Trailpoints become a 10 EUR voucher. Points expire 24 months after they were earned. "
+    "Returned orders remove the points they earned."
+)
+
+
+@expert(description="Finds the loyalty programme's rules.")
+def loyalty(text: str) -> str:
+    return LOYALTY
+
+
+def test_an_answer_giving_a_passages_point_in_its_own_words_is_not_followed_by_the_passage(
+    make_podium,
+):
+    # The passage holds numbers the question did not ask about; an answer that says what it
+    # found in other word forms ("removed" for "remove", "order" for "orders") carries it.
+    asked = "What happens to Trailpoints when an order is returned?"
+    written = "When an order is returned, the Trailpoints it earned are removed."
+    podium = make_podium(plan_json(("s1", "loyalty", asked)), written, experts=[loyalty])
+    assert podium.run(asked).answer == written
+
+
+def test_an_answer_that_misses_the_passages_point_gets_it_appended(make_podium):
+    asked = "What happens to Trailpoints when an order is returned?"
+    podium = make_podium(
+        plan_json(("s1", "loyalty", asked)),
+        "Returns are accepted within 30 days.",
+        "Returns are accepted within 30 days.",  # the step-by-step completion, again off
+        experts=[loyalty],
+    )
+    answer = podium.run(asked).answer
+    assert "I found: (loyalty.md: Trailpoints) Customers earn" in answer
+
+
+def test_a_count_is_carried_only_by_its_number():
+    findings = {"s1": "COUNT(*): 543"}
+    assert _missing("There were 543 orders in 2024.", findings) == []
+    assert _missing("There were many orders counted in 2024.", findings) == ["s1"]
 
 
 def test_sources_read_once_judge_an_answer_as_the_texts_themselves_do():

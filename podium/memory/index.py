@@ -26,6 +26,8 @@ from typing import Any
 import faiss
 import numpy as np
 
+from .stemming import english_stemmer
+
 _TOKEN = re.compile(r"[a-z0-9]+")
 
 
@@ -184,12 +186,11 @@ def tokenize(text: str) -> list[str]:
     from bm25s.stopwords import STOPWORDS_EN
 
     words = [w for w in _TOKEN.findall(text.lower()) if w not in _stopwords(STOPWORDS_EN)]
-    stemmer = _stemmer()
+    stemmer = english_stemmer()
     return stemmer.stemWords(words) if stemmer is not None else words
 
 
 _STOP: frozenset[str] | None = None
-_STEMMER: Any = False
 
 
 def _stopwords(words: Iterable[str]) -> frozenset[str]:
@@ -197,18 +198,6 @@ def _stopwords(words: Iterable[str]) -> frozenset[str]:
     if _STOP is None:
         _STOP = frozenset(words)
     return _STOP
-
-
-def _stemmer() -> Any:
-    global _STEMMER
-    if _STEMMER is False:
-        try:
-            import Stemmer
-
-            _STEMMER = Stemmer.Stemmer("english")
-        except ImportError:
-            _STEMMER = None
-    return _STEMMER
 
 
 class LexicalIndex:

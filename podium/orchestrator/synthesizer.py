@@ -20,6 +20,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 
 from podium.experts.base import Cost, ExpertResult
+from podium.memory.stemming import stems
 from podium.models.provider import as_model_unavailable
 from podium.models.usage import metered
 
@@ -179,17 +180,27 @@ _LABELS = re.compile(r"^\s*\[[^\]]*\]\s*|^\s*[\w ().*,]{1,60}:\s+(?=\S)")
 
 
 def _content_words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in _STOP}
+    """The words that say what a text is about, stemmed so that an answer in other word forms
+    ("removed" for "remove", "order" for "orders") is read as saying the same."""
+    return set(stems([w for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in _STOP]))
+
+
+# A finding this long is prose (a passage), not a value or a few rows: its numbers need not be
+# the point, so its words can carry it too.
+_PASSAGE_WORDS = 12
 
 
 def _reflects(answer_numbers: set[str], answer_words: set[str], fact: str) -> bool:
     """Whether an answer carries a finding: one of its numbers, three of its words, or every
-    word of its first row."""
+    word of its first row. A value or a few rows are carried only by their numbers when they
+    have any; a passage also by its words, since the number in it may not be what was asked."""
     numbers = {_canon(n) for n in _NUMBER.findall(fact)}
-    if numbers and len(numbers) <= 12:
-        return bool(numbers & answer_numbers)
+    if numbers & answer_numbers:
+        return True
     found = _LABELS.sub("", fact)
     fact_words = _content_words(found)
+    if numbers and len(numbers) <= 12 and len(fact_words) < _PASSAGE_WORDS:
+        return False
     if len(answer_words & fact_words) >= min(3, len(fact_words)):
         return True
     # A ranked result ("which category has the most revenue?" read as every category, best
