@@ -80,7 +80,8 @@ def key_named_groups(
     if not keyed:
         return None
     for alias, key, _, _ in keyed:
-        group.append("expressions", exp.column(key, table=alias))
+        # quoted when its case matters (PostgreSQL folds unquoted names to lower case)
+        group.append("expressions", exp.column(key, table=alias, quoted=key != key.lower()))
     said = "; ".join(
         f"{table.name} rows share values of {', '.join(columns)}, so the query groups by "
         f"{table.name}.{key} as well and namesakes are not merged"
@@ -100,7 +101,7 @@ def shared_names_query(table: TableInfo, columns: list[str], dialect: str | None
         .having(exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(1)))
         .limit(1)
     )
-    return query.sql(dialect=dialect or None)
+    return query.sql(dialect=dialect or None, identify=True)
 
 
 def _aggregates(tree: exp.Select) -> bool:
