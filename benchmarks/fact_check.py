@@ -189,9 +189,13 @@ def _rates(scores: list[float]) -> dict[str, float]:
 
 
 def guard(
-    data: Path, spec: str = "builtin", sets: tuple[str, ...] = ("calibration_claims", "test_claims")
+    data: Path,
+    spec: str = "builtin",
+    sets: tuple[str, ...] = ("calibration_claims", "test_claims"),
+    rules: bool = True,
 ) -> dict[str, Any]:
     guardian = FactCheckGuardian(spec)
+    guardian.checker.rules = rules
     docs = [
         {"kind": "passage", "text": p.read_text(encoding="utf-8"), "source": p.name}
         for p in sorted(DEMO.glob("*.md"))
@@ -428,6 +432,9 @@ def main() -> None:
     parser.add_argument("--claims", type=int, default=40, help="claims for the speed test")
     parser.add_argument("--only", default="quality,speed,guard")
     parser.add_argument(
+        "--compare-rules", action="store_true", help="guard: also run it without the rules"
+    )
+    parser.add_argument(
         "--verifiers", default="builtin,cross", help="load_verifier specs for the quality table"
     )
     parser.add_argument("--guard-verifier", default="builtin", help="the guardian's verifier")
@@ -464,7 +471,10 @@ def main() -> None:
     if "speed" in parts:
         result["speed"] = throughput(args.data, args.claims)
     if "guard" in parts:
-        result["guard"] = guard(args.data, args.guard_verifier, tuple(args.guard_sets.split(",")))
+        sets = tuple(args.guard_sets.split(","))
+        result["guard"] = guard(args.data, args.guard_verifier, sets)
+        if args.compare_rules:  # the same guardian without the restatement rules, same process
+            result["guard_without_rules"] = guard(args.data, args.guard_verifier, sets, rules=False)
     if "cascade" in parts:
         result["cascade"] = cascade(
             args.data,

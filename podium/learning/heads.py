@@ -230,7 +230,9 @@ def attach_heads(podium: LearningHost) -> None:
         for owner in owners:
             checker = getattr(owner, "checker", None)
             if isinstance(checker, FactChecker) and uses_trained_head(checker):
-                owner.checker = FactChecker(verifier, top_k=checker.top_k, gate=checker.gate)
+                owner.checker = FactChecker(
+                    verifier, top_k=checker.top_k, gate=checker.gate, rules=checker.rules
+                )
     guard = weights_of(published(engine, GUARD, "head"))
     if guard is not None:
         from podium.guardians.screening import InjectionGuardian

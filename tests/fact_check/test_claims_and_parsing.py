@@ -54,6 +54,11 @@ def test_a_question_with_inline_evidence_is_parsed_into_claim_and_evidence():
     claim, evidence = parse_request("Is it true that CO2 levels are rising? Evidence: CO2 rose.")
     assert (claim, evidence) == ("CO2 levels are rising", "CO2 rose.")
     assert parse_request("Check whether the Arctic is warming")[0] == "the Arctic is warming"
+    assert parse_request("Check this claim against our documents: the shop opened in 2019.") == (
+        "the shop opened in 2019.",
+        "",
+    )
+    assert parse_request("Verify the statement that returns are free.")[0] == "returns are free."
 
 
 @pytest.mark.parametrize(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from podium.experts.fact_check.evidence import admissible, gate, key_terms, rank
 from podium.experts.fact_check.labels import NEI, REFUTES, SUPPORTS
+from podium.experts.fact_check.restatement import restates
 
 RETURNS = "Podium Outfitters accepts returns of unused items within 30 days of delivery."
 
@@ -51,3 +53,31 @@ def test_the_sentence_naming_the_claims_number_is_ranked_into_the_top_k():
     ]
     sims = np.array([0.80, 0.70, 0.78])  # cosine alone would drop the decisive sentence at k=2
     assert rank(claim, sentences, sims, 2) == [1, 0]
+
+
+WARRANTY = (
+    "Every product sold by Podium Outfitters carries a two-year warranty against manufacturing "
+    "defects, counted from the delivery date."
+)
+FOUNDED = (
+    "Podium Outfitters is an online shop for hiking, climbing and camping gear, founded in "
+    "2019 in Rotterdam."
+)
+
+
+@pytest.mark.parametrize(
+    ("claim", "sentence", "verdict"),
+    [
+        ("The shop was founded in 2019 in Rotterdam.", FOUNDED, SUPPORTS),
+        ("Every product carries a three-year warranty.", WARRANTY, REFUTES),
+        ("Every product carries a 2-year warranty.", WARRANTY, SUPPORTS),
+        ("The shop was founded in 2018 in Rotterdam.", FOUNDED, REFUTES),
+        ("Express delivery costs 9.95 EUR.", "Express delivery costs 12.95 EUR.", REFUTES),
+        # a negation on one side, a word the sentence lacks, another unit: left to the model
+        ("Returns are free.", "Returns are not free.", None),
+        ("The shop was founded in 2019 in Utrecht.", FOUNDED, None),
+        ("Delivery takes 3 days.", "Delivery costs 3 EUR and takes a while.", None),
+    ],
+)
+def test_a_sentence_restating_a_claim_decides_it_without_a_model(claim, sentence, verdict):
+    assert restates(claim, sentence) == verdict

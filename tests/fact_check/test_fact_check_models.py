@@ -64,6 +64,26 @@ def test_the_expert_refutes_a_claim_its_evidence_contradicts():
     assert result.evidence[0].metadata["label"] == "REFUTES"
 
 
+def test_the_expert_refutes_a_claim_whose_number_the_documents_state_otherwise():
+    """On the demo shop's own documents: the small verifier alone called this supported."""
+    warranty = (DEMO_DOCS / "warranty.md").read_text(encoding="utf-8")
+    request = FactCheckRequest(
+        text="Is it true that every product carries a three-year warranty?", evidence=[warranty]
+    )
+    result = FactCheckExpert().run(request, ExpertContext())
+    assert result.output["verdict"] == "REFUTES", result.summary
+    (claim,) = result.output["claims"]
+    assert "two-year warranty" in claim["evidence"] and claim["method"] == "rule"
+
+    about = (DEMO_DOCS / "about.md").read_text(encoding="utf-8")
+    request = FactCheckRequest(
+        text="Check this claim against our documents: the shop was founded in 2019 in Rotterdam.",
+        evidence=[about],
+    )
+    result = FactCheckExpert().run(request, ExpertContext())
+    assert result.output["verdict"] == "SUPPORTS", result.summary
+
+
 def test_the_expert_supports_a_claim_from_a_dependency_and_ignores_unrelated_material():
     expert = FactCheckExpert()
     deps = {

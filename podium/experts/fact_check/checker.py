@@ -19,9 +19,13 @@ from . import evidence as select
 from .claims import _sentences
 from .judge import Escalation
 from .labels import LABELS, NEI, REFUTES, SUPPORTS
+from .restatement import restates
 from .verifier import TrainedVerifier, Verifier, load_verifier
 
 MAX_UNIT_CHARS = 600
+# How often a restatement rule was right where it fired on Climate-FEVER: 9 of 10 pairs
+# (BENCHMARKS.md, Fact checking).
+RULE_CONFIDENCE = 0.9
 MAX_UNITS = 400
 
 
@@ -43,7 +47,7 @@ class ClaimCheck:
     evidence: str = ""
     source: str = ""
     probs: dict[str, float] = field(default_factory=dict)
-    method: str = "slm"  # slm | slm+llm
+    method: str = "slm"  # slm | slm+llm | rule
     llm_label: str | None = None
     outcome: str | None = None  # agreed | overruled (when a large model also verified)
 
@@ -115,15 +119,22 @@ class FactChecker:
             naming the claim's numbers and names: :func:`.evidence.rank`).
         gate: a sentence decides SUPPORTS / REFUTES only if it names the claim's facts
             (:func:`.evidence.admissible`); otherwise it counts as not enough information.
+        rules: a sentence that restates the claim, or restates it with another number for
+            the same quantity, decides it without the verifier (:mod:`.restatement`).
     """
 
     def __init__(
-        self, verifier: Verifier | str | None = None, top_k: int = 4, gate: bool = True
+        self,
+        verifier: Verifier | str | None = None,
+        top_k: int = 4,
+        gate: bool = True,
+        rules: bool = True,
     ) -> None:
         self._verifier = verifier if not isinstance(verifier, str | None) else None
         self._spec = verifier if isinstance(verifier, str) else None
         self.top_k = top_k
         self.gate = gate
+        self.rules = rules
 
     @property
     def verifier(self) -> Verifier:
@@ -162,7 +173,13 @@ class FactChecker:
             mine = decided[rows]
             if self.gate:
                 mine = select.gate(claim, [evidence[i].text for i in ids], mine)
-            check = self._reduce(claim, probs[rows], mine, ids, evidence)
+            mine_probs, ruled = probs[rows], list[int]()
+            if self.rules:
+                texts = [evidence[i].text for i in ids]
+                mine_probs, ruled = _restated(claim, texts, mine_probs, mine)
+            check = self._reduce(claim, mine_probs, mine, ids, evidence)
+            if any(evidence[ids[j]].text == check.evidence for j in ruled):
+                check.method = "rule"
             judged = [r for r in rows if escalation is not None and r in escalation.judged]
             if judged and escalation is not None:
                 check.method = "slm+llm"
@@ -224,6 +241,25 @@ class FactChecker:
             source=src.source,
             probs={LABELS[i]: round(float(probs[best, i]), 4) for i in range(3)},
         )
+
+
+def _restated(
+    claim: str, sentences: Sequence[str], probs: np.ndarray, decided: np.ndarray
+) -> tuple[np.ndarray, list[int]]:
+    """The pairs a rule decides (:mod:`.restatement`) take its verdict, in place in
+    ``decided``, with :data:`RULE_CONFIDENCE` as its probability; returns the probabilities and
+    which pairs were ruled."""
+    out = np.array(probs, copy=True)
+    ruled = []
+    for j, sentence in enumerate(sentences):
+        label = restates(claim, sentence)
+        if label is None:
+            continue
+        decided[j] = label
+        out[j] = (1.0 - RULE_CONFIDENCE) / 2
+        out[j, label] = RULE_CONFIDENCE
+        ruled.append(j)
+    return out, ruled
 
 
 # -- cross-verification with a large model ------------------------------------------------

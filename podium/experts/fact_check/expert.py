@@ -25,7 +25,12 @@ from .judge import Escalation, LargeJudge
 from .verifier import Verifier
 
 _ASK = re.compile(
-    r"^\s*(?:(?:please\s+)?(?:fact[- ]?check|verify|check)(?:\s+(?:whether|if|that))?|"
+    r"^\s*(?:(?:please\s+)?(?:fact[- ]?check|verify|check)"
+    # "check this claim against our documents:", "verify the statement that ..."
+    r"(?:\s+(?:this|the|that|a|my|our)\s+(?:claim|statement|fact|sentence))?"
+    r"(?:\s+(?:against|with|in|using)\s+(?:our|the|my|your)\s+"
+    r"(?:documents?|docs|sources?|evidence|records?|files?))?"
+    r"(?:\s+(?:whether|if|that))?|"
     r"is it (?:true|correct|right) that|is it true|true or false)\s*[:,]?\s*",
     re.I,
 )
