@@ -122,3 +122,16 @@ def test_eval_retrieval_refuses_a_folder_that_is_not_beir(tmp_path: Path) -> Non
     result = CliRunner().invoke(app, ["eval", "retrieval", "--data", str(tmp_path)])
     assert result.exit_code == 2
     assert "not a BEIR folder" in " ".join(result.stderr.split())
+
+
+def test_the_demo_tells_customer_supports_opening_hours_from_a_paragraph_about_the_shop(
+    demo: Workspace,
+) -> None:
+    from podium.orchestrator.synthesizer import CONFIDENCE_FLOOR
+
+    result = RetrievalExpert().run(
+        RetrievalRequest(query="What are customer support's opening hours?"), _ctx(demo)
+    )
+    assert result.output[0]["source"].endswith("about.md")
+    assert "08:00 to 20:00 CET on weekdays" in result.output[0]["text"]
+    assert result.confidence >= CONFIDENCE_FLOOR

@@ -343,6 +343,12 @@ def split_text(body: str, max_chars: int = 800, overlap: int = 150) -> list[str]
     return pieces
 
 
+def sentences(text: str) -> list[str]:
+    """The sentences of a chunk, cut where :func:`split_text` cuts them (a chunk's text is its
+    sentences joined by spaces, so this gives them back)."""
+    return [s for s in _SENTENCE_END.split(" ".join(text.split())) if s]
+
+
 def chunk_markdown(text: str, source: str, max_chars: int = 600) -> list[Chunk]:
     """Chunks of a Markdown text (no overlap): the retrieval expert's routing hints use it."""
     doc = ParsedDocument(source, "", parse_markdown(text), text_hash(text), "text")

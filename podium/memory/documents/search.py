@@ -28,7 +28,7 @@ from podium.errors import InputRejected
 
 from ..index import LexicalIndex, VectorIndex, reciprocal_rank_fusion
 from ..tables import ChunkRow, DocumentRow
-from .sync import Fingerprint, fingerprint, passage
+from .sync import SENTENCE_BITS, Fingerprint, fingerprint, passage, sentences_of
 
 SEARCH_MODES = ("hybrid", "dense", "bm25")
 # BM25 stems words (Snowball, PyStemmer) when PyStemmer is installed (a dependency; see
@@ -55,6 +55,16 @@ CHUNKS_PER_DOCUMENT = 4
 # sum of its best AGGREGATE_TOP chunks, so a document matching in several places rises).
 # Chosen by nDCG@10 on SciFact (benchmarks/retrieval_aggregate.py; see BENCHMARKS.md).
 AGGREGATE = "max"
+# A chunk's dense score: (1 - SENTENCE_WEIGHT) · its own cosine to the query + SENTENCE_WEIGHT
+# · its best sentence's (a chunk of one sentence is its own best sentence). A paragraph mostly
+# about one thing that answers a question in one sentence ("... answers email and chat from
+# 08:00 to 20:00 ...") is far from the question as a whole and close to it by that sentence.
+# Chosen on SciFact's dev half from 0, 0.25, 0.5, 0.75 and 1: hybrid nDCG@10 was flat within
+# 0.001 from 0.5 to 1, dense alone best at 0.5; at 0.75 and above the calibrated confidence of
+# answerable demo questions fell (benchmarks/retrieval_sentences.py; see BENCHMARKS.md).
+SENTENCE_WEIGHT = 0.5
+# The sentence index is read this many times deeper than the chunk index (chunks hold several).
+SENTENCES_PER_CHUNK = 4
 # Query vectors kept by the store (repeated questions skip the encoder).
 QUERY_CACHE = 2048
 AGGREGATE_TOP = 3
@@ -124,6 +134,8 @@ class Vectors(Protocol):
 
     def index(self) -> VectorIndex: ...
 
+    def sentences(self) -> VectorIndex: ...
+
 
 class DocumentSearch:
     """Searches the chunks in ``engine``'s store. ``vectors`` is synced before each search and
@@ -187,6 +199,7 @@ class DocumentSearch:
         aggregate: str = AGGREGATE,
         reranker: Any = None,
         rerank_depth: int = LADDER_RERANK_DEPTH,
+        sentence_weight: float | None = None,
     ) -> list[Hit]:
         """The ``k`` best documents for ``query``, each as its best passage (``per="chunk"``:
         the ``k`` best passages, several may come from one document). ``mode``: hybrid (RRF of
@@ -195,7 +208,9 @@ class DocumentSearch:
         ``aggregate``: how a document's chunks score it (see :func:`rank_documents`).
         ``reranker``: for this search, an object with ``rerank(query, hits) -> hits`` (e.g. a
         :class:`~.rerank.LadderReranker`) that reorders the top ``rerank_depth`` results in
-        place of the configured cross-encoder; the rest keep their order below them."""
+        place of the configured cross-encoder; the rest keep their order below them.
+        ``sentence_weight``: how much a chunk's best sentence counts in its dense score (0: the
+        chunk's own cosine alone, 1: its best sentence's alone; unset: ``SENTENCE_WEIGHT``)."""
         if mode not in SEARCH_MODES:
             raise InputRejected(f"unknown search mode {mode!r}", hint=f"use one of {SEARCH_MODES}")
         if per not in ("document", "chunk"):
@@ -211,11 +226,8 @@ class DocumentSearch:
             rankings: dict[str, list[int]] = {}
             scores: dict[str, dict[int, float]] = {}
             if mode in ("dense", "hybrid"):
-                vec = self._query_vector(query)
-                s_arr, i_arr = self.vectors.index().search(vec, depth, allowed)
-                pairs = [
-                    (int(i), float(s)) for s, i in zip(s_arr[0], i_arr[0], strict=True) if i >= 0
-                ]
+                weight = SENTENCE_WEIGHT if sentence_weight is None else sentence_weight
+                pairs = self._dense(self._query_vector(query), depth, allowed, weight)
                 rankings["dense"] = [i for i, _ in pairs]
                 scores["dense"] = dict(pairs)
             if mode in ("bm25", "hybrid"):
@@ -242,6 +254,39 @@ class DocumentSearch:
         if self.reranker is None or not hits:
             return hits[:k]
         return self._rerank(query, hits[: max(k, RERANK_DEPTH)])[:k]
+
+    def _dense(
+        self, vec: np.ndarray, depth: int, allowed: np.ndarray | None, weight: float
+    ) -> list[tuple[int, float]]:
+        """The ``depth`` best chunks by dense score, best first: ``(1 - weight)`` · the chunk's
+        cosine + ``weight`` · its best sentence's. The candidates are the chunk index's top
+        ``depth`` and the chunks of the sentence index's top ``depth · SENTENCES_PER_CHUNK``;
+        each is scored exactly (the vectors a candidate was not found by are read back)."""
+        index = self.vectors.index()
+        s_arr, i_arr = index.search(vec, depth, allowed)
+        chunk = {int(i): float(s) for s, i in zip(s_arr[0], i_arr[0], strict=True) if i >= 0}
+        sentences = self.vectors.sentences()
+        if weight <= 0 or len(sentences) == 0:
+            return list(chunk.items())
+        allowed_sentences = None
+        if allowed is not None:
+            allowed_sentences = np.asarray(sentences_of(sentences, allowed.tolist())[1], np.int64)
+        s_arr, i_arr = sentences.search(vec, depth * SENTENCES_PER_CHUNK, allowed_sentences)
+        best: dict[int, float] = {}
+        for score, sid in zip(s_arr[0], i_arr[0], strict=True):
+            if sid >= 0:
+                best.setdefault(int(sid) >> SENTENCE_BITS, float(score))
+        found_by_sentence = [c for c in best if c not in chunk]
+        if found_by_sentence:
+            ids, vectors = index.vectors(found_by_sentence)
+            chunk.update(zip(ids.tolist(), (vectors @ vec[0]).tolist(), strict=True))
+        owners, ids_of = sentences_of(sentences, [c for c in chunk if c not in best])
+        if ids_of:
+            _, vectors = sentences.vectors(ids_of)
+            for c, score in zip(owners, (vectors @ vec[0]).tolist(), strict=True):
+                best[c] = max(best.get(c, score), score)
+        blended = {c: (1 - weight) * s + weight * best.get(c, s) for c, s in chunk.items()}
+        return sorted(blended.items(), key=lambda item: (-item[1], item[0]))[:depth]
 
     def encode_queries(self, queries: list[str]) -> None:
         """Encode ``queries`` in one batch and keep their vectors for the next searches (an

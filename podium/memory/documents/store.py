@@ -27,7 +27,13 @@ from ..engine import make_engine
 from ..schema import migrate
 from ..tables import ChunkRow, DocumentRow
 from .ingest import BATCH_CHUNKS, Ingester, IngestReport, Progress
-from .search import AGGREGATE, CANDIDATES, LADDER_RERANK_DEPTH, DocumentSearch, Hit
+from .search import (
+    AGGREGATE,
+    CANDIDATES,
+    LADDER_RERANK_DEPTH,
+    DocumentSearch,
+    Hit,
+)
 from .sync import Consistency, VectorSync, default_index_dir
 
 __all__ = ["Consistency", "DocumentStore", "Hit", "IngestReport", "for_workspace"]
@@ -181,6 +187,7 @@ class DocumentStore:
         aggregate: str = AGGREGATE,
         reranker: Any = None,
         rerank_depth: int = LADDER_RERANK_DEPTH,
+        sentence_weight: float | None = None,
     ) -> list[Hit]:
         """The ``k`` best documents for ``query``, each as its best passage (see
         :meth:`DocumentSearch.search` for the options)."""
@@ -195,6 +202,7 @@ class DocumentStore:
             aggregate=aggregate,
             reranker=reranker,
             rerank_depth=rerank_depth,
+            sentence_weight=sentence_weight,
         )
 
     def encode_queries(self, queries: list[str]) -> None:
