@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from podium import expert
-from podium.orchestrator.synthesizer import _missing
+from podium.orchestrator.synthesizer import _missing, text_problems
 
 from .scripted import plan_json
 
@@ -179,6 +179,34 @@ def test_a_count_is_carried_only_by_its_number():
     findings = {"s1": "COUNT(*): 543"}
     assert _missing("There were 543 orders in 2024.", findings) == []
     assert _missing("There were many orders counted in 2024.", findings) == ["s1"]
+
+
+@expert(description="Lists the priciest products.")
+def priciest(text: str) -> str:
+    return "[name] Pole Repair Kit; Family Cabin Tent; Ridge Ultralight Tent"
+
+
+def test_a_sentence_naming_things_no_result_names_is_never_sent(make_podium):
+    # The 1.5B once wrote placeholders for the rows it was given; and the step-by-step model
+    # echoed the query. Neither may stand for the rows.
+    asked = "Which three products have the highest price?"
+    podium = make_podium(
+        plan_json(("s1", "priciest", asked)),
+        "The three products with the highest price are Product A, Product B and Product C.",
+        "SELECT name FROM products ORDER BY price DESC LIMIT 3.",
+        experts=[priciest],
+    )
+    answer = podium.run(asked).answer
+    assert "Product A" not in answer and "SELECT" not in answer
+    assert "Pole Repair Kit; Family Cabin Tent; Ridge Ultralight Tent" in answer
+
+
+def test_names_the_results_hold_are_sent_in_any_case():
+    sources = ["[name] Olga Martin; David Berg", "Which customers in the EU spent the most?"]
+    assert text_problems("Olga Martin and David Berg spent the most in the EU.", sources) == []
+    assert text_problems("Olga Martin and Anna Smith spent the most.", sources) == [
+        "names no result contains: Anna, Smith"
+    ]
 
 
 def test_sources_read_once_judge_an_answer_as_the_texts_themselves_do():

@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -41,6 +42,8 @@ SYSTEM = (
 STEP_SYSTEM = "You answer a question in one or two sentences using only the given result."
 _ECHO = re.compile(r"^\s*(Task|Results|Question|Result):|\[s\d+\]", re.M)
 _NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?")
+_WORD = re.compile(r"[^\W\d_]+")
+_CAPITALISED = re.compile(r"(?<![\w'’-])[A-Z][^\W\d_]*(?:[-'’][^\W\d_]+)*")
 
 
 def results_block(
@@ -75,6 +78,7 @@ class Sources:
 
     numbers: frozenset[str]
     currencies: frozenset[str]
+    words: frozenset[str] = frozenset()  # lower-cased
 
     @classmethod
     def of(cls, texts: Sequence[str] | Sources) -> Sources:
@@ -84,12 +88,28 @@ class Sources:
         # exactly as the end of a text does.
         joined = "\n".join(texts)
         return cls(
-            frozenset(_canon(n) for n in _NUMBER.findall(joined)), frozenset(_currencies(joined))
+            frozenset(_canon(n) for n in _NUMBER.findall(joined)),
+            frozenset(_currencies(joined)),
+            frozenset(_WORD.findall(joined.lower())),
         )
 
     def plus(self, text: str) -> Sources:
         extra = Sources.of([text])
-        return Sources(self.numbers | extra.numbers, self.currencies | extra.currencies)
+        return Sources(
+            self.numbers | extra.numbers,
+            self.currencies | extra.currencies,
+            self.words | extra.words,
+        )
+
+    @cached_property
+    def stems(self) -> frozenset[str]:
+        """The words' stems, read only when a name is not found as written."""
+        return frozenset(stems(sorted(self.words)))
+
+    def names(self, word: str) -> bool:
+        """Whether a source contains ``word`` (any case; "Tents" for "tent" too)."""
+        parts = _WORD.findall(word.lower())
+        return all(p in self.words or stems([p])[0] in self.stems for p in parts)
 
 
 def grounding_problems(
@@ -127,7 +147,25 @@ def text_problems(answer: str, sources: Sequence[str] | Sources) -> list[str]:
     foreign = sorted(_currencies(answer) - facts.currencies)
     if foreign:
         problems.append(f"a currency no result names: {', '.join(foreign)}")
+    unnamed = [n for n in _names(answer) if not facts.names(n)]
+    if unnamed:
+        problems.append(f"names no result contains: {', '.join(dict.fromkeys(unnamed))}")
     return problems
+
+
+def _names(text: str) -> list[str]:
+    """The capitalised words of a text that do not start a sentence (or a line, a quote, a
+    list item): the names it gives. "Product A, Product B" where the results list real
+    products is how the 1.5B once wrote placeholders for rows it was given."""
+    out = []
+    for m in _CAPITALISED.finditer(text):
+        before = text[: m.start()].rstrip(" \t\"'“‘(*-")
+        if not before or before[-1] in ".!?:;\n" or m.group() == "I":
+            continue
+        if _ANY_CURRENCY.fullmatch(m.group()):  # the currency check's to judge
+            continue
+        out.append(m.group())
+    return out
 
 
 # A money amount's unit is part of the fact: the 1.5B wrote "$271,895.61" for a shop whose
