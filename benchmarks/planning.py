@@ -17,11 +17,14 @@ node asks it (same prompt, same few-shot examples). Reported per model:
 - p50/p95 seconds per plan (after one warm-up call).
 
 With ``--cascade`` it also reports the planner cascade (podium/orchestrator/planner_cascade.py):
-for every task the router's decision at the default thresholds (and a sweep of margins), the
-share of tasks planned without the planner model, routing accuracy with the cascade (the
-router's plan where it was sure, the model's otherwise) beside the model alone, and p50/p95
-seconds per plan with and without it. ``--reuse FILE`` takes the model's per-task rows from an
-earlier ``--json`` run instead of asking the model again (the router part is recomputed).
+for every task the router's decision at the default thresholds (and a sweep of margins), alone
+and with the small model's tie-breaker on clauses close to two experts (and a sweep of its
+threshold, with a leave-one-out check of fitting it), the share of tasks planned without the
+planner model, routing accuracy with the cascade (the router's plan where it was sure, the
+model's otherwise) beside the model alone, and mean/p50/p95 seconds per plan for each.
+``PODIUM_SHARED_DATA`` points at the shared data folder when it is not beside the repository.
+``--reuse FILE`` takes the model's per-task rows from an earlier ``--json`` run instead of
+asking the model again (the router part is recomputed).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -38,7 +42,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV_SET = ROOT / "benchmarks" / "data" / "planning_dev.jsonl"
-SHARED = ROOT.parent / "shared" / "data"
+# The shared data slices beside the repository (a git worktree elsewhere sets the variable,
+# as the tests read it: without the database the concert_singer tasks lose their schema).
+SHARED = Path(os.environ.get("PODIUM_SHARED_DATA", ROOT.parent / "shared" / "data"))
 DEFAULT_MODELS = "local:smollm2,local:qwen2.5-coder-0.5b,local:qwen2.5-coder-1.5b"
 
 
@@ -53,6 +59,8 @@ def _workspaces(tmp: Path) -> dict[str, Any]:
     from podium.workspace import Workspace, demo_workspace
 
     db = SHARED / "spider" / "database" / "concert_singer" / "concert_singer.sqlite"
+    if not db.is_file():
+        sys.exit(f"{db} not found: set PODIUM_SHARED_DATA to the shared data folder")
     spider = Workspace.init(tmp / "concert", databases=[f"sqlite:///{db}"], name="concert")
     return {"demo": demo_workspace(tmp / "home"), "spider:concert_singer": spider}
 
@@ -185,7 +193,11 @@ def summarise(uri: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def router_rows(tasks: list[dict[str, Any]], workspaces: dict[str, Any]) -> list[dict[str, Any]]:
-    """The router's decision per task at the default thresholds, with its seconds."""
+    """The cascade's decision per task at the default thresholds, with its seconds: the router
+    alone, and the router with the small model's tie-breaker (once at the default threshold
+    and once at 0, which keeps every agreeing answer's probability for the sweep)."""
+    from dataclasses import replace
+
     from podium import Podium
     from podium.orchestrator.planner_cascade import router_decision
     from podium.orchestrator.semantic_router import split_clauses
@@ -199,9 +211,26 @@ def router_rows(tasks: list[dict[str, Any]], workspaces: dict[str, Any]) -> list
     rows = []
     for item in tasks:
         ctx = podiums[item["workspace"]].context
+        need = set(item["experts"])
         start = time.perf_counter()
         decision = router_decision(ctx.router, item["task"], max_steps=ctx.limits.max_steps)
         seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        helped = router_decision(
+            ctx.router,
+            item["task"],
+            max_steps=ctx.limits.max_steps,
+            settings=ctx.cascade,
+            tiebreaker=ctx.tiebreaker,
+        )
+        seconds_tb = time.perf_counter() - start
+        any_p = router_decision(
+            ctx.router,
+            item["task"],
+            max_steps=ctx.limits.max_steps,
+            settings=replace(ctx.cascade, tiebreak_confidence=0.0),
+            tiebreaker=ctx.tiebreaker,
+        )
         routes = ctx.router.routes(split_clauses(item["task"]))
         experts = {r.expert for r in routes}
         rows.append(
@@ -211,26 +240,92 @@ def router_rows(tasks: list[dict[str, Any]], workspaces: dict[str, Any]) -> list
                 "margin": min(r.margin for r in routes),
                 "score": min(r.score for r in routes),
                 "refers_back": "refers to another request" in decision.reason,
-                "router_right": experts == set(item["experts"]),
+                "router_right": experts == need,
                 "seconds": seconds,
                 "reason": decision.reason,
+                "accepted_tb": helped.accepted,
+                "right_tb": bool(helped.plan and {s.expert for s in helped.plan.steps} == need),
+                "seconds_tb": seconds_tb,
+                "reason_tb": helped.reason,
+                # the weakest agreeing tie-break when the tie-breaker alone let the task pass
+                "tb_p": (
+                    min(t.confidence for t in any_p.tiebreaks)
+                    if any_p.accepted and any_p.tiebreaks
+                    else None
+                ),
+                "tiebreaks": [
+                    {
+                        "clause": t.clause,
+                        "options": t.options,
+                        "choice": t.choice,
+                        "p": round(t.confidence, 3),
+                        "ms": round(t.ms),
+                        "new_tokens": t.new_tokens,
+                    }
+                    for t in any_p.tiebreaks
+                ],
             }
+        )
+        print(
+            f"router {item['id']}: {decision.accepted} -> {helped.accepted} "
+            f"({seconds_tb:.2f}s) {helped.reason[:100]}",
+            file=sys.stderr,
         )
     for p in podiums.values():
         p.close()
     return rows
 
 
+def tiebreak_sweep(routed: list[dict[str, Any]]) -> dict[str, Any]:
+    """Share accepted and tasks routed wrong per tie-breaker threshold, and a leave-one-out
+    check of fitting it: each task judged at the threshold fitted on the other 33."""
+    grid = [round(0.5 + 0.05 * i, 2) for i in range(10)]
+
+    def taken(rows: list[dict[str, Any]], t: float) -> list[dict[str, Any]]:
+        return [r for r in rows if r["accepted"] or (r["tb_p"] is not None and r["tb_p"] >= t)]
+
+    def fit(rows: list[dict[str, Any]]) -> float:
+        return next(
+            (t for t in grid if not any(not r["router_right"] for r in taken(rows, t))), 1.01
+        )
+
+    n = len(routed)
+    sweep = {
+        t: {
+            "accepted": len(taken(routed, t)) / n,
+            "router_wrong": sum(not r["router_right"] for r in taken(routed, t)),
+        }
+        for t in grid
+    }
+    loo_accepted, loo_wrong = 0, 0
+    for i, r in enumerate(routed):
+        t = fit(routed[:i] + routed[i + 1 :])
+        if r in taken([r], t):
+            loo_accepted += 1
+            loo_wrong += not r["router_right"]
+    deciding = [r["id"] for r in routed if r["tb_p"] is not None and not r["router_right"]]
+    return {
+        "sweep": sweep,
+        "fitted": fit(routed),
+        "wrong_agreeing": deciding,
+        "loo_accepted": loo_accepted / n,
+        "loo_wrong": loo_wrong,
+    }
+
+
 def cascade_summary(model: dict[str, Any], routed: list[dict[str, Any]]) -> dict[str, Any]:
-    """Routing and latency of the cascade over ``model``'s per-task results."""
+    """Routing and latency of the cascade over ``model``'s per-task results, with and
+    without the small model's tie-breaker."""
     from podium.orchestrator.planner_cascade import CascadeSettings
 
     by_id = {r["id"]: r for r in model["rows"]}
-    right, secs = [], []
+    right, secs, right_tb, secs_tb = [], [], [], []
     for r in routed:
         m = by_id[r["id"]]
         right.append(r["router_right"] if r["accepted"] else m["routed_run"])
         secs.append(r["seconds"] + (0.0 if r["accepted"] else m["seconds"]))
+        right_tb.append(r["right_tb"] if r["accepted_tb"] else m["routed_run"])
+        secs_tb.append(r["seconds_tb"] + (0.0 if r["accepted_tb"] else m["seconds"]))
     n = len(routed)
     floor = CascadeSettings().min_score
     sweep = {}
@@ -248,19 +343,36 @@ def cascade_summary(model: dict[str, Any], routed: list[dict[str, Any]]) -> dict
             )
             / n,
         }
-    secs.sort()
+    asked = [r["seconds_tb"] for r in routed if r["tiebreaks"]]
     return {
         "model": model["model"],
         "without_model": sum(r["accepted"] for r in routed) / n,
+        "without_model_tb": sum(r["accepted_tb"] for r in routed) / n,
         "routing_model_alone": model["routing_run"],
         "routing_cascade": sum(right) / n,
+        "routing_cascade_tb": sum(right_tb) / n,
+        "mean_s": statistics.mean(secs),
+        "mean_s_tb": statistics.mean(secs_tb),
+        "mean_s_model_alone": statistics.mean(r["seconds"] for r in model["rows"]),
         "p50_s": statistics.median(secs),
-        "p95_s": secs[min(n - 1, round(0.95 * (n - 1)))],
+        "p95_s": _p95(secs),
+        "p50_s_tb": statistics.median(secs_tb),
+        "p95_s_tb": _p95(secs_tb),
         "p50_s_model_alone": model["p50_s"],
         "p95_s_model_alone": model["p95_s"],
         "router_ms_p50": 1000 * statistics.median(r["seconds"] for r in routed),
+        "tiebreak_asked": len(asked),
+        "tiebreak_s_p50": statistics.median(asked) if asked else 0.0,
+        "tiebreak_s_max": max(asked) if asked else 0.0,
         "sweep": sweep,
+        "tiebreak": tiebreak_sweep(routed),
+        "routed": routed,
     }
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -301,16 +413,43 @@ def main() -> None:
         )
     if not cascades:
         return
-    print(
-        "\n| planner | planned without it | routing alone | routing with cascade "
-        "| p50 s alone | p50 s cascade | p95 s alone | p95 s cascade | router ms p50 |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("\n| planner | cascade | planned without it | routing | mean s | p50 s | p95 s |")
+    print("|---|---|---|---|---|---|---|")
     for c in cascades:
+        for label, share, routing, mean, p50, p95 in (
+            (
+                "model alone",
+                0.0,
+                c["routing_model_alone"],
+                c["mean_s_model_alone"],
+                c["p50_s_model_alone"],
+                c["p95_s_model_alone"],
+            ),
+            (
+                "router",
+                c["without_model"],
+                c["routing_cascade"],
+                c["mean_s"],
+                c["p50_s"],
+                c["p95_s"],
+            ),
+            (
+                "router + tie-breaker",
+                c["without_model_tb"],
+                c["routing_cascade_tb"],
+                c["mean_s_tb"],
+                c["p50_s_tb"],
+                c["p95_s_tb"],
+            ),
+        ):
+            print(
+                f"| {c['model']} | {label} | {share:.2f} | {routing:.2f} | {mean:.1f} | "
+                f"{p50:.1f} | {p95:.1f} |"
+            )
         print(
-            f"| {c['model']} | {c['without_model']:.2f} | {c['routing_model_alone']:.2f} | "
-            f"{c['routing_cascade']:.2f} | {c['p50_s_model_alone']:.1f} | {c['p50_s']:.1f} | "
-            f"{c['p95_s_model_alone']:.1f} | {c['p95_s']:.1f} | {c['router_ms_p50']:.0f} |"
+            f"\nrouter ms p50 {c['router_ms_p50']:.0f}; tie-breaker asked on "
+            f"{c['tiebreak_asked']} tasks, p50 {c['tiebreak_s_p50']:.2f} s, "
+            f"max {c['tiebreak_s_max']:.2f} s"
         )
     print("\nmargin sweep (router accepts at margin >= m, score >= 0.45, no back-reference):")
     for c in cascades:
@@ -319,6 +458,14 @@ def main() -> None:
                 f"  m={m}: accepted {row['accepted']:.2f}, router wrong on {row['router_wrong']}, "
                 f"routing with {c['model']} {row['routing']:.2f}"
             )
+    tb = cascades[0]["tiebreak"]
+    print("\ntie-breaker sweep (accepted when it agrees with the router at p >= t):")
+    for t, row in tb["sweep"].items():
+        print(f"  t={t}: accepted {row['accepted']:.2f}, routed wrong {row['router_wrong']}")
+    print(
+        f"  fitted t = {tb['fitted']} (decided by {tb['wrong_agreeing']}); leave-one-out: "
+        f"accepted {tb['loo_accepted']:.2f}, routed wrong {tb['loo_wrong']}"
+    )
 
 
 if __name__ == "__main__":

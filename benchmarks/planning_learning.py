@@ -62,13 +62,15 @@ def podiums(workspaces: dict[str, Any]) -> dict[str, Any]:
     return made
 
 
-def decide(router: Any, item: dict[str, Any], max_steps: int) -> dict[str, Any]:
-    """The cascade's decision on one task, as the plan node takes it, and whether the
-    router's own routing of its clauses is right."""
+def decide(
+    router: Any, item: dict[str, Any], max_steps: int, tiebreaker: Any = None
+) -> dict[str, Any]:
+    """The cascade's decision on one task, as the plan node takes it (with the small model's
+    tie-breaker when given), and whether the router's own routing of its clauses is right."""
     from podium.orchestrator.planner_cascade import router_decision
     from podium.orchestrator.semantic_router import split_clauses
 
-    decision = router_decision(router, item["task"], max_steps=max_steps)
+    decision = router_decision(router, item["task"], max_steps=max_steps, tiebreaker=tiebreaker)
     routes = router.routes(split_clauses(item["task"]))
     return {
         "id": item["id"],
@@ -84,7 +86,7 @@ def route(tasks: list[dict[str, Any]], made: dict[str, Any]) -> list[dict[str, A
     rows = []
     for item in tasks:
         ctx = made[item["workspace"]].context
-        rows.append(decide(ctx.router, item, ctx.limits.max_steps))
+        rows.append(decide(ctx.router, item, ctx.limits.max_steps, ctx.tiebreaker))
     return rows
 
 
@@ -144,7 +146,9 @@ def labelled_bound(
             hints = {e.name: routing_hints(e, ws) + extra.get(e.name, []) for e in registry}
             router = SemanticRouter(podium.models.embedder(), registry, hints)
             for item in (t for t in test if t["workspace"] == name):
-                row = decide(router, item, podium.context.limits.max_steps)
+                row = decide(
+                    router, item, podium.context.limits.max_steps, podium.context.tiebreaker
+                )
                 rows.append({"side": side, **row})
         podium.close()
     return {

@@ -18,6 +18,7 @@ from podium.workspace import LimitsSpec, Workspace
 
 from .planner_cascade import CascadeSettings
 from .semantic_router import RouterSettings, SemanticRouter
+from .tiebreak import TieBreaker, small_model_tiebreaker
 
 if TYPE_CHECKING:  # types only: importing them here would close an import cycle
     from podium.executors import Executor
@@ -63,6 +64,12 @@ class PodiumContext:
         return SemanticRouter(self.models.embedder(), registry, hints, self.router_settings)
 
     @cached_property
+    def tiebreaker(self) -> TieBreaker | None:
+        """The planner cascade's tie-breaker on the ``small`` model, or None when that model
+        is not the one its threshold was fitted for (nothing is loaded until it is asked)."""
+        return small_model_tiebreaker(self.models.roles, self.planning_registry)
+
+    @cached_property
     def sources(self) -> str:
         """The workspace's databases and document folders, as the planner reads them."""
         from .sources import describe_sources
@@ -79,7 +86,7 @@ class PodiumContext:
     def workspace_changed(self) -> None:
         """Forget what was read from the workspace, after a database or documents were added
         or removed: the next plan describes, offers and routes to what is there now."""
-        for name in ("planning_registry", "router", "sources", "database_cards"):
+        for name in ("planning_registry", "router", "tiebreaker", "sources", "database_cards"):
             self.__dict__.pop(name, None)
 
     def guardians_for(self, stage: str) -> list[Guardian]:

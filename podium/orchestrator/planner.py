@@ -114,13 +114,15 @@ async def plan_node(state: RunState, runtime: Runtime[PodiumContext]) -> dict[st
         # Embedding is CPU work: off the event loop, so a server keeps answering.
         decision = await asyncio.to_thread(_decide, ctx, task, bool(history))
         if decision.plan is not None:
-            return _ready(run_id, decision.plan, Cost(), attempts=0, decision=decision)
+            return _ready(
+                run_id, decision.plan, _tiebreak_cost(decision), attempts=0, decision=decision
+            )
     else:
         decision = RouterDecision(None, 0.0, "the planner cascade is off")
     schema = plan_schema(names, max_steps=ctx.limits.max_steps)
     messages = planner_messages(task, offered, history, ctx.sources)
     problems: list[str] = []
-    cost = Cost()
+    cost = _tiebreak_cost(decision)  # a tie-breaker asked before escalating spent this
     for attempt in range(1, ctx.limits.plan_attempts + 1):
         proposed = None
         with metered() as (meter, timing):
@@ -196,6 +198,18 @@ def _decide(ctx: PodiumContext, task: str, follow_up: bool) -> RouterDecision:
         max_steps=ctx.limits.max_steps,
         follow_up=follow_up,
         settings=ctx.cascade,
+        tiebreaker=ctx.tiebreaker,
+    )
+
+
+def _tiebreak_cost(decision: RouterDecision) -> Cost:
+    """What the cascade's tie-breaker spent on this task (nothing when it was not asked)."""
+    if not decision.tiebreaks:
+        return Cost()
+    return Cost(
+        model=decision.tiebreaks[0].model,
+        input_tokens=sum(t.new_tokens for t in decision.tiebreaks),
+        ms=sum(t.ms for t in decision.tiebreaks),
     )
 
 

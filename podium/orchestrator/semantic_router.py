@@ -69,6 +69,7 @@ class Route:
     expert: str
     score: float
     margin: float
+    alternatives: tuple[str, ...] = ()  # the other experts, nearest first
 
 
 @dataclass
@@ -140,10 +141,10 @@ class SemanticRouter:
         result = []
         for row in self.scores(texts):
             order = np.argsort(-row)
+            best = float(row[order[0]])
             second = float(row[order[1]]) if len(order) > 1 else 0.0
-            result.append(
-                Route(self.names[order[0]], float(row[order[0]]), float(row[order[0]]) - second)
-            )
+            others = tuple(self.names[j] for j in order[1:])
+            result.append(Route(self.names[order[0]], best, best - second, others))
         return result
 
     # -- the plan check -----------------------------------------------------------------------
