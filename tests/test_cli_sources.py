@@ -31,3 +31,28 @@ def test_the_sources_line_names_the_passage_and_the_query():
     # read back from the run store a step has no evidence: the query is still shown
     stored = count.model_copy(update={"evidence": []})
     assert answer_sources([stored]) == ["SELECT COUNT(*) FROM orders"]
+
+
+def test_a_fact_checks_verdict_names_the_document_sentence_it_rests_on():
+    check = StepRecord(
+        step_id="s1",
+        expert="fact_check",
+        status="ok",
+        output={
+            "verdict": "REFUTES",
+            "claims": [
+                {
+                    "claim": "Every product carries a three-year warranty.",
+                    "label": "REFUTES",
+                    "evidence": "Every product sold by Podium Outfitters carries a two-year "
+                    "warranty against manufacturing defects, counted from the delivery date.",
+                    "source": "/ws/docs/warranty.md",
+                },
+                {"claim": "Returns are free.", "label": "NOT_ENOUGH_INFO", "source": "x.md"},
+            ],
+        },
+    )
+    assert answer_sources([check]) == [
+        "warranty.md: “Every product sold by Podium Outfitters carries a two-year warranty against"
+        "…”"
+    ]

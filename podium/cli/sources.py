@@ -1,6 +1,7 @@
-"""What an answer used, in one line under it: the passage of each document step and the
-database and query of each database step — what the chat page lists as links under an answer,
-so a terminal user can check an answer without opening the run."""
+"""What an answer used, in one line under it: the passage of each document step, the
+database and query of each database step, and the document sentence each fact check's verdict
+rests on — what the chat page lists as links under an answer, so a terminal user can check an
+answer without opening the run."""
 
 from __future__ import annotations
 
@@ -16,10 +17,26 @@ def answer_sources(steps: Iterable[StepRecord]) -> list[str]:
     for step in steps:
         if step.status != "ok":
             continue
-        line = _passage(step.output) or _query(step)
-        if line and line not in seen:
-            seen.append(line)
+        for line in [_passage(step.output) or _query(step), *_verdict_sources(step.output)]:
+            if line and line not in seen:
+                seen.append(line)
     return seen
+
+
+def _verdict_sources(output: Any) -> list[str]:
+    """``warranty.md: “Every product … two-year warranty …”`` for each claim a fact check
+    decided by a document's sentence."""
+    claims = output.get("claims") if isinstance(output, dict) else None
+    out = []
+    for claim in claims if isinstance(claims, list) else []:
+        source, text = claim.get("source"), claim.get("evidence")
+        if not (isinstance(source, str) and source and isinstance(text, str) and text):
+            continue
+        if claim.get("label") not in ("SUPPORTS", "REFUTES"):
+            continue
+        quote = text if len(text) <= 80 else text[:80].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+        out.append(f"{_name(source)}: “{quote}”")
+    return out
 
 
 def _passage(output: Any) -> str | None:

@@ -311,6 +311,14 @@ class RunView {
         const key = `${top.source}\n${top.title || ""}`;
         if (!seen.has(key)) items.push(documentLink(top));
         seen.add(key);
+      } else if (out && typeof out === "object" && Array.isArray(out.claims)) {
+        // a fact check: the document each verdict rests on
+        for (const c of out.claims) {
+          if (!c.source || !["SUPPORTS", "REFUTES"].includes(c.label)) continue;
+          const key = `${c.source}\n`;
+          if (!seen.has(key)) items.push(documentLink({ source: c.source }));
+          seen.add(key);
+        }
       } else if (out && typeof out === "object" && !Array.isArray(out) && out.sql) {
         const db = this.databaseOf[sid] || state.databases[0] || "the";
         items.push(el("details", { class: "source sql-source", "data-testid": "source-sql" },
