@@ -4,6 +4,7 @@ at the exit (unsafe content in the answer)."""
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,6 +148,9 @@ def _scored_text(s: Scored) -> str:  # pragma: no cover - debugging aid
     return f"{s.score:.3f} {s.variant.how} {s.piece!r}"
 
 
+_ROWS_HEADER = re.compile(r"^\s*\[[^\]\n]*\]\s*")
+
+
 async def screen_outcome(
     outcome: dict[str, Any], policy: GuardPolicy
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -159,7 +163,14 @@ async def screen_outcome(
     texts = [str(e.get("text", "")) for e in evidence]
     if policy.documents == "off" or not any(t.strip() for t in texts):
         return outcome, []
-    found = await asyncio.to_thread(screen_documents, texts, threshold=policy.document_threshold)
+    # A database result's "[name, total]" header is the schema's column names, not its rows'
+    # text, and to the classifier a bracketed tag reads like a role marker: "[name] Pole Repair
+    # Kit; Family Cabin Tent; ..." scored 0.98, the rows alone 0.65. The rows are screened.
+    screened = [
+        _ROWS_HEADER.sub("", t) if e.get("kind") == "rows" else t
+        for e, t in zip(evidence, texts, strict=True)
+    ]
+    found = await asyncio.to_thread(screen_documents, screened, threshold=policy.document_threshold)
     hits = [v for v in found if v.injected]
     if not hits:
         return outcome, []
@@ -189,8 +200,13 @@ async def screen_outcome(
         ]
     summary = outcome.get("summary")
     if isinstance(summary, str) and any(t and t in summary for t in bad_texts):
-        first = next((e for e in kept), None)
-        summary = str(first.get("text")) if first else "(passage withheld: injected instructions)"
+        # Another passage may stand in for a withheld one; a query or anything else may not
+        # (a withheld rows summary once became the step's SQL, which the writer then read as
+        # its finding).
+        first = next((e for e in kept if e.get("kind") == "passage"), None)
+        summary = (
+            str(first.get("text")) if first else "(withheld: it carried injected instructions)"
+        )
     cleaned = {**outcome, "evidence": kept, "output": output, "summary": summary}
     if not kept and not output:
         cleaned.update(

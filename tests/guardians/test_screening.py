@@ -136,6 +136,49 @@ def test_an_injected_instruction_in_a_retrieved_document_never_reaches_the_model
     assert RunStore(guarded.store_url).get_run(result.run_id)["status"] == "done"
 
 
+SQL = "SELECT name FROM products ORDER BY price DESC LIMIT 5"
+
+
+def _rows_outcome(rows: str) -> dict:
+    """A database step's outcome as the dispatcher screens it."""
+    return {
+        "step_id": "s1",
+        "expert": "nl2sql",
+        "status": "ok",
+        "output": {"sql": SQL, "columns": ["name"], "rows": [[r] for r in rows.split("; ")]},
+        "summary": f"[name] {rows}",
+        "evidence": [{"kind": "sql", "text": SQL}, {"kind": "rows", "text": f"[name] {rows}"}],
+    }
+
+
+def test_database_rows_are_screened_without_their_column_header():
+    # The header "[name]" read as a role tag: these five product names scored 0.98 with it.
+    import asyncio
+
+    from podium.guardians.policy import GuardPolicy
+    from podium.guardians.screening import screen_outcome
+
+    rows = "Pole Repair Kit; Family Cabin Tent; Ridge Ultralight Tent; Sun Hoodie; Dynamic Rope"
+    outcome = _rows_outcome(rows)
+    screened, verdicts = asyncio.run(screen_outcome(outcome, GuardPolicy()))
+    assert verdicts == [] and screened == outcome
+
+
+def test_withheld_rows_are_not_replaced_by_the_query():
+    import asyncio
+
+    from podium.guardians.policy import GuardPolicy
+    from podium.guardians.screening import screen_outcome
+
+    # a row whose text field carries the retrieved-document attack above
+    screened, verdicts = asyncio.run(
+        screen_outcome(_rows_outcome(f"Ann Lee; {INJECTED}"), GuardPolicy())
+    )
+    assert verdicts and verdicts[0]["category"] == "indirect_injection"
+    assert "evil.example" not in screened["summary"] and SQL not in screened["summary"]
+    assert screened["summary"].startswith("(withheld")
+
+
 def test_screen_documents_marks_only_the_injected_ones():
     verdicts = screen_documents(
         [CLEAN, INJECTED, "Shipping is free on orders over $50 within the EU."]
