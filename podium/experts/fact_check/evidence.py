@@ -25,7 +25,8 @@ import numpy as np
 
 from .labels import NEI, REFUTES, SUPPORTS
 
-_NUMBER = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)\s*(%|°\s*[CF]|[A-Za-z€$£]+)?")
+# A number and the word after it, its unit ("30 days", "1.5 °C"); shared with .restatement.
+QUANTITY = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)\s*(%|°\s*[CF]|[A-Za-z€$£]+)?")
 _TOKEN = re.compile(r"[A-Za-z][\w'’-]*")
 _ACRONYM = re.compile(r"^(?:[A-Z]{2,}\d*|[A-Z]+\d+[A-Za-z\d]*)$")
 _COMMON = frozenset(
@@ -81,7 +82,7 @@ def _unit(word: str | None) -> str:
 def numbers(text: str) -> set[tuple[str, str]]:
     """(number, unit) pairs; years stand alone (their 'unit' is the next word, not kept)."""
     out = set()
-    for m in _NUMBER.finditer(text):
+    for m in QUANTITY.finditer(text):
         value = _norm_number(m.group(1))
         unit = "" if re.fullmatch(r"1[89]\d\d|20\d\d", value) else _unit(m.group(2))
         out.add((value, unit))

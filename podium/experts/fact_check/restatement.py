@@ -24,7 +24,7 @@ import re
 
 from podium.memory.stemming import stems
 
-from .evidence import numbers
+from .evidence import QUANTITY, numbers
 from .labels import REFUTES, SUPPORTS
 
 _NUMBER_WORDS = {
@@ -51,7 +51,6 @@ _NUMBER_WORDS = {
 }
 _WORD_NUMBER = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")(?=[\s-]+[a-z])", re.I)
 _HYPHENED = re.compile(r"(\d)-(?=[A-Za-z])")
-_QUANTITY = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*\s*(?:%|°\s*[CF]|[A-Za-z€$£]+)?")
 _YEAR = re.compile(r"1[89]\d\d|20\d\d")
 _NEGATION = re.compile(r"\b(?:not|no|never|none|nothing|without|cannot)\b|n't\b", re.I)
 _FUNCTION_WORDS = frozenset(
@@ -97,6 +96,6 @@ def _quantities(text: str) -> set[tuple[str, str]]:
 
 def _content_words(text: str) -> set[str]:
     """Stems of the words that say what a text claims, quantities left out."""
-    text = _QUANTITY.sub(" ", _normalised(text))
+    text = QUANTITY.sub(" ", _normalised(text))
     words = [w for w in re.findall(r"[a-z]+", text.lower()) if w not in _FUNCTION_WORDS]
     return {w for w in stems(words) if len(w) > 1}
