@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from podium import expert
-from podium.orchestrator.synthesizer import _missing, text_problems
+from podium import ExpertResult, expert
+from podium.orchestrator.synthesizer import Sources, UnsupportedClaim, _missing, text_problems
 
 from .scripted import plan_json
 
@@ -250,3 +250,49 @@ def test_a_currency_is_recognised_in_any_case_and_a_word_that_contains_one_is_no
     assert text_problems("It is 5 Dollars.", plain) == ["a currency no result names: USD"]
     assert text_problems("It is £5.", plain) == ["a currency no result names: GBP"]
     assert text_problems("Eurodance at 5, yentas too.", plain) == []
+
+
+@expert(description="Checks a claim against the shop's documents.")
+def claims(text: str) -> ExpertResult:
+    return ExpertResult(
+        output={
+            "verdict": "NOT_ENOUGH_INFO",
+            "claims": [{"claim": "Returns are free.", "label": "NOT_ENOUGH_INFO"}],
+        },
+        summary="The documents neither confirm nor contradict “Returns are free” (0.81).",
+        confidence=0.81,
+    )
+
+
+def test_a_claim_the_fact_check_could_not_confirm_is_never_stated_as_true(make_podium):
+    podium = make_podium(
+        plan_json(("s1", "orders", "orders in 2024"), ("s2", "claims", "Are returns free?")),
+        # The writer repeats the claim it was asked to check as if it were a finding:
+        "543 orders were placed in 2024. Returns are free.",
+        # ... and again when asked about that step alone:
+        "Returns are free.",
+        experts=[orders, claims],
+    )
+    result = podium.run("How many orders were placed in 2024, and are returns free?")
+
+    assert "Returns are free." not in _streamed(result)
+    assert result.answer.startswith("543 orders were placed in 2024. ")
+    assert "neither confirm nor contradict “Returns are free” (0.81)" in result.answer
+
+
+def test_a_claim_may_be_denied_or_left_open_but_not_asserted():
+    sources = Sources(
+        numbers=frozenset(),
+        currencies=frozenset(),
+        words=frozenset({"returns", "are", "free"}),
+        unsupported=(UnsupportedClaim.of("Returns are free."),),
+    )
+    assert text_problems("Returns are free of charge.", sources)
+    for said in (
+        "Returns are not free.",
+        "The documents do not say whether returns are free.",
+        "It is unclear if returns are free.",
+        "Returns aren't free.",
+        "Returns cost nothing.",  # other words: not this check's to judge
+    ):
+        assert text_problems(said, sources) == [], said

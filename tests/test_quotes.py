@@ -130,3 +130,53 @@ def test_a_broad_question_quotes_the_section_that_answers_it(demo: Any, similari
     assert "accepts returns of unused items within 30 days of delivery" in answer
     assert "Gift cards" not in answer
     assert answer.endswith("(from returns.md, Returns and refunds)")
+
+
+@expert(description="Finds passages in the shop's policy documents.")
+def warranty(text: str) -> ExpertResult:
+    page = (DOCS / "warranty.md").read_text()
+    return ExpertResult(
+        output=[{"text": page, "source": "docs/warranty.md", "title": "Warranty"}],
+        confidence=0.3,
+    )
+
+
+@expert(description="Counts the products of a category.")
+def products(text: str) -> str:
+    return "COUNT(id): 10"
+
+
+def test_the_writer_of_a_several_step_answer_reads_the_sentences_that_answer(workspace):
+    """Given the whole warranty page, the 1.5B model said Summit tents carry the page's general
+    two-year warranty; the sentence that answers says five years, and that is what it reads."""
+    from podium import Podium
+
+    from .scripted import RuleChatModel
+
+    prompts: list[str] = []
+
+    def reply(messages: list[Any]) -> str:
+        if str(messages[0].content).startswith("You are the planner"):
+            return plan_json(
+                ("s1", "products", "How many products are in the tents category?"),
+                ("s2", "warranty", "What is the warranty on Summit tents?"),
+            )
+        prompts.append(str(messages[-1].content))
+        return "There are 10 tents. Summit tents carry a five-year warranty."
+
+    podium = Podium(
+        planner=RuleChatModel(rule=reply),
+        experts=[products, warranty],
+        workspace=workspace,
+        builtins=False,
+        plugins=False,
+        warmup=False,
+        semantic_check=False,
+    )
+    result = podium.run("How many tents are there, and what is the warranty on Summit tents?")
+
+    assert result.answer == "There are 10 tents. Summit tents carry a five-year warranty."
+    [prompt] = prompts
+    assert "Summit line carry a five-year warranty. (from warranty.md, Warranty)" in prompt
+    assert "two-year" not in prompt and "warranty@" not in prompt  # not the whole page
+    assert "COUNT(id): 10" in prompt  # other results as they were

@@ -7,13 +7,15 @@ passage, so no number check catches it, and the customer is told the opposite of
 When the plan is one step and that step returned passages, the answer is the sentences of the
 top passage that best match the question, quoted, with where they come from: nothing to
 misread, and no model call (several seconds on 2 cores). Plans of several steps still go to the
-model, which has to join the parts.
+model, which has to join the parts; it reads each passage step's quote instead of the whole
+passage (:func:`passage_quotes`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from .plan import Plan
 from .state import StepOutcome
@@ -46,6 +48,17 @@ def sentences(text: str) -> list[str]:
     return [p for p in parts if len(p.split()) >= 3]
 
 
+@dataclass(frozen=True)
+class Quote:
+    """The sentences of a step's passage that best answer its question, and where they are."""
+
+    text: str
+    where: str
+
+    def cited(self) -> str:
+        return f"{self.text} (from {self.where})"
+
+
 def quoted_answer(
     plan: Plan, results: dict[str, StepOutcome], min_confidence: float, similarity: Similarity
 ) -> str | None:
@@ -56,6 +69,26 @@ def quoted_answer(
     outcome = results.get(plan.steps[0].id)
     if outcome is None or outcome["status"] != "ok" or outcome["confidence"] < min_confidence:
         return None
+    found = quote(outcome, similarity)
+    return found.cited() if found is not None else None
+
+
+def passage_quotes(results: dict[str, StepOutcome], similarity: Similarity) -> dict[str, Quote]:
+    """Each successful step's quote, for the steps that found a passage. A plan of several
+    steps is written by the model, which is given these sentences instead of whole passages:
+    given the warranty page, the 1.5B model answered "What is the warranty on Summit tents?"
+    with the page's first sentence (two years for every product) instead of the one about
+    Summit tents (five years), which is the sentence that matches the question best."""
+    out = {}
+    for sid, outcome in results.items():
+        if outcome["status"] == "ok" and (found := quote(outcome, similarity)) is not None:
+            out[sid] = found
+    return out
+
+
+def quote(outcome: StepOutcome, similarity: Similarity) -> Quote | None:
+    """The sentences of the step's top document that best match its question (None when the
+    step found no passage)."""
     passage = _top_passage(outcome["output"])
     if passage is None:
         return None
@@ -76,8 +109,8 @@ def quoted_answer(
     runner_up = next((i for i in ranked[1:] if candidates[i][1] == section), None)
     if runner_up is not None and (best < LOOSE_MATCH or scores[runner_up] >= best - SECOND_MARGIN):
         chosen.append(runner_up)
-    quote = " ".join(_ended(candidates[i][0]) for i in sorted(chosen))
-    return f"{quote} (from {_where(passage, sections[section])})"
+    text = " ".join(_ended(candidates[i][0]) for i in sorted(chosen))
+    return Quote(text, _where(passage, sections[section]))
 
 
 def _top_passage(output: object) -> dict[str, object] | None:

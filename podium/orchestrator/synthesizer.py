@@ -10,6 +10,7 @@ same way, falling back to the step's own summary. The answer says which way it w
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -29,7 +30,7 @@ from .context import PodiumContext
 from .direct_answer import direct_answer
 from .events import AnswerReady, AnswerToken, emit
 from .plan import Plan, Step, state_plan
-from .quotes import quoted_answer
+from .quotes import Quote, passage_quotes, quoted_answer
 from .state import RunState, StepOutcome, ledger_entry, result_from_outcome
 
 SYSTEM = (
@@ -47,10 +48,14 @@ _CAPITALISED = re.compile(r"(?<![\w'’-])[A-Z][^\W\d_]*(?:[-'’][^\W\d_]+)*")
 
 
 def results_block(
-    plan: Plan, results: dict[str, StepOutcome], read: dict[str, ExpertResult] | None = None
+    plan: Plan,
+    results: dict[str, StepOutcome],
+    read: dict[str, ExpertResult] | None = None,
+    quotes: dict[str, Quote] | None = None,
 ) -> str:
     """The results as the synthesizer's prompt lists them; ``read``: the successful steps'
-    outcomes already read back into results (each is read once per answer, not per use)."""
+    outcomes already read back into results (each is read once per answer, not per use);
+    ``quotes``: the sentences that answer a passage step, listed instead of its passages."""
     lines = []
     for step in plan.steps:
         outcome = results.get(step.id)
@@ -61,13 +66,60 @@ def results_block(
                 f"[{step.id}] {step.expert} on {step.input!r}: FAILED ({outcome['error']})"
             )
             continue
-        result = read[step.id] if read is not None else result_from_outcome(outcome)
-        text = result.text(1200)
+        if quotes is not None and step.id in quotes:
+            text = quotes[step.id].cited()
+        else:
+            result = read[step.id] if read is not None else result_from_outcome(outcome)
+            text = result.text(1200)
         lines.append(
             f"[{step.id}] {step.expert} on {outcome['input']!r} "
             f"(confidence {outcome['confidence']:.2f}): {text}"
         )
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class UnsupportedClaim:
+    """A claim a fact-check step found refuted or could not confirm, and its content words."""
+
+    claim: str
+    words: frozenset[str]
+
+    @classmethod
+    def of(cls, claim: str) -> UnsupportedClaim:
+        return cls(claim, frozenset(_content_words(claim)))
+
+    def asserted_by(self, sentence: str) -> bool:
+        """Whether ``sentence`` says the claim plainly: all of its content words, and no word
+        that denies it or leaves it open ("not", "whether", "unclear", ...)."""
+        return (
+            len(self.words) >= 2
+            and self.words <= _content_words(sentence)
+            and not _HEDGE.search(sentence)
+        )
+
+
+# Words that deny a claim or leave it open; a sentence with one of them does not assert it.
+_HEDGE = re.compile(
+    r"\b(?:not|no|never|neither|nor|cannot|unknown|unclear|uncertain|unsure|whether|if|false|"
+    r"untrue|incorrect|wrong|unable|unconfirmed|unsupported|contradict\w*|refute\w*)\b|"
+    r"n['’]t\b",
+    re.I,
+)
+
+
+def unsupported_claims(results: dict[str, StepOutcome]) -> tuple[UnsupportedClaim, ...]:
+    """The claims fact-check steps found refuted or not enough information for."""
+    out = []
+    for outcome in results.values():
+        output = outcome.get("output")
+        claims = output.get("claims") if isinstance(output, dict) else None
+        if outcome["status"] != "ok" or not isinstance(claims, list):
+            continue
+        for c in claims:
+            if isinstance(c, dict) and c.get("label") in ("REFUTES", "NOT_ENOUGH_INFO"):
+                out.append(UnsupportedClaim.of(str(c.get("claim", ""))))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -79,6 +131,9 @@ class Sources:
     numbers: frozenset[str]
     currencies: frozenset[str]
     words: frozenset[str] = frozenset()  # lower-cased
+    # Claims a fact-check step did not find supported: an answer may mention them, but not
+    # state them as true.
+    unsupported: tuple[UnsupportedClaim, ...] = ()
 
     @classmethod
     def of(cls, texts: Sequence[str] | Sources) -> Sources:
@@ -99,6 +154,7 @@ class Sources:
             self.numbers | extra.numbers,
             self.currencies | extra.currencies,
             self.words | extra.words,
+            self.unsupported,
         )
 
     @cached_property
@@ -129,7 +185,8 @@ def grounding_problems(
 
 def text_problems(answer: str, sources: Sequence[str] | Sources) -> list[str]:
     """What is wrong with a text as written, whatever it covers: empty, repeating itself,
-    echoing the prompt, or stating a number no result contains."""
+    echoing the prompt, stating a number, currency or name no result contains, or stating as
+    true a claim a fact check did not support."""
     facts = Sources.of(sources)
     problems = []
     words = answer.lower().split()
@@ -150,6 +207,15 @@ def text_problems(answer: str, sources: Sequence[str] | Sources) -> list[str]:
     unnamed = [n for n in _names(answer) if not facts.names(n)]
     if unnamed:
         problems.append(f"names no result contains: {', '.join(dict.fromkeys(unnamed))}")
+    if facts.unsupported:
+        stated = [
+            c.claim
+            for sentence in _SENTENCE_END.split(answer)
+            for c in facts.unsupported
+            if c.asserted_by(sentence)
+        ]
+        if stated:
+            problems.append(f"states what a fact check did not support: {stated[0]!r}")
     return problems
 
 
@@ -266,6 +332,11 @@ async def synthesize_node(state: RunState, runtime: Runtime[PodiumContext]) -> d
     stopped = state.get("stopped")
     notes: list[str] = []
     refused = {sid: o for sid, o in results.items() if _refusal(o)}
+
+    def similarity(question: str, sentences: list[str]) -> Sequence[float]:
+        # the encoder is asked only when a step found a passage to quote
+        return ctx.models.embedder().similarity_to(question, sentences)
+
     trusted = {
         sid: o
         for sid, o in results.items()
@@ -283,15 +354,7 @@ async def synthesize_node(state: RunState, runtime: Runtime[PodiumContext]) -> d
         answer, mode, cost = direct, "the step's result is the answer (no model call)", Cost()
     elif (
         quoted := await asyncio.wait_for(
-            asyncio.to_thread(
-                quoted_answer,
-                plan,
-                results,
-                CONFIDENCE_FLOOR,
-                lambda question, sentences: ctx.models.embedder().similarity_to(
-                    question, sentences
-                ),
-            ),
+            asyncio.to_thread(quoted_answer, plan, results, CONFIDENCE_FLOOR, similarity),
             QUOTE_TIMEOUT_S,
         )
     ) is not None:
@@ -303,7 +366,11 @@ async def synthesize_node(state: RunState, runtime: Runtime[PodiumContext]) -> d
         lead = " ".join(_refusal(o) for o in refused.values())
         if lead:
             emit(AnswerToken(run_id=run_id, text=lead + " "))
-        written, mode, cost, notes = await _written(ctx, run_id, task, plan, trusted)
+        quotes = await asyncio.wait_for(
+            asyncio.to_thread(passage_quotes, trusted, similarity),
+            QUOTE_TIMEOUT_S,
+        )
+        written, mode, cost, notes = await _written(ctx, run_id, task, plan, trusted, quotes)
         doubts = [
             _doubt(o) for sid, o in results.items() if sid not in trusted and sid not in refused
         ]
@@ -377,7 +444,12 @@ def _nothing_known(
 
 
 async def _written(
-    ctx: PodiumContext, run_id: str, task: str, plan: Plan, results: dict[str, StepOutcome]
+    ctx: PodiumContext,
+    run_id: str,
+    task: str,
+    plan: Plan,
+    results: dict[str, StepOutcome],
+    quotes: dict[str, Quote],
 ) -> tuple[str, str, Cost, list[str]]:
     """The model writes the answer, streamed a sentence at a time; nothing streamed is ever
     taken back.
@@ -389,9 +461,15 @@ async def _written(
     draft that is later replaced.
     """
     read = {sid: result_from_outcome(o) for sid, o in results.items() if o["status"] == "ok"}
-    block = results_block(plan, results, read)
-    sources = Sources.of([task, block, *(_all_text(o) for o in results.values())])
-    findings = {sid: result.text(900) for sid, result in read.items()}
+    block = results_block(plan, results, read, quotes)
+    sources = dataclasses.replace(
+        Sources.of([task, block, *(_all_text(o) for o in results.values())]),
+        unsupported=unsupported_claims(results),
+    )
+    # A passage step's finding is its quote: the point the writer was given.
+    findings = {
+        sid: quotes[sid].text if sid in quotes else result.text(900) for sid, result in read.items()
+    }
     model = ctx.models.chat(role="synthesizer")
     label = ctx.models.label(role="synthesizer")
     notes: list[str] = []
@@ -423,7 +501,7 @@ async def _written(
                 notes.append(f"completed the model's answer step by step: {why}")
                 wrote = bool(answer.strip())
                 rest = [st for st in plan.steps if st.id in missing or not wrote]
-                parts = await _step_by_step(model, rest, results, sources)
+                parts = await _step_by_step(model, rest, results, sources, findings)
                 if parts:
                     send(("" if not wrote or answer[-1:].isspace() else " ") + parts)
                 mode = "model + composed" if wrote else "composed"
@@ -505,14 +583,18 @@ def _line(outcome: StepOutcome, sentence: str, *, raw: bool) -> str:
 
 
 async def _step_by_step(
-    model: Any, steps: list[Step], results: dict[str, StepOutcome], sources: Sources
+    model: Any,
+    steps: list[Step],
+    results: dict[str, StepOutcome],
+    sources: Sources,
+    findings: dict[str, str],
 ) -> str:
     parts = []
     for step in steps:
         outcome = results.get(step.id)
         if outcome is None or outcome["status"] != "ok":
             continue
-        fact = result_from_outcome(outcome).text(900)
+        fact = findings.get(step.id) or result_from_outcome(outcome).text(900)
         reply = await model.ainvoke(
             [
                 SystemMessage(STEP_SYSTEM),

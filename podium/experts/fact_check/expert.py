@@ -204,6 +204,24 @@ def _get(obj: Any, key: str) -> Any:
     return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
 
 
+# How a verdict reads in a step's summary, which the answer's writer is given. "Returns are
+# free. → not enough info (0.81)" led the 1.5B writer to state "Returns are free." as a fact;
+# the claim now stands in quotes inside a sentence that says what the documents do with it.
+_VERDICT_WORDS = {
+    "SUPPORTS": "The documents support",
+    "REFUTES": "The documents contradict",
+    "NOT_ENOUGH_INFO": "The documents neither confirm nor contradict",
+}
+
+
+def _verdict_line(check: ClaimCheck) -> str:
+    claim = check.claim.strip().rstrip(".")
+    line = f"{_VERDICT_WORDS[check.label]} “{claim}” (confidence {check.confidence:.2f})"
+    if check.evidence and check.label != "NOT_ENOUGH_INFO":
+        line += f"; evidence: {check.evidence}"
+    return line if line.endswith(".") else line + "."
+
+
 def _result(checks: list[ClaimCheck], cost: Cost, verifier: str) -> ExpertResult:
     labels = [c.label for c in checks]
     if "REFUTES" in labels:
@@ -214,12 +232,7 @@ def _result(checks: list[ClaimCheck], cost: Cost, verifier: str) -> ExpertResult
     else:
         verdict = "NOT_ENOUGH_INFO"
         confidence = min((c.confidence for c in checks if c.label == verdict), default=0.0)
-    words = {"SUPPORTS": "supported", "REFUTES": "refuted", "NOT_ENOUGH_INFO": "not enough info"}
-    lines = [
-        f"{c.claim} → {words[c.label]} ({c.confidence:.2f})"
-        + (f"; evidence: {c.evidence}" if c.evidence and c.label != "NOT_ENOUGH_INFO" else "")
-        for c in checks
-    ]
+    lines = [_verdict_line(c) for c in checks]
     return ExpertResult(
         output={"verdict": verdict, "claims": [c.as_dict() for c in checks]},
         summary="\n".join(lines),
