@@ -65,3 +65,39 @@ def test_a_policy_that_names_something_else_fails_clearly(workspace):
     policy.extra = ["tests.guardians.test_registration:_policy"]
     with pytest.raises(RegistryError, match="not a guardian"):
         Guards(policy)
+
+
+class SlowToLoad(NoProjectNames):
+    """Blocks the secret project too, with a model that takes longer to load than to run."""
+
+    name = "slow_to_load"
+    budget_ms = 200.0
+    loads = 0
+
+    def warm(self) -> None:
+        import time
+
+        if not SlowToLoad.loads:
+            time.sleep(0.6)  # three budgets: a cold model under load
+        SlowToLoad.loads += 1
+
+    async def inspect(self, item: GuardInput) -> Verdict:
+        import asyncio
+
+        await asyncio.to_thread(self.warm)  # loaded on first use, as the shipped guardians are
+        return await super().inspect(item)
+
+
+def test_a_guardians_budget_starts_once_its_model_is_loaded(workspace, make_podium):
+    policy = _policy()
+    policy.extra = ["tests.guardians.test_registration:SlowToLoad"]
+    workspace.config.guardians = policy
+    podium = make_podium(experts=[])
+
+    result = podium.run("Summarise the Bluebird launch plan")
+
+    # not "no verdict within its 200 ms budget", and the task not let through as a flag
+    assert result.status == "blocked"
+    assert "project Bluebird" in result.answer
+    [verdict] = [v for v in result.events if v.get("guardian") == "slow_to_load"]
+    assert verdict["action"] == "block" and verdict["ms"] < 200
