@@ -10,11 +10,13 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from podium.experts.nl2sql.intent import read_only_answer, write_request
 from podium.guardians import Guardian, GuardInput, Stage, Verdict
 
 from .context import PodiumContext
 from .events import GuardVerdict, emit
 from .state import RunState
+from .synthesizer import CANT_CHANGE
 
 # A guardian's model is loaded before its budget starts: loading is paid once per process and
 # is not screening. A cold `podium run` under load spent the injection and PII guardians'
@@ -145,13 +147,22 @@ async def guard_in_node(state: RunState, runtime: Runtime[PodiumContext]) -> dic
         ctx.guards.record(state["run_id"], "in", verdicts)
     update: dict[str, Any] = {"verdicts": _record(verdicts, "in")}
     if blocking is not None:
-        update.update(
-            status="blocked",
-            answer=f"Refused by {blocking.guardian} ({blocking.category}): {blocking.reason}",
-        )
+        update.update(status="blocked", answer=_refusal(state["task"], blocking))
     elif text != state["task"]:
         update["task"] = text
     return update
+
+
+def _refusal(task: str, blocking: Verdict) -> str:
+    """What a user reads when the entry guard stops a task. A request to change data gets the
+    answer the database expert gives it (Podium only reads; nothing was changed), whichever
+    stops it first: the injection guardian blocked "Delete all customers from Germany." as
+    fraud (0.63) and answered with its attack score, while "Delete the cancelled orders."
+    reached the database expert and was told that Podium only reads."""
+    action = write_request(task)
+    if action is not None:
+        return f"{CANT_CHANGE}: {read_only_answer(action)}"
+    return f"Refused by {blocking.guardian} ({blocking.category}): {blocking.reason}"
 
 
 async def guard_out_node(state: RunState, runtime: Runtime[PodiumContext]) -> dict[str, Any]:

@@ -238,3 +238,21 @@ def test_an_instruction_planted_in_the_middle_of_a_long_email_is_flagged(instruc
     assert not clean.injected, clean.score  # its own requests ("Please send me...") pass
     assert planted.injected
     assert instruction[:30] in planted.reason  # the planted sentence is the one named
+
+
+@pytest.mark.parametrize(
+    "task",
+    ["Delete all customers from Germany.", "Insert a new customer named Bob Smith from Paris."],
+)
+def test_a_request_to_change_data_stopped_at_the_entry_says_nothing_was_changed(
+    guarded, make_podium, task
+):
+    # The injection guardian blocks these two as fraud; the user is told what the database
+    # expert tells every request to change data, not an attack score.
+    podium = make_podium(experts=[lookup])
+    result = podium.run(task)
+
+    assert result.status == "blocked"
+    assert result.answer.startswith("I can't change data: Podium only reads this database")
+    assert "nothing was changed" in result.answer
+    assert [v["guardian"] for v in result.verdicts if v["action"] == "block"] == ["injection"]
