@@ -181,6 +181,17 @@ def test_a_count_is_carried_only_by_its_number():
     assert _missing("There were many orders counted in 2024.", findings) == ["s1"]
 
 
+def test_a_verdicts_confidence_is_not_a_finding_the_answer_must_repeat():
+    # The writer answered the question; the step's verdict was then appended word for word,
+    # because its only number was its confidence and the answer did not repeat it.
+    findings = {
+        "s1": "The documents support “Can I return worn hiking boots” (confidence 0.40); "
+        "evidence: Worn footwear can be returned only if it is faulty."
+    }
+    assert _missing("Yes, you can return worn hiking boots if they are faulty.", findings) == []
+    assert _missing("Orders ship within two days.", findings) == ["s1"]
+
+
 @expert(description="Lists the priciest products.")
 def priciest(text: str) -> str:
     return "[name] Pole Repair Kit; Family Cabin Tent; Ridge Ultralight Tent"

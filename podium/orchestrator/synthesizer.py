@@ -294,10 +294,15 @@ def _content_words(text: str) -> set[str]:
 _PASSAGE_WORDS = 12
 
 
+# How sure a step was ("(confidence 0.40)", "(0.81)") is not part of what it found.
+_CONFIDENCE_NOTE = re.compile(r"\s*\((?:confidence:?\s*)?[01]\.\d+\)", re.I)
+
+
 def _reflects(answer_numbers: set[str], answer_words: set[str], fact: str) -> bool:
     """Whether an answer carries a finding: one of its numbers, three of its words, or every
     word of its first row. A value or a few rows are carried only by their numbers when they
     have any; a passage also by its words, since the number in it may not be what was asked."""
+    fact = _CONFIDENCE_NOTE.sub("", fact)
     numbers = {_canon(n) for n in _NUMBER.findall(fact)}
     if numbers & answer_numbers:
         return True
