@@ -185,3 +185,40 @@ def test_only_planners_measured_or_known_to_be_strong_skip_the_corrections():
     assert not plans_reliably("local:smollm2")
     assert not plans_reliably("local:/models/unknown.gguf")
     assert not plans_reliably(object())  # a scripted or custom model object
+
+
+def test_a_search_that_refers_back_searches_with_the_request_it_refers_to(advisory, demo):
+    from podium.experts.base import ExpertContext
+    from podium.experts.retrieval import RetrievalRequest
+    from podium.models.provider import ModelProvider
+
+    # What the 1.5B planner proposed: the search for "What do they get?" found nothing it
+    # could trust (0.15), and the answer said it did not know what gold customers get.
+    task = "How many gold customers do we have, and what do they get?"
+    proposed = Plan(
+        steps=[
+            Step(id="s1", expert="nl2sql", input="How many gold customers do we have?"),
+            Step(id="s2", expert="retrieval", input="What do they get?"),
+        ]
+    )
+
+    reviewed = advisory.review(proposed, task)
+
+    assert [s.input for s in reviewed.steps] == [
+        "How many gold customers do we have?",  # the database step stands alone
+        "How many gold customers do we have? What do they get?",
+    ]
+    ctx = ExpertContext(workspace=demo, models=ModelProvider({"embeddings": "local:minilm"}))
+    found = RetrievalExpert().run(RetrievalRequest(query=reviewed.steps[1].input), ctx)
+    assert found.output[0]["source"].endswith("loyalty.md") and found.confidence >= 0.3
+
+
+def test_a_request_that_names_its_subject_is_searched_as_written(advisory):
+    task = "How many orders were placed in 2024, and is it true that returns are free?"
+    proposed = Plan(
+        steps=[
+            Step(id="s1", expert="nl2sql", input="How many orders were placed in 2024?"),
+            Step(id="s2", expert="retrieval", input="is it true that returns are free?"),
+        ]
+    )
+    assert advisory.review(proposed, task).steps[1].input == "is it true that returns are free?"

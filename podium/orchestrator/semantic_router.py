@@ -98,6 +98,9 @@ class RouterSettings:
     # goes to the router's best other expert whatever the margin (the 1.5B planner sent
     # "Within how many days of delivery can I return an unused item?" to the fact checker).
     claims_only: frozenset[str] = frozenset({"fact_check"})
+    # Experts that search with their input: one that refers back ("what do they get?") is
+    # given the request it refers to as well (:func:`with_antecedents`).
+    context_into: frozenset[str] = frozenset({"retrieval"})
 
 
 class SemanticRouter:
@@ -154,11 +157,12 @@ class SemanticRouter:
         plan with only the trusted corrections applied (``overrule``) and the router's other
         disagreements recorded in its notes."""
         if not self.settings.advisory:
-            return self.check(plan, task)
+            return with_antecedents(self.check(plan, task), task, self.settings.context_into)
         trusted = self.overrule(plan, task)
         changes = self.check(trusted, task).notes[len(trusted.notes) :]
         notes = [*trusted.notes, *(f"router disagrees (not applied): {n}" for n in changes)]
-        return trusted.model_copy(update={"notes": notes})
+        reviewed = trusted.model_copy(update={"notes": notes})
+        return with_antecedents(reviewed, task, self.settings.context_into)
 
     def overrule(self, plan: Plan, task: str) -> Plan:
         """The corrections a strong planner's plan still takes (``overrule_into``): a
@@ -352,6 +356,56 @@ class SemanticRouter:
 
 
 _REF = re.compile(r"\{s\d+\}")
+# Words that stand for something named earlier in the task. "it" is left out: "is it true
+# that ..." and "how long does it take" refer to nothing.
+_PLURAL_REFERENCE = re.compile(r"\b(?:they|them|their|theirs|those|these)\b", re.I)
+
+
+def with_antecedents(plan: Plan, task: str, experts: frozenset[str]) -> Plan:
+    """``plan`` with each step of ``experts`` whose input refers back to an earlier request of
+    the task ("How many gold customers do we have, and what do they get?" planned as a search
+    for "What do they get?", which found nothing it could trust: 0.15) searching with that
+    request in front of its own ("How many gold customers do we have? What do they get?")."""
+    clauses = split_clauses(task)
+    if len(clauses) < 2:
+        return plan
+    steps = []
+    notes = list(plan.notes)
+    for st in plan.steps:
+        k = _clause_of(st.input, clauses)
+        if (
+            st.expert in experts
+            and not st.depends_on
+            and not _REF.search(st.input)
+            and _PLURAL_REFERENCE.search(st.input)
+            and k
+        ):
+            before = clauses[k - 1].rstrip()
+            if before[-1] not in ".?!":
+                before += "?" if clauses[k - 1].lstrip().lower().startswith(_ASKING) else "."
+            st = st.model_copy(update={"input": f"{before} {st.input}"})
+            notes.append(f"{st.id}: searches with the request it refers to: {before!r}")
+        steps.append(st)
+    return plan.model_copy(update={"steps": steps, "notes": notes})
+
+
+_ASKING = ("what", "which", "who", "how", "when", "where", "why", "is", "are", "do", "does")
+
+
+def _clause_of(text: str, clauses: list[str]) -> int | None:
+    """The index of the task's clause that ``text`` is (as written, or nearly)."""
+    words = _words(text)
+    best, overlap = None, 0.0
+    for k, clause in enumerate(clauses):
+        if _norm(clause) == _norm(text):
+            return k
+        theirs = _words(clause)
+        share = len(words & theirs) / max(1, len(words | theirs))
+        if share > overlap:
+            best, overlap = k, share
+    return best if overlap >= 0.6 else None
+
+
 _STOPWORDS = frozenset(
     "a an the of in on at to for from by with and or is are was were be been what "
     "which who how many much does do did that this these those it its our your my "
