@@ -36,6 +36,29 @@ def spider_db(spider: Path, tmp_path: Path) -> Iterator[callable]:
         db.close()
 
 
+@pytest.fixture
+def spider_gold(spider: Path) -> Iterator[list[tuple[dict, Database]]]:
+    """Every question of the shared Spider slice with its gold query, and its database (read
+    in place: these tests only read)."""
+    import json
+
+    from podium.experts.nl2sql.evaluate import _db_path
+
+    opened: dict[str, Database] = {}
+    items = json.loads((spider / "dev.json").read_text())
+    yield [
+        (
+            item,
+            opened.setdefault(
+                item["db_id"], Database(f"sqlite:///{_db_path(spider, item['db_id'])}")
+            ),
+        )
+        for item in items
+    ]
+    for db in opened.values():
+        db.close()
+
+
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

@@ -4,16 +4,13 @@ database holds namesakes, and leaves every other grouping alone."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from pathlib import Path
 
 import pytest
 
 from podium.demo.shop import build_shop_db
 from podium.experts.base import ExpertContext
 from podium.experts.nl2sql import NL2SQLExpert
-from podium.experts.nl2sql.evaluate import _db_path
 from podium.experts.nl2sql.grouping import key_named_groups, shared_names_query
 from podium.models.provider import ModelProvider
 from podium.tools.sql import Database, QueryFailed
@@ -94,21 +91,16 @@ def test_unique_names_are_left_alone(namesakes):
     assert key_named_groups(BY_NAME, namesakes.schema().tables, unique, "sqlite") is None
 
 
-def test_no_gold_query_of_the_spider_slice_is_changed(spider: Path):
+def test_no_gold_query_of_the_spider_slice_is_changed(spider_gold):
     """Spider's gold queries group entities by their key or by names no two rows share."""
     changed = []
-    opened: dict[str, Database] = {}
-    for item in json.loads((spider / "dev.json").read_text()):
-        db_id = item["db_id"]
-        db = opened.setdefault(db_id, Database(f"sqlite:///{_db_path(spider, db_id)}"))
+    for item, db in spider_gold:
         try:
             db.execute(item["query"])
         except QueryFailed:
             continue
         if key_named_groups(item["query"], db.schema().tables, _shared(db), "sqlite"):
             changed.append(item["question"])
-    for db in opened.values():
-        db.close()
     assert changed == []
 
 

@@ -44,6 +44,7 @@ from .fewshot import ExamplePool, PoolExample, learned_source, mask_question
 from .grouping import key_named_groups, shared_names_query
 from .intent import read_only_answer, write_request
 from .linking import LinkedSchema, SchemaLinker
+from .scalar import widen_scalar_subqueries
 from .shape import shape_problem
 
 Strategy = Literal["zero_shot", "few_shot", "vote", "draft_finalise", "full"]
@@ -408,10 +409,16 @@ class _Run:
         start = time.perf_counter()
         reply = model.invoke(messages)
         sql = prompts.extract_sql(str(reply.content))
-        keyed = key_named_groups(sql, self.db.schema().tables, self.names_shared, self.db.dialect)
-        attempt = run_attempt(self.db, origin, role, keyed.sql if keyed else sql)
+        ran, notes = sql, []
+        keyed = key_named_groups(ran, self.db.schema().tables, self.names_shared, self.db.dialect)
         if keyed is not None:
-            attempt.written, attempt.note = sql, keyed.note
+            ran, notes = keyed.sql, [keyed.note]
+        widened = widen_scalar_subqueries(ran, self.rows_of, self.db.dialect)
+        if widened is not None:
+            ran, notes = widened.sql, [*notes, widened.note]
+        attempt = run_attempt(self.db, origin, role, ran)
+        if notes:
+            attempt.written, attempt.note = sql, "; ".join(notes)
         if attempt.rows and attempt.result is not None:
             attempt.problem = shape_problem(
                 self.question, sql, attempt.result, self.db.schema().tables, self.db.dialect
@@ -420,6 +427,15 @@ class _Run:
         self.attempts.append(attempt)
         self.ctx.emit({"kind": "sql_candidate", **attempt.public()})
         return attempt
+
+    def rows_of(self, sql: str) -> int | None:
+        """The single number ``sql`` returns (a count), or None when it does not run."""
+        try:
+            found = self.db.execute(sql)
+        except (QueryFailed, SQLRefused):
+            return None
+        value = found.rows[0][0] if found.rows and found.rows[0] else None
+        return value if isinstance(value, int) else None
 
     def names_shared(self, table: str, columns: list[str]) -> bool:
         """Whether two rows of ``table`` share a value of ``columns`` (asked once a run)."""
