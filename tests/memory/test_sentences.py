@@ -6,13 +6,20 @@ the shop: as a whole the paragraph is far from "opening hours", that sentence is
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
-from podium.memory.documents import DocumentStore
-from podium.memory.documents.sync import SENTENCE_BITS
+from podium.memory.documents import DocumentStore, passage
+from podium.memory.documents.sync import SENTENCE_BITS, sentence_passages, sentences_of
+from podium.memory.index import VectorIndex
+from podium.memory.tables import ChunkRow
 
 pytestmark = pytest.mark.slow
 
@@ -69,15 +76,104 @@ def test_every_chunk_has_sentence_vectors_and_a_deleted_document_loses_them(
     assert {i >> SENTENCE_BITS for i in sentences.ids} == store.vectors.index().ids
 
 
-def test_a_store_saved_before_sentence_vectors_gets_them_when_it_opens(
+def counted(store: DocumentStore, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The texts of every encoder call ``store`` makes from now on, one list per call."""
+    calls: list[list[str]] = []
+    encode = store.embedder.encode
+
+    def counting(texts: list[str], **kw: Any) -> Any:
+        calls.append(list(texts))
+        return encode(texts, **kw)
+
+    monkeypatch.setattr(store.embedder, "encode", counting)
+    return calls
+
+
+def chunk_and_sentence_vectors(store: DocumentStore) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Every chunk's own vector and its sentences' vectors, by chunk id."""
+    index, sentences = store.vectors.index(), store.vectors.sentences()
+    ids, vectors = index.vectors()
+    owners, sentence_ids = sentences_of(sentences, ids.tolist())
+    _, sentence_vectors = sentences.vectors(sentence_ids)
+    return {
+        c: (v, sentence_vectors[[j for j, o in enumerate(owners) if o == c]])
+        for c, v in zip(ids.tolist(), vectors, strict=True)
+    }
+
+
+def test_ingestion_encodes_only_the_sentences_in_one_call_per_batch(
+    store: DocumentStore, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = counted(store, monkeypatch)
+    store.ingest([docs])
+    assert len(calls) == 1  # the demo documents fit one batch
+    encoded = calls[0]
+    assert len(encoded) == len(set(encoded))  # a sentence two chunks share is encoded once
+    chunks = store.chunks(str(docs / "about.md"))
+    paragraph = next(c for c in chunks if "08:00 to 20:00" in c.text)
+    assert passage(paragraph.title, paragraph.text) not in encoded  # several sentences: not whole
+    assert set(sentence_passages(paragraph.title, paragraph.text)) <= set(encoded)
+
+
+def test_a_chunks_vector_is_the_normalised_mean_of_its_sentences_vectors(
+    store: DocumentStore, docs: Path
+) -> None:
+    store.ingest([docs])
+    for chunk, sentences in chunk_and_sentence_vectors(store).values():
+        mean = sentences.mean(axis=0)
+        assert np.allclose(chunk, mean / np.linalg.norm(mean), atol=1e-5)
+
+
+def written_before_chunk_vectors_were_means(store: DocumentStore) -> None:
+    """Rewrite ``store``'s chunk index as the code before wrote it: each chunk's passage
+    encoded whole, and no ``chunk_vectors`` key in the file's header."""
+    index = store.vectors.index()
+    ids, _ = index.vectors()
+    with Session(store.engine) as s:
+        rows = s.execute(sa.select(ChunkRow.id, ChunkRow.title, ChunkRow.text)).all()
+    texts = {r.id: passage(r.title, r.text) for r in rows}
+    whole = VectorIndex(index.dim)
+    whole.add(ids.tolist(), store.embedder.encode([texts[i] for i in ids.tolist()]))
+    whole.save(store.vectors.index_path, {"model": store.vectors.embeddings})
+
+
+def test_an_index_of_whole_chunk_vectors_is_derived_again_from_its_sentences_without_encoding(
+    tmp_path: Path,
+    store: DocumentStore,
+    docs: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store.ingest([docs])
+    store.close()
+    expected = chunk_and_sentence_vectors(store)
+    written_before_chunk_vectors_were_means(store)
+    reopened = DocumentStore(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    calls = counted(reopened, monkeypatch)
+    with caplog.at_level(logging.WARNING, logger="podium.memory"):
+        assert reopened.sync() == {"added": len(expected), "removed": 0}
+    assert "were encoded whole" in caplog.text
+    assert calls == []
+    derived = chunk_and_sentence_vectors(reopened)
+    for c, (chunk, _) in expected.items():
+        assert np.allclose(derived[c][0], chunk, atol=1e-6)
+    assert reopened.check().ok
+    assert reopened.search(HOURS, k=1)[0].source == str(docs / "about.md")
+
+
+def test_a_store_saved_before_sentence_vectors_is_encoded_again_when_it_opens(
     tmp_path: Path, store: DocumentStore, docs: Path
 ) -> None:
     store.ingest([docs])
     store.close()
+    written_before_chunk_vectors_were_means(store)
     sentence_file = store.vectors.sentence_path
     sentence_file.unlink()  # as a store written before sentence vectors existed
     reopened = DocumentStore(f"sqlite:///{tmp_path / 'store.sqlite'}")
-    assert reopened.check().ok
-    assert reopened.sync() == {"added": 0, "removed": 0}  # chunk vectors are all there
+    chunks = reopened.check().chunks
+    assert reopened.sync() == {"added": chunks, "removed": 0}  # every chunk encoded again
     assert sentence_file.is_file()
+    for chunk, sentences in chunk_and_sentence_vectors(reopened).values():
+        mean = sentences.mean(axis=0)
+        assert np.allclose(chunk, mean / np.linalg.norm(mean), atol=1e-5)
     assert reopened.search(HOURS, k=1)[0].source == str(docs / "about.md")

@@ -1,10 +1,10 @@
 """Ingestion: files and records in, documents and chunks written, vectors added.
 
 Ingestion runs at the encoder's speed: documents are gathered into batches of ~``BATCH_CHUNKS``
-chunks, each batch is encoded in one call (then its chunks' sentences in a second one),
-written in one transaction (every document with all its chunks, or none of them) and added to
-the index in one step. A crash mid-ingest costs at most the batch in flight and the re-embedding
-of the chunks the index had not saved yet (see :mod:`.sync`).
+chunks, each batch is encoded in one call (its chunks' sentences; a chunk's vector is their
+mean, see :mod:`.sync`), written in one transaction (every document with all its chunks, or
+none of them) and added to the index in one step. A crash mid-ingest costs at most the batch in
+flight and the re-embedding of the chunks the index had not saved yet (see :mod:`.sync`).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from podium.tools.documents import (
 )
 
 from ..tables import ChunkRow, DocumentRow
-from .sync import VectorSync, encode_sentences, passage
+from .sync import VectorSync, encode_chunks
 
 Progress = Callable[[str, int, int], None]
 # Chunks encoded, written and indexed together: large enough that the encoder's own batches
@@ -269,14 +269,13 @@ class Ingester:
         return _Prepared(doc, chunks, size, mtime_ns, meta or {})
 
     def write_batch(self, batch: list[_Prepared], report: IngestReport) -> None:
-        """Encode the chunks of ``batch`` in one call and their sentences in another, write
-        every document of it in one transaction (all of them with all their chunks, or
+        """Encode the chunks of ``batch`` in one call (their sentences: :func:`encode_chunks`),
+        write every document of it in one transaction (all of them with all their chunks, or
         nothing), then update the vector indexes once. A crash before the commit loses the
         batch, never part of a document; a crash after it loses at most vectors, which ``sync``
         re-embeds on the next open."""
         pieces = [(c.title, c.text) for p in batch for c in p.chunks]
-        vectors = self.vectors.embedder.encode([passage(title, text) for title, text in pieces])
-        sentences = encode_sentences(self.vectors.embedder, pieces, vectors)
+        vectors, sentences = encode_chunks(self.vectors.embedder, pieces)
         now = time.time()
         old_ids: list[int] = []
         new_ids: list[int] = []

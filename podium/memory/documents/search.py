@@ -59,10 +59,11 @@ AGGREGATE = "max"
 # · its best sentence's (a chunk of one sentence is its own best sentence). A paragraph mostly
 # about one thing that answers a question in one sentence ("... answers email and chat from
 # 08:00 to 20:00 ...") is far from the question as a whole and close to it by that sentence.
-# Chosen on SciFact's dev half from 0, 0.25, 0.5, 0.75 and 1: hybrid nDCG@10 was flat within
-# 0.001 from 0.5 to 1, dense alone best at 0.5; at 0.75 and above the calibrated confidence of
-# answerable demo questions fell (benchmarks/retrieval_sentences.py; see BENCHMARKS.md).
-SENTENCE_WEIGHT = 0.5
+# A chunk's own vector is the mean of its sentences' (sync.CHUNK_VECTORS). Chosen on SciFact's
+# dev half from 0 to 1 by 0.1-0.25 steps: hybrid nDCG@10 was within 0.001 of its best from 0.6
+# to 0.8, dense alone best at 0.7 (benchmarks/retrieval_sentences.py; see BENCHMARKS.md). With
+# chunk vectors encoded whole (before), 0.5 was chosen the same way.
+SENTENCE_WEIGHT = 0.7
 # The sentence index is read this many times deeper than the chunk index (chunks hold several).
 SENTENCES_PER_CHUNK = 4
 # Query vectors kept by the store (repeated questions skip the encoder).

@@ -6,17 +6,21 @@ without a chunk are dropped. The index is saved beside the store (``<store>.inde
 SQLite) after every forced save and, between them, no more often than ten times the last save's
 duration — a crash then costs only the re-embedding of what the file had not saved yet.
 
-Beside the chunk vectors, ``sentences.npz`` holds one vector per sentence of every chunk (a
-chunk of one sentence lends it its own vector, nothing is encoded twice), under the id
-``chunk_id << SENTENCE_BITS | ordinal``: a question answered by one sentence of a paragraph
-about something else is found by that sentence (see :mod:`.search`). It is kept in step with
-the chunks the same way; a store saved before it existed gets it on its first sync.
+What is encoded is a chunk's sentences, each under the chunk's title (a chunk of one sentence
+is encoded whole), in one encoder call per batch; ``sentences.npz`` holds those vectors under
+the id ``chunk_id << SENTENCE_BITS | ordinal``: a question answered by one sentence of a
+paragraph about something else is found by that sentence (see :mod:`.search`). A chunk's own
+vector, in ``vectors.npz``, is the normalised mean of its sentences' vectors — not a second
+encoding of the whole passage, which cost as much again (see :data:`CHUNK_VECTORS`). Both are
+kept in step with the chunks the same way.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +37,16 @@ from podium.tools.documents import sentences
 from ..index import VectorIndex
 from ..tables import ChunkRow
 
+log = logging.getLogger("podium.memory")
+
 Fingerprint = tuple[int, int, int]
+# What a chunk's vector is, saved in vectors.npz's header: 2, the normalised mean of its
+# sentences' vectors (one encoder pass over the sentences gives both). An index without the
+# key (1) holds chunks encoded whole as one passage, beside their sentences encoded again (two
+# passes, 0.43x the bare encoder's speed); on load its chunk vectors are derived again from the
+# sentence vectors it already has, without the encoder (a store saved before sentence vectors
+# existed has none, and is re-encoded once).
+CHUNK_VECTORS = 2
 # A sentence's vector id is its chunk's id shifted by this many bits, plus its ordinal: a chunk
 # keeps at most 2**SENTENCE_BITS sentence vectors (its first ones; chunks hold ~10).
 SENTENCE_BITS = 8
@@ -46,33 +59,43 @@ def passage(title: str, text: str) -> str:
 
 
 def sentence_passages(title: str, text: str) -> list[str]:
-    """What is embedded for a chunk's sentences: each under the chunk's title. A chunk of one
-    sentence has none of its own (its chunk vector is that sentence's)."""
-    parts = sentences(text)[:MAX_SENTENCES]
-    return [passage(title, part) for part in parts] if len(parts) > 1 else []
+    """What is encoded for a chunk: each of its sentences under the chunk's title (a chunk of
+    one sentence, or of none the splitter finds, is its whole passage)."""
+    parts = sentences(text)
+    return [passage(title, part) for part in parts] if len(parts) > 1 else [passage(title, text)]
 
 
-def encode_sentences(
-    embedder: Any, chunks: list[tuple[str, str]], chunk_vectors: np.ndarray
-) -> tuple[list[int], np.ndarray]:
-    """The sentence vectors of ``chunks`` (``(title, text)`` pairs, whose own vectors are
-    ``chunk_vectors``) in one encoder call: how many each chunk has, and the vectors in chunk
-    order. A chunk of one sentence gets its chunk vector."""
+def mean_vectors(vectors: np.ndarray, counts: list[int]) -> np.ndarray:
+    """Chunk vectors from sentence vectors in chunk order (``counts[j]`` for the j-th chunk):
+    the mean of each chunk's, L2-normalised."""
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    means = np.add.reduceat(vectors, starts, axis=0) / np.asarray(counts, np.float32)[:, None]
+    norms = np.linalg.norm(means, axis=1, keepdims=True)
+    return (means / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def encode_chunks(
+    embedder: Any, chunks: list[tuple[str, str]]
+) -> tuple[np.ndarray, tuple[list[int], np.ndarray]]:
+    """Encode ``chunks`` (``(title, text)`` pairs) in one encoder call over their sentences
+    (:func:`sentence_passages`; a sentence two chunks share by overlap is encoded once): the
+    chunk vectors (:func:`mean_vectors` of all of a chunk's sentences) and, as
+    :meth:`VectorSync.update` takes them, how many sentence vectors each chunk keeps (its first
+    ``MAX_SENTENCES``) and those vectors in chunk order."""
+    if not chunks:
+        empty = np.zeros((0, embedder.dim), np.float32)
+        return empty, ([], empty)
     texts = [sentence_passages(title, text) for title, text in chunks]
-    encoded = embedder.encode([t for part in texts for t in part])
-    counts: list[int] = []
-    out: list[np.ndarray] = []
-    at = 0
-    for j, part in enumerate(texts):
-        if part:
-            out.append(encoded[at : at + len(part)])
-            at += len(part)
-        else:
-            out.append(chunk_vectors[j : j + 1])
-        counts.append(len(out[-1]))
-    if not out:
-        return counts, np.zeros((0, chunk_vectors.shape[1]), dtype=np.float32)
-    return counts, np.concatenate(out).astype(np.float32)
+    unique = list(dict.fromkeys(t for part in texts for t in part))
+    row = {t: i for i, t in enumerate(unique)}
+    encoded = np.asarray(embedder.encode(unique), dtype=np.float32)
+    every = encoded[[row[t] for part in texts for t in part]]
+    vectors = mean_vectors(every, [len(part) for part in texts])
+    counts = [min(len(part), MAX_SENTENCES) for part in texts]
+    kept = np.concatenate(
+        [encoded[[row[t] for t in part[:MAX_SENTENCES]]] for part in texts]
+    ).astype(np.float32)
+    return vectors, (counts, kept)
 
 
 def sentence_ids(chunk_ids: list[int], counts: list[int]) -> list[int]:
@@ -169,9 +192,11 @@ class VectorSync:
         return self._embedder
 
     def index(self) -> VectorIndex:
-        """The chunks' index in memory: loaded from its file on first use, or new and empty."""
+        """The chunks' index in memory: loaded from its file on first use, or new and empty (also
+        when the file holds chunk vectors of another kind than :data:`CHUNK_VECTORS`: the next
+        :meth:`sync` derives them again)."""
         if self._vectors is None:
-            self._vectors = self._load(self.index_path)
+            self._vectors = self._load(self.index_path, chunk_vectors=True)
         return self._vectors
 
     def sentences(self) -> VectorIndex:
@@ -182,7 +207,7 @@ class VectorSync:
             self._sentences = self._load(self.sentence_path)
         return self._sentences
 
-    def _load(self, path: Path) -> VectorIndex:
+    def _load(self, path: Path, chunk_vectors: bool = False) -> VectorIndex:
         if not path.is_file():
             return VectorIndex(self.embedder.dim, exact_limit=self.exact_limit)
         index, meta = VectorIndex.load(path, exact_limit=self.exact_limit)
@@ -192,6 +217,14 @@ class VectorSync:
                 f"this store embeds with {self.embeddings!r}",
                 hint="rebuild it: podium index rebuild",
             )
+        if chunk_vectors and meta.get("chunk_vectors", 1) != CHUNK_VECTORS:
+            log.warning(
+                "the chunk vectors at %s were encoded whole (an index written before chunk "
+                "vectors were the mean of their sentences'): they are derived again from the "
+                "sentence vectors (chunks without them are encoded once more)",
+                path,
+            )
+            return VectorIndex(self.embedder.dim, exact_limit=self.exact_limit)
         return index
 
     def check(self) -> Consistency:
@@ -213,53 +246,45 @@ class VectorSync:
         )
 
     def sync(self, force: bool = False) -> dict[str, int]:
-        """Make the index match the database: embed missing chunks, drop vectors of deleted
-        ones. Cheap when nothing changed (one aggregate query)."""
+        """Make the indexes match the database: encode the sentences of chunks that have none
+        (and take their chunk vectors from them), derive the vector of a chunk whose sentences
+        are there but whose own vector is not (an index of another :data:`CHUNK_VECTORS`), drop
+        the vectors of deleted chunks. Cheap when nothing changed (one aggregate query).
+        Returns how many chunk vectors were added and removed."""
         with self.lock, Session(self.engine) as s:
             now = fingerprint(s)
             if now == self._synced and not force:
                 return {"added": 0, "removed": 0}
-            index = self.index()
+            index, sentences = self.index(), self.sentences()
             db_ids = set(s.scalars(sa.select(ChunkRow.id)))
             extra = index.ids - db_ids
-            missing = sorted(db_ids - index.ids)
             index.remove(extra)
-            for start in range(0, len(missing), 512):
-                batch = missing[start : start + 512]
+            sentences.remove([i for i in sentences.ids if (i >> SENTENCE_BITS) not in db_ids])
+            covered = {i >> SENTENCE_BITS for i in sentences.ids}
+            unencoded = sorted(db_ids - covered)
+            underived = sorted((db_ids & covered) - index.ids)
+            added = len(db_ids - index.ids)
+            for start in range(0, len(unencoded), 512):
                 rows = s.execute(
                     sa.select(ChunkRow.id, ChunkRow.title, ChunkRow.text).where(
-                        ChunkRow.id.in_(batch)
+                        ChunkRow.id.in_(unencoded[start : start + 512])
                     )
                 ).all()
-                vectors = self.embedder.encode([passage(r.title, r.text) for r in rows])
-                index.add([r.id for r in rows], vectors)
-            sentences_changed = self._sync_sentences(s, db_ids)
-            if extra or missing or sentences_changed or not self.index_path.is_file():
+                ids = [r.id for r in rows]
+                vectors, (counts, sentence_vectors) = encode_chunks(
+                    self.embedder, [(r.title, r.text) for r in rows]
+                )
+                index.add(ids, vectors)
+                sentences.add(sentence_ids(ids, counts), sentence_vectors)
+            for start in range(0, len(underived), 4096):
+                owners, ids = sentences_of(sentences, underived[start : start + 4096])
+                _, sentence_vectors = sentences.vectors(ids)
+                per_chunk = Counter(owners)  # in chunk order, as the vectors are
+                index.add(list(per_chunk), mean_vectors(sentence_vectors, list(per_chunk.values())))
+            if extra or unencoded or underived or not self.index_path.is_file():
                 self.save(force=True)
             self._synced = now
-            return {"added": len(missing), "removed": len(extra)}
-
-    def _sync_sentences(self, s: Session, db_ids: set[int]) -> bool:
-        """Give every chunk its sentence vectors and drop those of deleted chunks (a store
-        saved before sentence vectors existed gets them all here); True when anything
-        changed."""
-        index, sentences = self.index(), self.sentences()
-        covered = {i >> SENTENCE_BITS for i in sentences.ids}
-        extra = [i for i in sentences.ids if (i >> SENTENCE_BITS) not in db_ids]
-        missing = sorted(db_ids - covered)
-        sentences.remove(extra)
-        for start in range(0, len(missing), 512):
-            batch = missing[start : start + 512]
-            rows = s.execute(
-                sa.select(ChunkRow.id, ChunkRow.title, ChunkRow.text).where(ChunkRow.id.in_(batch))
-            ).all()
-            ids = [r.id for r in rows]
-            _, chunk_vectors = index.vectors(ids)
-            counts, vectors = encode_sentences(
-                self.embedder, [(r.title, r.text) for r in rows], chunk_vectors
-            )
-            sentences.add(sentence_ids(ids, counts), vectors)
-        return bool(extra or missing)
+            return {"added": added, "removed": len(extra)}
 
     def rebuild(self) -> dict[str, int]:
         """Re-embed every chunk into a new index (after a model change or a damaged file)."""
@@ -280,7 +305,7 @@ class VectorSync:
     ) -> None:
         """Follow a committed write: drop the vectors of ``removed`` chunks and of their
         sentences, add ``vectors`` for the ``added`` ones and ``sentences`` (how many each
-        has, their vectors: :func:`encode_sentences`) for theirs, and take the database as
+        has, their vectors: :func:`encode_chunks`) for theirs, and take the database as
         synced. The files are written by the next :meth:`save`."""
         index, sentence_index = self.index(), self.sentences()
         removed = list(removed)
@@ -307,7 +332,9 @@ class VectorSync:
         waited = time.monotonic() - self._last_save
         if force or (self._dirty and waited > max(2.0, 10 * self._save_seconds)):
             t0 = time.monotonic()
-            self._vectors.save(self.index_path, {"model": self.embeddings})
+            self._vectors.save(
+                self.index_path, {"model": self.embeddings, "chunk_vectors": CHUNK_VECTORS}
+            )
             if self._sentences is not None:
                 self._sentences.save(self.sentence_path, {"model": self.embeddings})
             self._last_save = time.monotonic()
