@@ -46,6 +46,7 @@ from .intent import read_only_answer, write_request
 from .linking import LinkedSchema, SchemaLinker
 from .scalar import widen_scalar_subqueries
 from .shape import shape_problem
+from .ties import tie_for_first
 
 Strategy = Literal["zero_shot", "few_shot", "vote", "draft_finalise", "full"]
 STRATEGIES: tuple[str, ...] = ("zero_shot", "few_shot", "vote", "draft_finalise", "full")
@@ -428,6 +429,13 @@ class _Run:
         self.ctx.emit({"kind": "sql_candidate", **attempt.public()})
         return attempt
 
+    def rows_or_none(self, sql: str) -> list[tuple[Any, ...]] | None:
+        """The rows ``sql`` returns, or None when it does not run."""
+        try:
+            return list(self.db.execute(sql).rows)
+        except (QueryFailed, SQLRefused):
+            return None
+
     def rows_of(self, sql: str) -> int | None:
         """The single number ``sql`` returns (a count), or None when it does not run."""
         try:
@@ -501,9 +509,18 @@ class _Run:
         chosen = self.attempts[last.chosen]
         assert chosen.result is not None
         result: QueryResult = chosen.result
+        summary = summarize(result)
+        tie = (
+            tie_for_first(chosen.sql, self.rows_or_none, self.db.dialect)
+            if result.row_count == 1
+            else None
+        )
+        if tie is not None:  # the answer is written from the summary: it must not name a winner
+            summary = tie.describe()
+            details["tie"] = summary
         return ExpertResult(
             output=result.as_dict(),
-            summary=summarize(result),
+            summary=summary,
             confidence=round(last.confidence, 3),
             evidence=[
                 Evidence(kind="sql", text=result.sql, source=self.db.safe_url),
