@@ -414,7 +414,7 @@ class _Run:
         keyed = key_named_groups(ran, self.db.schema().tables, self.names_shared, self.db.dialect)
         if keyed is not None:
             ran, notes = keyed.sql, [keyed.note]
-        widened = widen_scalar_subqueries(ran, self.rows_of, self.db.dialect)
+        widened = widen_scalar_subqueries(ran, self.count_of, self.db.dialect)
         if widened is not None:
             ran, notes = widened.sql, [*notes, widened.note]
         attempt = run_attempt(self.db, origin, role, ran)
@@ -436,13 +436,10 @@ class _Run:
         except (QueryFailed, SQLRefused):
             return None
 
-    def rows_of(self, sql: str) -> int | None:
+    def count_of(self, sql: str) -> int | None:
         """The single number ``sql`` returns (a count), or None when it does not run."""
-        try:
-            found = self.db.execute(sql)
-        except (QueryFailed, SQLRefused):
-            return None
-        value = found.rows[0][0] if found.rows and found.rows[0] else None
+        rows = self.rows_or_none(sql)
+        value = rows[0][0] if rows and rows[0] else None
         return value if isinstance(value, int) else None
 
     def names_shared(self, table: str, columns: list[str]) -> bool:
