@@ -59,6 +59,18 @@ def spider_gold(spider: Path) -> Iterator[list[tuple[dict, Database]]]:
         db.close()
 
 
+def sqlite_database(folder: Path, script: str) -> Database:
+    """A small SQLite database made by ``script`` in ``folder`` (the tests' own shops)."""
+    import sqlite3
+
+    path = folder / "shop.sqlite"
+    con = sqlite3.connect(path)
+    con.executescript(script)
+    con.commit()
+    con.close()
+    return Database(f"sqlite:///{path}")
+
+
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

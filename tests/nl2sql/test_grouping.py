@@ -4,8 +4,6 @@ database holds namesakes, and leaves every other grouping alone."""
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from podium.demo.shop import build_shop_db
@@ -15,6 +13,7 @@ from podium.experts.nl2sql.grouping import key_named_groups, shared_names_query
 from podium.models.provider import ModelProvider
 from podium.tools.sql import Database, QueryFailed
 
+from .conftest import sqlite_database
 from .test_expert import _scripted
 
 BY_NAME = (
@@ -26,9 +25,8 @@ BY_NAME = (
 @pytest.fixture(scope="module")
 def namesakes(tmp_path_factory: pytest.TempPathFactory) -> Database:
     """Two customers called Ann Lee (30 + 40 spent), Bob Roy (60), Cy Dahl (50)."""
-    path = tmp_path_factory.mktemp("namesakes") / "shop.sqlite"
-    con = sqlite3.connect(path)
-    con.executescript(
+    return sqlite_database(
+        tmp_path_factory.mktemp("namesakes"),
         """
         CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, country TEXT);
         CREATE TABLE orders (id INTEGER PRIMARY KEY,
@@ -36,11 +34,8 @@ def namesakes(tmp_path_factory: pytest.TempPathFactory) -> Database:
         INSERT INTO customers VALUES (1, 'Ann Lee', 'NO'), (2, 'Ann Lee', 'SE'),
                                      (3, 'Bob Roy', 'NO'), (4, 'Cy Dahl', 'NO');
         INSERT INTO orders VALUES (1, 1, 30), (2, 2, 40), (3, 3, 60), (4, 4, 50);
-        """
+        """,
     )
-    con.commit()
-    con.close()
-    return Database(f"sqlite:///{path}")
 
 
 def _shared(db: Database):

@@ -43,6 +43,7 @@ from .cascade import Attempt, Decision, after_drafts, after_final, refused_write
 from .fewshot import ExamplePool, PoolExample, learned_source, mask_question
 from .grouping import key_named_groups, shared_names_query
 from .intent import read_only_answer, write_request
+from .joins import join_missing_column
 from .linking import LinkedSchema, SchemaLinker
 from .scalar import widen_scalar_subqueries
 from .shape import shape_problem
@@ -59,6 +60,9 @@ _SHAPE_REPAIRS = 1
 # of paraphrases (questions with the same gold query) in the learning benchmark's history half
 # (0.589 over 19 pairs; other pairs of a database: median 0.48).
 COPY_BELOW = 0.58
+# Joins added to one failed query for its missing columns (joins.py): a date and a country
+# read through two different keys is the most seen; more means the query is further off.
+_MAX_JOINS = 2
 
 
 class NL2SQLRequest(BaseModel):
@@ -418,6 +422,8 @@ class _Run:
         if widened is not None:
             ran, notes = widened.sql, [*notes, widened.note]
         attempt = run_attempt(self.db, origin, role, ran)
+        if attempt.status == "error":
+            attempt, notes = self.joined(attempt, notes)
         if notes:
             attempt.written, attempt.note = sql, "; ".join(notes)
         if attempt.rows and attempt.result is not None:
@@ -428,6 +434,22 @@ class _Run:
         self.attempts.append(attempt)
         self.ctx.emit({"kind": "sql_candidate", **attempt.public()})
         return attempt
+
+    def joined(self, failed: Attempt, notes: list[str]) -> tuple[Attempt, list[str]]:
+        """``failed`` run again with the joins its missing columns need (:mod:`.joins`),
+        when that makes it run; else ``failed`` as it was."""
+        attempt, added = failed, list(notes)
+        for _ in range(_MAX_JOINS):
+            joined = join_missing_column(
+                attempt.sql, attempt.error or "", self.db.schema().tables, self.db.dialect
+            )
+            if joined is None:
+                return failed, notes
+            attempt = run_attempt(self.db, failed.origin, failed.role, joined.sql)
+            added.append(joined.note)
+            if attempt.status == "ok":
+                return attempt, added
+        return failed, notes
 
     def rows_or_none(self, sql: str) -> list[tuple[Any, ...]] | None:
         """The rows ``sql`` returns, or None when it does not run."""

@@ -20,6 +20,7 @@ from podium.tools.sql import Database
 
 from .cascade import Attempt, describe
 from .fewshot import PoolExample
+from .joins import missing_column
 from .linking import LinkedSchema
 
 SYSTEM = (
@@ -152,31 +153,20 @@ def repair(
     return [*messages, AIMessage(attempt.sql), HumanMessage(request)]
 
 
-# "no such column: T2.name" (SQLite), 'column "total" does not exist' (PostgreSQL),
-# "Unknown column 'total' in 'order clause'" (MySQL)
-_MISSING_COLUMN = re.compile(
-    r"no such column: (?:(\w+)\.)?(\w+)|column \"?(?:(\w+)\.)?(\w+)\"? does not exist"
-    r"|Unknown column '(?:(\w+)\.)?(\w+)'",
-    re.I,
-)
-
-
 def column_owners(db: Database, error: str, sql: str = "") -> str:
     """For an error about a missing column, what the query's alias stood for and the tables
     that have the column, as sentences for the model ("In that query T2 is stadium, which has
     no column Name. Name is a column of: singer (...)"); empty when the error is about
     something else. Most of the 1.5B's failed repairs were an alias on the wrong table."""
-    found = _MISSING_COLUMN.search(error)
-    if found is None:
+    missing = missing_column(error)
+    if missing is None:
         return ""
-    groups = found.groups()
-    pair = next(i for i in range(0, len(groups), 2) if groups[i + 1])
-    qualifier, column = groups[pair], groups[pair + 1]
+    qualifier, column = missing.qualifier, missing.column
     tables = db.schema().tables
     owners = [t for t in tables if any(c.name.lower() == column.lower() for c in t.columns)]
     said = ""
     aliased = _aliases(sql, db.dialect).get(qualifier.lower(), "") if qualifier else ""
-    if aliased and aliased.lower() != qualifier.lower():
+    if qualifier and aliased and aliased.lower() != qualifier.lower():
         said = f" In that query {qualifier} is {aliased}, which has no column {column}."
     if not owners:
         return f"{said} No table has a column named {column}."
