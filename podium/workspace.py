@@ -21,7 +21,7 @@ from podium.guardians.policy import GuardPolicy
 from podium.tracing import TracingSpec
 
 CONFIG_NAME = "podium.toml"
-DEMO_VERSION = "4"  # bump when podium/demo changes: existing copies are refreshed
+DEMO_VERSION = "5"  # bump when podium/demo changes: existing copies are refreshed
 
 
 class DatabaseSpec(BaseModel):

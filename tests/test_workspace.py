@@ -42,3 +42,20 @@ def test_demo_database_is_deterministic(tmp_path):
     }
     assert counts["customers"] == 300 and counts["orders"] == 1500
     assert sum(counts.values()) > 3000
+
+
+def test_demo_prices_are_what_such_products_cost(tmp_path):
+    import sqlite3
+
+    con = sqlite3.connect(demo_workspace(tmp_path).root / "shop.sqlite")
+    price = dict(con.execute("SELECT name, price FROM products").fetchall())
+    dearest_tent = con.execute(
+        "SELECT name FROM products WHERE category = 'tents' ORDER BY price DESC LIMIT 1"
+    ).fetchone()[0]
+    assert dearest_tent.endswith("Tent")  # not the pole repair kit
+    assert price["Pole Repair Kit"] < 20 and price["Spork"] < 12
+    assert price["Basecamp 6P Tent"] > 10 * price["Tent Footprint"]
+    # every other row is as before: the counts the demo's answers quote
+    assert con.execute("SELECT COUNT(*) FROM orders WHERE order_date LIKE '2024%'").fetchone() == (
+        543,
+    )

@@ -105,6 +105,31 @@ CATEGORIES = {
         "Cooler Bag",
     ],
 }
+# What each product costs about, in EUR: a price is drawn within 20 % of it. Prices drawn
+# from the category's range alone made a 447 EUR pole repair kit the shop's "most expensive
+# tent" and a 90 EUR spork.
+LIST_PRICE = {
+    "Summit 2P Tent": 349, "Summit 3P Tent": 429, "Ridge Ultralight Tent": 479,
+    "Basecamp 6P Tent": 529, "Bivy Shelter": 189, "Trail Tarp": 79, "Storm Dome Tent": 399,
+    "Family Cabin Tent": 459, "Tent Footprint": 39, "Pole Repair Kit": 14,
+    "Alpine 45L Pack": 179, "Trek 65L Pack": 249, "Daypack 22L": 69, "Summit 30L Pack": 129,
+    "Hydration Pack 12L": 89, "Kids Explorer Pack": 49, "Travel Duffel 60L": 109,
+    "Climbing Crag Pack": 139, "Ultralight 38L Pack": 199, "Rain Cover": 24,
+    "Ridge Hiking Boot": 189, "Trail Runner": 139, "Approach Shoe": 149, "Winter Boot": 219,
+    "Camp Sandal": 49, "Merino Hiking Socks": 22, "Gaiters": 39, "Crampon-Ready Boot": 279,
+    "Kids Hiking Boot": 79, "Insole Set": 34,
+    "Down Jacket": 299, "Rain Shell": 249, "Fleece Midlayer": 89, "Merino Base Layer": 79,
+    "Softshell Pants": 119, "Sun Hoodie": 59, "Insulated Gloves": 49, "Beanie": 25,
+    "Trekking Shorts": 55, "Windbreaker": 99,
+    "Dynamic Rope 60m": 199, "Harness": 69, "Climbing Helmet": 79, "Quickdraw Set": 119,
+    "Belay Device": 35, "Chalk Bag": 19, "Climbing Shoes": 129, "Locking Carabiner": 12,
+    "Crash Pad": 229, "Via Ferrata Set": 149,
+    "Titanium Pot": 59, "Gas Stove": 69, "Camp Mug": 15, "Spork": 9, "Water Filter": 45,
+    "Freeze-Dried Meal": 11, "Collapsible Bowl": 14, "Fuel Canister": 7, "Camp Kettle": 39,
+    "Cooler Bag": 49,
+}  # fmt: skip
+# The ranges the generator has always drawn from: drawing from them still (and then placing
+# the draw near the list price) keeps every other row of the shop as it was.
 PRICE_RANGE = {
     "tents": (39, 520),
     "backpacks": (25, 260),
@@ -182,7 +207,8 @@ def build_shop_db(path: Path, *, customers: int = 300, orders: int = 1500) -> Pa
             low, high = PRICE_RANGE[category]
             for name in names:
                 pid += 1
-                price = round(rng.uniform(low, high), 2)
+                share = (rng.uniform(low, high) - low) / (high - low)
+                price = round(LIST_PRICE[name] * (0.8 + 0.4 * share), 2)
                 product_rows.append((pid, name, category, price, rng.randrange(0, 400)))
         con.executemany("INSERT INTO products VALUES (?,?,?,?,?)", product_rows)
 
