@@ -16,6 +16,7 @@ from podium.experts.nl2sql import NL2SQLExpert
 from podium.experts.nl2sql.cascade import Attempt, after_drafts, after_final
 from podium.experts.nl2sql.evaluate import _db_path
 from podium.experts.nl2sql.shape import (
+    lists_a_whole_column,
     per_group,
     ranks_child_rows,
     ranks_other_groups,
@@ -217,3 +218,47 @@ def test_the_ladder_names_the_customers_who_spent_the_most(shop):
     assert answer.ok, answer.error
     names = [row[0] for row in answer.output["rows"]]
     assert names == [row[0] for row in spenders.rows]
+
+
+LISTED = "SELECT signup_date FROM customers"
+
+
+@pytest.mark.parametrize(
+    ("question", "sql", "flagged"),
+    [
+        ("When was the shop founded?", LISTED, True),
+        ("Where is the head office?", "SELECT city FROM customers", True),
+        ("What is the founding year of the shop?", LISTED, True),
+        ("When did Ann Lee sign up?", LISTED + " WHERE name = 'Ann Lee'", False),
+        ("When did the first customer sign up?", "SELECT MIN(signup_date) FROM customers", False),
+        ("What is the latest signup date?", LISTED + " ORDER BY 1 DESC LIMIT 1", False),
+        ("What are the signup dates?", LISTED, False),  # many things asked
+        ("What is the signup date of all customers?", LISTED, False),
+        ("How many customers are there?", LISTED, False),
+    ],
+)
+def test_a_whole_column_for_a_question_about_one_thing_is_a_problem(shop, question, sql, flagged):
+    rows = shop.execute(sql)
+    problem = lists_a_whole_column(question, sql, rows, "sqlite")
+    assert (problem is not None) == flagged, problem
+    if flagged and rows.row_count > 1:
+        assert f"lists {rows.row_count} rows without choosing one" in problem
+
+
+def test_a_column_listed_for_a_question_the_database_cannot_answer_is_no_answer(shop):
+    # "When was the shop founded?" on the demo: all three drafts listed every signup date and
+    # the run was held for approval of 300 rows. Now the large model is told, and when it
+    # lists them too the step says the database does not seem to record it.
+    small, _ = _scripted(LISTED)
+    large, asked = _scripted(LISTED)
+    ctx = ExpertContext(models=ModelProvider({"small": small, "large": large}))
+
+    answer = NL2SQLExpert().answer(shop, "When was the shop founded?", ctx)
+
+    assert not answer.ok and answer.needs_approval is None
+    assert answer.error.startswith("the database does not seem to record it")
+    assert "40 rows of signup_date" in answer.error
+    assert answer.details["decision"] == (
+        "escalate -> repair -> repaired; not_an_answer: the query lists a whole column"
+    )
+    assert "asks about one thing" in asked[1]

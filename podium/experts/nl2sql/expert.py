@@ -46,7 +46,7 @@ from .intent import read_only_answer, write_request
 from .joins import join_missing_column
 from .linking import LinkedSchema, SchemaLinker
 from .scalar import widen_scalar_subqueries
-from .shape import shape_problem
+from .shape import is_listing, shape_problem
 from .ties import tie_for_first
 
 Strategy = Literal["zero_shot", "few_shot", "vote", "draft_finalise", "full"]
@@ -528,6 +528,18 @@ class _Run:
         chosen = self.attempts[last.chosen]
         assert chosen.result is not None
         result: QueryResult = chosen.result
+        if is_listing(chosen.problem):
+            # Every row of a column for a question about one thing ("When was the shop
+            # founded?" -> every customer's signup date): not an answer, and not rows to hold
+            # the run for approval over.
+            details["decision"] += "; not_an_answer: the query lists a whole column"
+            return ExpertResult(
+                error=(
+                    f"the database does not seem to record it: the query written for it lists "
+                    f"{result.row_count} rows of {', '.join(result.columns)} without choosing one"
+                ),
+                details=details,
+            )
         summary = summarize(result)
         tie = (
             tie_for_first(chosen.sql, self.rows_or_none, self.db.dialect)

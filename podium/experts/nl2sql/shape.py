@@ -1,7 +1,7 @@
 """Whether a query that ran has the shape its question asks for.
 
 Execution catches a query that fails or finds nothing; it does not catch one that runs and
-answers a different question. Three such mistakes of the ladder's models, found on the demo shop,
+answers a different question. Four such mistakes of the ladder's models, found on the demo shop,
 are common enough to check for, and each can be told to the model in one sentence:
 
 * **One value where the question asks for one per group.** "What is the average order value
@@ -14,6 +14,14 @@ are common enough to check for, and each can be told to the model in one sentenc
   and the biggest spender may be missing. Found from the query's structure (sqlglot): it
   orders, without grouping or aggregating, by a column of a table whose foreign key points at
   the table it shows.
+
+* **A whole column listed where the question asks for one thing.** "When was the shop
+  founded?" on a database that does not record it was answered ``SELECT signup_date FROM
+  customers``: 300 dates, which the run then held for approval as too many rows to show.
+  Found from the question's form ("When was ...", "Where is ...", "What is the ...", about
+  one thing, not "all" or "each") and a query that lists several rows without choosing among
+  them (no WHERE, GROUP BY, aggregate, LIMIT or DISTINCT). Such a query is not an answer
+  even when the large model writes it again (:func:`is_listing`).
 
 * **Groups of the wrong thing ranked.** "Which product category has the most revenue?"
   answered by ranking products by their revenue and showing the top product's category. Found
@@ -239,6 +247,47 @@ def _stem(word: str) -> str:
     return re.sub(r"(?:es|s)$", "", word) if len(word) > 3 else word
 
 
+# "When was the shop founded?", "Where is the head office?", "What is the founding year?":
+# one thing asked (not "What are ...", "List ...", "Which ... are")
+_ONE_THING = re.compile(
+    r"^\s*(?:when|where)\s+(?:was|is|did|does)\b|^\s*what\s+(?:is|was)\s+the\b", re.I
+)
+# "What is the name of all the cartoons ...": one property of many things
+_MANY_THINGS = re.compile(r"\b(?:all|every|each|list)\b", re.I)
+_LISTING = "The question asks about one thing, but that query lists"
+
+
+def lists_a_whole_column(
+    question: str, sql: str, result: QueryResult, dialect: str | None
+) -> str | None:
+    """The problem, said to the model, when a question about one thing got every row of a
+    column (module docstring)."""
+    if (
+        result.row_count < 2
+        or _ONE_THING.search(question) is None
+        or _MANY_THINGS.search(question) is not None
+    ):
+        return None
+    tree = parse_select(sql, dialect)
+    if tree is None or any(
+        tree.args.get(part) for part in ("where", "group", "having", "limit", "distinct")
+    ):
+        return None
+    if tree.find(exp.AggFunc) is not None or tree.find(exp.Subquery) is not None:
+        return None
+    return (
+        f"{_LISTING} {result.row_count} rows without choosing one (no WHERE, ORDER BY with "
+        "LIMIT, or aggregate). Write a query that finds the one value the question asks for; "
+        "if no table records it, listing a column does not answer it."
+    )
+
+
+def is_listing(problem: str | None) -> bool:
+    """Whether a shape problem is a listing for a question about one thing: rows that are
+    not an answer at all, where the other problems' rows are a wrong-shaped answer."""
+    return bool(problem and problem.startswith(_LISTING))
+
+
 def parse_select(sql: str, dialect: str | None) -> exp.Select | None:
     """``sql`` parsed, when it is one SELECT (not a union, not a statement sqlglot cannot
     read)."""
@@ -281,6 +330,7 @@ def shape_problem(
     """The first shape problem of a query that ran and returned rows, or None."""
     return (
         one_value_for_groups(question, result)
+        or lists_a_whole_column(question, sql, result, dialect)
         or ranks_child_rows(question, sql, tables, dialect)
         or ranks_other_groups(question, sql, tables, dialect)
     )
