@@ -141,6 +141,9 @@ class RunStore:
                     )
             elif kind == "plan":
                 plans[event["run_id"]] = event["plan"]
+            elif kind == "expert_note" and "plan" in (event.get("data") or {}):
+                # a step added while the run went on (a fallback): the plan as it now is
+                plans[event["run_id"]] = event["data"]["plan"]
         with self.engine.begin() as conn:
             conn.execute(
                 sa.insert(_EVENTS),

@@ -22,8 +22,9 @@ from .approval import asks_after, asks_before
 from .budget import budget_problem
 from .context import PodiumContext
 from .events import ApprovalRequired, ExpertNote, StepFinished, StepStarted, emit
+from .fallback import fallback_steps
 from .guard import screen_step
-from .plan import fill_references, state_plan, with_subject
+from .plan import Plan, fill_references, state_plan, with_subject
 from .policies import execute_step, parse_policy
 from .policy_cards import policy_for
 from .sources import with_database
@@ -35,6 +36,7 @@ from .state import (
     outcome_from_result,
     result_from_outcome,
 )
+from .synthesizer import CONFIDENCE_FLOOR
 
 DONE = "synthesize"
 APPROVAL = "approval"
@@ -108,6 +110,7 @@ def dispatch_node(state: RunState, runtime: Runtime[PodiumContext]) -> dict[str,
                 )
                 changed = True
 
+    plan, fallbacks = _with_fallbacks(state, plan, {**results, **updates}, runtime.context)
     done = [sid for sid, r in results.items() if r["status"] == "ok"]
     for step in plan.ready(done=done, started=[*results, *updates]):
         reason = asks_before(step, runtime.context.workspace)
@@ -141,11 +144,50 @@ def dispatch_node(state: RunState, runtime: Runtime[PodiumContext]) -> dict[str,
             )
         )
     update: dict[str, Any] = {}
+    if fallbacks:
+        update["plan"], update["fallbacks"] = plan.model_dump(mode="json"), fallbacks
     if updates:
         update["results"] = updates
     if asks:
         update["approvals"] = asks
     return update
+
+
+def _with_fallbacks(
+    state: RunState, plan: Plan, results: dict[str, StepOutcome], ctx: PodiumContext
+) -> tuple[Plan, dict[str, str]]:
+    """``plan`` with a step for each request a step could not answer and another expert
+    might (:mod:`.fallback`), and which step each new one stands in for."""
+    if not ctx.semantic_check or not any(r["status"] != "skipped" for r in results.values()):
+        return plan, {}
+    found = fallback_steps(
+        plan,
+        results,
+        state.get("fallbacks", {}),
+        ctx.router,
+        min_confidence=CONFIDENCE_FLOOR,
+        max_steps=ctx.limits.max_steps,
+    )
+    if not found:
+        return plan, {}
+    extended = plan.model_copy(
+        update={
+            "steps": [*plan.steps, *(f.step for f in found)],
+            "notes": [*plan.notes, *(f"{f.step.id}: {f.reason}" for f in found)],
+        }
+    )
+    shown = extended.model_dump(mode="json")
+    for f in found:  # the plan rides along, so a stored run shows the step it gained
+        emit(
+            ExpertNote(
+                run_id=state["run_id"],
+                step_id=f.step.id,
+                expert=f.step.expert,
+                kind="fallback",
+                data={"for": f.replaces, "reason": f.reason, "plan": shown},
+            )
+        )
+    return extended, {f.step.id: f.replaces for f in found}
 
 
 def _unrun(step: Any, status: str, error: str) -> StepOutcome:

@@ -98,6 +98,9 @@ class RouterSettings:
     # goes to the router's best other expert whatever the margin (the 1.5B planner sent
     # "Within how many days of delivery can I return an unused item?" to the fact checker).
     claims_only: frozenset[str] = frozenset({"fact_check"})
+    # A request a step could not answer goes once to the expert the router ranks next, when
+    # that one scores at most this much below the step's own (fallback.py); None: never.
+    fallback_margin: float | None = 0.10
     # Experts that search with their input: one that refers back ("what do they get?") is
     # given the request it refers to as well (:func:`with_antecedents`).
     context_into: frozenset[str] = frozenset({"retrieval"})
@@ -196,7 +199,7 @@ class SemanticRouter:
                 for j, st in enumerate(steps[: sims.shape[1]])
             ):
                 continue
-            new_id = _next_id(steps)
+            new_id = next_step_id(steps)
             steps.append(Step(id=new_id, expert=route.expert, input=clause))
             notes.append(
                 f"router overruled: {new_id}: added {route.expert} for {clause!r} "
@@ -320,7 +323,7 @@ class SemanticRouter:
                 st.expert == route.expert and st.input == clause for st in steps[len(planned) :]
             )
             if not covered:
-                new_id = _next_id(steps)
+                new_id = next_step_id(steps)
                 steps.append(Step(id=new_id, expert=route.expert, input=clause))
                 notes.append(f"{new_id}: added {route.expert} for uncovered {clause!r}")
 
@@ -423,7 +426,8 @@ def _norm(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
 
 
-def _next_id(steps: list[Step]) -> str:
+def next_step_id(steps: list[Step]) -> str:
+    """The first free ``s<n>`` from the number of steps on (the planner's own id style)."""
     used = {st.id for st in steps}
     n = len(steps) + 1
     while f"s{n}" in used:

@@ -62,6 +62,8 @@ class RunState(TypedDict, total=False):
     results: Annotated[dict[str, StepOutcome], merge_dicts]
     verdicts: Annotated[list[dict[str, Any]], operator.add]
     approvals: Annotated[dict[str, dict[str, Any]], merge_dicts]
+    # Steps added for a request another step could not answer -> that step (fallback.py)
+    fallbacks: Annotated[dict[str, str], merge_dicts]
     ledger: Annotated[list[LedgerEntry], operator.add]
     answer: str | None
     started_at: float

@@ -29,6 +29,7 @@ from podium.models.usage import metered
 from .context import PodiumContext
 from .direct_answer import direct_answer
 from .events import AnswerReady, AnswerToken, emit
+from .fallback import superseded
 from .plan import Plan, Step, state_plan
 from .quotes import Quote, passage_quotes, quoted_answer
 from .state import RunState, StepOutcome, ledger_entry, result_from_outcome
@@ -334,6 +335,10 @@ async def synthesize_node(state: RunState, runtime: Runtime[PodiumContext]) -> d
     run_id, task = state["run_id"], state["task"]
     plan = state_plan(state["plan"])
     results = state.get("results", {})
+    gone = superseded(results, state.get("fallbacks", {}), CONFIDENCE_FLOOR)
+    if gone:  # a request answered by its second expert is answered (fallback.py)
+        results = {sid: o for sid, o in results.items() if sid not in gone}
+        plan = plan.model_copy(update={"steps": [s for s in plan.steps if s.id not in gone]})
     stopped = state.get("stopped")
     notes: list[str] = []
     refused = {sid: o for sid, o in results.items() if _refusal(o)}

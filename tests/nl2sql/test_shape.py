@@ -18,6 +18,7 @@ from podium.experts.nl2sql.evaluate import _db_path
 from podium.experts.nl2sql.shape import (
     lists_a_whole_column,
     per_group,
+    picks_an_unnamed_row,
     ranks_child_rows,
     ranks_other_groups,
     shape_problem,
@@ -257,8 +258,46 @@ def test_a_column_listed_for_a_question_the_database_cannot_answer_is_no_answer(
 
     assert not answer.ok and answer.needs_approval is None
     assert answer.error.startswith("the database does not seem to record it")
-    assert "40 rows of signup_date" in answer.error
+    assert "that query lists 40 rows" in answer.error
     assert answer.details["decision"] == (
-        "escalate -> repair -> repaired; not_an_answer: the query lists a whole column"
+        "escalate -> repair -> repaired; not_an_answer: "
+        "The question asks about one thing, but that query lists 40 rows"
     )
     assert "asks about one thing" in asked[1]
+
+
+@pytest.mark.parametrize(
+    ("question", "sql", "flagged"),
+    [
+        ("When was the shop founded?", LISTED + " WHERE id = 1", True),
+        ("When was the shop founded?", LISTED + " WHERE name = 'Theo Bakker'", True),
+        ("When did Theo Bakker sign up?", LISTED + " WHERE name = 'Theo Bakker'", False),
+        ("When did German customers sign up?", LISTED + " WHERE country = 'Germany'", False),
+        ("What did customer 7 order?", "SELECT id FROM orders WHERE customer_id = 7", False),
+        ("When did Ann Lee sign up?", LISTED + " WHERE name = 'Ann Lee'", False),
+        ("How many orders have 2 items?", "SELECT COUNT(*) FROM orders WHERE total = 2", False),
+    ],
+)
+def test_a_row_picked_by_a_key_the_question_never_names_is_a_problem(shop, question, sql, flagged):
+    problem = picks_an_unnamed_row(question, sql, shop.schema().tables, "sqlite")
+    assert (problem is not None) == flagged, problem
+    if flagged:
+        assert problem.startswith("That query picks a row by its key or name (")
+
+
+def test_an_arbitrary_row_for_a_question_the_database_cannot_answer_is_no_answer(shop):
+    # Told that listing every signup date does not answer "When was the shop founded?", the
+    # 1.5B wrote ... WHERE id = 1 and the answer said the shop was founded on the first
+    # customer's signup date.
+    small, _ = _scripted(LISTED)
+    large, asked = _scripted(LISTED + " WHERE id = 1")
+    ctx = ExpertContext(models=ModelProvider({"small": small, "large": large}))
+
+    answer = NL2SQLExpert().answer(shop, "When was the shop founded?", ctx)
+
+    assert not answer.ok
+    assert answer.error == (
+        "the database does not seem to record it: that query picks a row by its key or name "
+        "(id = 1) that the question does not name"
+    )
+    assert "picks a row by its key or name" in asked[1]

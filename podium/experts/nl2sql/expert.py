@@ -46,7 +46,7 @@ from .intent import read_only_answer, write_request
 from .joins import join_missing_column
 from .linking import LinkedSchema, SchemaLinker
 from .scalar import widen_scalar_subqueries
-from .shape import is_listing, shape_problem
+from .shape import not_an_answer, shape_problem
 from .ties import tie_for_first
 
 Strategy = Literal["zero_shot", "few_shot", "vote", "draft_finalise", "full"]
@@ -528,16 +528,15 @@ class _Run:
         chosen = self.attempts[last.chosen]
         assert chosen.result is not None
         result: QueryResult = chosen.result
-        if is_listing(chosen.problem):
+        if not_an_answer(chosen.problem):
             # Every row of a column for a question about one thing ("When was the shop
-            # founded?" -> every customer's signup date): not an answer, and not rows to hold
-            # the run for approval over.
-            details["decision"] += "; not_an_answer: the query lists a whole column"
+            # founded?" -> every customer's signup date), or one arbitrary row (WHERE id = 1):
+            # not an answer, and not rows to hold the run for approval over.
+            assert chosen.problem is not None
+            why = _first_clause(chosen.problem)
+            details["decision"] += f"; not_an_answer: {why}"
             return ExpertResult(
-                error=(
-                    f"the database does not seem to record it: the query written for it lists "
-                    f"{result.row_count} rows of {', '.join(result.columns)} without choosing one"
-                ),
+                error=f"the database does not seem to record it: {why[0].lower()}{why[1:]}",
                 details=details,
             )
         summary = summarize(result)
@@ -594,6 +593,12 @@ def _draft_note(options: dict[str, Any]) -> str:
                 f" {h.get('prediction')}\n"
             )
     return note
+
+
+def _first_clause(problem: str) -> str:
+    """A shape problem's first clause, for a one-line reason ("That query picks a row by its
+    key (id = 1) that the question does not name")."""
+    return problem.split(", so ")[0].split(" without ")[0].rstrip(".")
 
 
 def _norm_sql(sql: str) -> str:

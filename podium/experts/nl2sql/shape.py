@@ -1,7 +1,7 @@
 """Whether a query that ran has the shape its question asks for.
 
 Execution catches a query that fails or finds nothing; it does not catch one that runs and
-answers a different question. Four such mistakes of the ladder's models, found on the demo shop,
+answers a different question. Five such mistakes of the ladder's models, found on the demo shop,
 are common enough to check for, and each can be told to the model in one sentence:
 
 * **One value where the question asks for one per group.** "What is the average order value
@@ -20,8 +20,12 @@ are common enough to check for, and each can be told to the model in one sentenc
   customers``: 300 dates, which the run then held for approval as too many rows to show.
   Found from the question's form ("When was ...", "Where is ...", "What is the ...", about
   one thing, not "all" or "each") and a query that lists several rows without choosing among
-  them (no WHERE, GROUP BY, aggregate, LIMIT or DISTINCT). Such a query is not an answer
-  even when the large model writes it again (:func:`is_listing`).
+  them (no WHERE, GROUP BY, aggregate, LIMIT or DISTINCT). Told so, the large model wrote
+  ``... WHERE id = 1``, and told that, ``... WHERE name = 'Theo Bakker'`` (customer 1): **a
+  row picked by a key or a name the question never mentions** is the same mistake, and is
+  checked for too (a number compared with a key column, or a string with a name or title
+  column, that the question does not contain). Neither is an answer, even when the large
+  model writes it again (:func:`not_an_answer`).
 
 * **Groups of the wrong thing ranked.** "Which product category has the most revenue?"
   answered by ranking products by their revenue and showing the top product's category. Found
@@ -282,10 +286,55 @@ def lists_a_whole_column(
     )
 
 
-def is_listing(problem: str | None) -> bool:
-    """Whether a shape problem is a listing for a question about one thing: rows that are
-    not an answer at all, where the other problems' rows are a wrong-shaped answer."""
-    return bool(problem and problem.startswith(_LISTING))
+_UNNAMED_ROW = "That query picks a row by its key or name"
+# Columns that name a row: "name", "last_name", "title", "song_name"
+_NAME_COLUMN = re.compile(r"(?:^|_)(?:name|title)$", re.I)
+
+
+def picks_an_unnamed_row(
+    question: str, sql: str, tables: Iterable[TableInfo], dialect: str | None
+) -> str | None:
+    """The problem, said to the model, when a query picks a row by a key value the question
+    never names (module docstring)."""
+    tree = parse_select(sql, dialect)
+    where = tree.args.get("where") if tree is not None else None
+    if where is None:
+        return None
+    keys = {
+        c.name.lower()
+        for t in tables
+        for c in t.columns
+        if c.primary_key or c.foreign_key or c.name.lower() == "id"
+    }
+    said = set(re.findall(r"\d+", question))
+    for eq in where.find_all(exp.EQ):
+        column, literal = eq.this, eq.expression
+        if isinstance(column, exp.Literal):
+            column, literal = literal, column
+        if not (isinstance(column, exp.Column) and isinstance(literal, exp.Literal)):
+            continue
+        if literal.is_string:
+            unnamed = _NAME_COLUMN.search(column.name) is not None and (
+                literal.this.lower() not in question.lower()
+            )
+            shown = f"'{literal.this}'"
+        else:
+            unnamed = column.name.lower() in keys and literal.this not in said
+            shown = literal.this
+        if unnamed:
+            return (
+                f"{_UNNAMED_ROW} ({column.name} = {shown}) that the question does not name, "
+                "so its row is an arbitrary one. Find the row from what the question says; if "
+                "no table records what it asks, one arbitrary row does not answer it."
+            )
+    return None
+
+
+def not_an_answer(problem: str | None) -> bool:
+    """Whether a shape problem means the rows answer nothing (a column listed for a question
+    about one thing, an arbitrary row), where the other problems' rows are an answer of the
+    wrong shape."""
+    return bool(problem and problem.startswith((_LISTING, _UNNAMED_ROW)))
 
 
 def parse_select(sql: str, dialect: str | None) -> exp.Select | None:
@@ -331,6 +380,7 @@ def shape_problem(
     return (
         one_value_for_groups(question, result)
         or lists_a_whole_column(question, sql, result, dialect)
+        or picks_an_unnamed_row(question, sql, tables, dialect)
         or ranks_child_rows(question, sql, tables, dialect)
         or ranks_other_groups(question, sql, tables, dialect)
     )
