@@ -44,7 +44,9 @@ def test_the_expert_sees_documents_added_with_podium_ingest(tmp_path: Path) -> N
     answer = RetrievalExpert().run(RetrievalRequest(query="when is the boiler serviced?"), _ctx(ws))
     assert "October" in answer.output[0]["text"]
     check = CliRunner().invoke(app, ["index", "check", "-w", str(ws.root), "--json"])
-    assert check.exit_code == 0 and json.loads(check.stdout)["ok"]
+    report = json.loads(check.stdout)
+    assert check.exit_code == 0 and report["ok"] and not report["outdated"]
+    assert report["chunk_vectors"] == 2  # sentence means (an older index says 1)
 
 
 def test_the_expert_returns_the_best_passage_of_different_documents_unless_asked_for_passages(

@@ -93,13 +93,19 @@ def index_check(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> Non
     """Compare the index with the store; exit 1 when they disagree."""
     store = workspace_store(workspace)
     report = store.check()
-    data = {**report.__dict__, "ok": report.ok}
+    data = {**report.__dict__, "outdated": report.outdated, "ok": report.ok}
     if as_json:
         out.print_json(json.dumps(data))
     else:
+        verdict = "consistent" if report.ok else "run: podium index rebuild"
+        if report.outdated and report.missing == 0 and report.extra == 0:
+            verdict = (
+                "chunk vectors of an older kind (each chunk encoded whole): the next search "
+                "derives them from the sentence vectors, or run: podium index rebuild"
+            )
         out.print(
             f"{report.chunks} chunks, {report.vectors} vectors: {report.missing} missing, "
-            f"{report.extra} extra — {'consistent' if report.ok else 'run: podium index rebuild'}"
+            f"{report.extra} extra — {verdict}"
         )
     if not report.ok:
         raise typer.Exit(1)

@@ -17,7 +17,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from podium.memory.documents import DocumentStore, passage
-from podium.memory.documents.sync import SENTENCE_BITS, sentence_passages, sentences_of
+from podium.memory.documents.sync import (
+    CHUNK_VECTORS,
+    SENTENCE_BITS,
+    sentence_passages,
+    sentences_of,
+)
 from podium.memory.index import VectorIndex
 from podium.memory.tables import ChunkRow
 
@@ -149,6 +154,8 @@ def test_an_index_of_whole_chunk_vectors_is_derived_again_from_its_sentences_wit
     expected = chunk_and_sentence_vectors(store)
     written_before_chunk_vectors_were_means(store)
     reopened = DocumentStore(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    before = reopened.check()  # `podium index check` says so before anything is derived
+    assert before.outdated and not before.ok and before.chunk_vectors == 1
     calls = counted(reopened, monkeypatch)
     with caplog.at_level(logging.WARNING, logger="podium.memory"):
         assert reopened.sync() == {"added": len(expected), "removed": 0}
@@ -157,7 +164,8 @@ def test_an_index_of_whole_chunk_vectors_is_derived_again_from_its_sentences_wit
     derived = chunk_and_sentence_vectors(reopened)
     for c, (chunk, _) in expected.items():
         assert np.allclose(derived[c][0], chunk, atol=1e-6)
-    assert reopened.check().ok
+    after = reopened.check()
+    assert after.ok and after.chunk_vectors == CHUNK_VECTORS
     assert reopened.search(HOURS, k=1)[0].source == str(docs / "about.md")
 
 

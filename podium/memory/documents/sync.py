@@ -148,10 +148,22 @@ class Consistency:
     extra: int  # vectors without a chunk
     model: str
     index_model: str | None
+    # how the file's chunk vectors were made (CHUNK_VECTORS; 1: encoded whole), None: no file
+    chunk_vectors: int | None = None
+
+    @property
+    def outdated(self) -> bool:
+        """Chunk vectors of an older kind: the next sync derives them again."""
+        return self.chunk_vectors not in (None, CHUNK_VECTORS)
 
     @property
     def ok(self) -> bool:
-        return self.missing == 0 and self.extra == 0 and self.index_model in (None, self.model)
+        return (
+            self.missing == 0
+            and self.extra == 0
+            and self.index_model in (None, self.model)
+            and not self.outdated
+        )
 
 
 class VectorSync:
@@ -243,6 +255,7 @@ class VectorSync:
             extra=len(ids - db_ids),
             model=self.embeddings,
             index_model=meta.get("model"),
+            chunk_vectors=int(meta.get("chunk_vectors", 1)) if meta else None,
         )
 
     def sync(self, force: bool = False) -> dict[str, int]:
