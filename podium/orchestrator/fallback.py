@@ -54,8 +54,9 @@ def fallback_steps(
         and step.id not in waited_on
         and (reason := _unanswered(results[step.id], min_confidence))
     ]
-    margin = router.settings.fallback_margin if unanswered else None  # the router is asked
-    if margin is None:  # only for a request no step answered
+    # the router (its settings, then its scores) is read only when a request went unanswered
+    margin = router.settings.fallback_margin if unanswered else None
+    if margin is None:
         return []
     added: list[Fallback] = []
     steps = list(plan.steps)

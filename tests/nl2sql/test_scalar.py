@@ -38,6 +38,9 @@ def test_a_name_two_rows_share_reads_both(namesakes):  # noqa: F811
     assert widened is not None
     assert "customer_id IN (SELECT id FROM customers WHERE name = 'Ann Lee')" in widened.sql
     assert "finds 2 rows" in widened.note
+    assert widened.matches == (
+        "2 rows of customers match name = 'Ann Lee'; the result covers all of them"
+    )
     assert namesakes.execute(widened.sql).rows == [(70.0,)]
 
 
@@ -87,3 +90,7 @@ def test_drafts_that_name_a_shared_name_agree_on_all_its_rows(namesakes):  # noq
     assert answer.details["decision"] == "agreed" and asked == []
     attempt = answer.details["attempts"][0]
     assert attempt["written"] == FIRST_ONLY and "IN (SELECT" in attempt["sql"]
+    # the answer is written from the summary: it can say two customers have the name
+    assert answer.summary.endswith(
+        "(2 rows of customers match name = 'Ann Lee'; the result covers all of them.)"
+    )

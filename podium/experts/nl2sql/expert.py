@@ -39,7 +39,7 @@ from podium.experts.base import Evidence, Expert, ExpertContext, ExpertResult
 from podium.tools.sql import Database, QueryFailed, QueryResult, open_database
 
 from . import prompts
-from .cascade import Attempt, Decision, after_drafts, after_final, refused_writes
+from .cascade import Attempt, Decision, after_drafts, after_final, refused_writes, result_key
 from .fewshot import ExamplePool, PoolExample, learned_source, mask_question
 from .grouping import key_named_groups, shared_names_query
 from .intent import read_only_answer, write_request
@@ -231,6 +231,8 @@ class _Run:
         self.shown_learned: list[str] = []
         self.copies: list[dict[str, str]] = []
         self.shared: dict[tuple[str, tuple[str, ...]], bool] = {}
+        # what a widened comparison matched, by attempt index (scalar.py), for the summary
+        self.matches: dict[int, str] = {}
 
     def examples(self, k: int, draft_sql: str | None = None) -> list[PoolExample]:
         """Examples from other databases (and the shipped ones); never this database's own
@@ -421,6 +423,7 @@ class _Run:
         widened = widen_scalar_subqueries(ran, self.count_of, self.db.dialect)
         if widened is not None:
             ran, notes = widened.sql, [*notes, widened.note]
+            self.matches[len(self.attempts)] = widened.matches
         attempt = run_attempt(self.db, origin, role, ran)
         if attempt.status == "error":
             attempt, notes = self.joined(attempt, notes)
@@ -548,6 +551,17 @@ class _Run:
         if tie is not None:  # the answer is written from the summary: it must not name a winner
             summary = tie.describe()
             details["tie"] = summary
+        matched = next(  # a name two rows share, in the chosen rows: the answer can say so
+            (
+                self.matches[i]
+                for i, a in enumerate(self.attempts)
+                if i in self.matches and a.rows and result_key(a.result) == result_key(result)  # type: ignore[arg-type]
+            ),
+            None,
+        )
+        if matched:
+            summary = f"{summary} ({matched}.)"
+            details["matches"] = matched
         return ExpertResult(
             output=result.as_dict(),
             summary=summary,
@@ -597,7 +611,7 @@ def _draft_note(options: dict[str, Any]) -> str:
 
 def _first_clause(problem: str) -> str:
     """A shape problem's first clause, for a one-line reason ("That query picks a row by its
-    key (id = 1) that the question does not name")."""
+    key or name (id = 1) that the question does not name")."""
     return problem.split(", so ")[0].split(" without ")[0].rstrip(".")
 
 

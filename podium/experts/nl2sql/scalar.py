@@ -28,10 +28,13 @@ CountRows = Callable[[str], int | None]
 
 @dataclass(frozen=True)
 class WidenedComparison:
-    """A query whose ``=`` against a several-row subquery became ``IN``, and why."""
+    """A query whose ``=`` against a several-row subquery became ``IN``, and why; ``matches``
+    says it for the answer's writer ("2 rows of customers match name = 'Olga Martin'; the
+    result covers all of them"), so the answer can say there are two."""
 
     sql: str
     note: str
+    matches: str = ""
 
 
 def widen_scalar_subqueries(
@@ -43,6 +46,7 @@ def widen_scalar_subqueries(
     if tree is None:
         return None
     widened: list[tuple[str, int]] = []
+    matched: list[str] = []
     for eq in list(tree.find_all(exp.EQ)):
         side, other = _subquery_side(eq)
         if side is None or other is None:
@@ -56,13 +60,23 @@ def widen_scalar_subqueries(
             continue
         eq.replace(exp.In(this=other.copy(), query=side.copy()))
         widened.append((text, rows))
+        matched.append(_matches(inner, rows, dialect))
     if not widened:
         return None
     said = "; ".join(
         f"{text} finds {rows} rows, so the query compares with IN and reads all of them"
         for text, rows in widened
     )
-    return WidenedComparison(tree.sql(dialect=dialect or None), said)
+    return WidenedComparison(tree.sql(dialect=dialect or None), said, "; ".join(matched))
+
+
+def _matches(inner: exp.Select, rows: int, dialect: str | None) -> str:
+    """ "2 rows of customers match name = 'Olga Martin'; the result covers all of them"."""
+    table = inner.find(exp.Table)
+    where = inner.args.get("where")
+    what = f" of {table.name}" if table is not None and table.name else ""
+    condition = f" match {where.this.sql(dialect=dialect or None)}" if where is not None else ""
+    return f"{rows} rows{what}{condition}; the result covers all of them"
 
 
 def _subquery_side(eq: exp.EQ) -> tuple[exp.Subquery | None, exp.Expression | None]:
