@@ -16,6 +16,7 @@ from podium.experts.nl2sql import NL2SQLExpert
 from podium.experts.nl2sql.cascade import Attempt, after_drafts, after_final
 from podium.experts.nl2sql.evaluate import _db_path
 from podium.experts.nl2sql.shape import (
+    keeps_one_of_many,
     lists_a_whole_column,
     per_group,
     picks_an_unnamed_row,
@@ -301,3 +302,44 @@ def test_an_arbitrary_row_for_a_question_the_database_cannot_answer_is_no_answer
         "(id = 1) that the question does not name"
     )
     assert "picks a row by its key or name" in asked[1]
+
+
+TOP_COUNTRY = (
+    "SELECT country, COUNT(*) FROM customers GROUP BY country ORDER BY COUNT(*) DESC LIMIT 1"
+)
+COUNTRIES = "SELECT country, COUNT(*) FROM customers GROUP BY country ORDER BY COUNT(*) DESC"
+
+
+@pytest.mark.parametrize(
+    ("question", "sql", "flagged"),
+    [
+        ("List the countries with the most customers.", TOP_COUNTRY, True),
+        ("Which countries have the most customers?", TOP_COUNTRY, True),
+        ("Show me the top products by revenue.", "SELECT name FROM products LIMIT 1", True),
+        ("List the countries with the most customers.", COUNTRIES, False),
+        ("List the countries with the most customers.", COUNTRIES + " LIMIT 10", False),
+        ("Which country has the most customers?", TOP_COUNTRY, False),  # one asked
+        ("List the country with the most customers.", TOP_COUNTRY, False),
+        ("Which status has the most orders?", TOP_COUNTRY, False),  # "status" is one
+        ("What are the languages used least?", TOP_COUNTRY, False),  # Spider's gold: LIMIT 1
+    ],
+)
+def test_one_row_kept_where_the_question_asks_for_several_is_a_problem(question, sql, flagged):
+    problem = keeps_one_of_many(question, sql, "sqlite")
+    assert (problem is not None) == flagged, problem
+    if flagged:
+        assert "LIMIT 1" in problem
+
+
+def test_the_countries_with_the_most_customers_are_a_ranked_list_not_one(shop):
+    # The demo's "List the countries with the most customers." was answered with one country.
+    small, _ = _scripted(TOP_COUNTRY)
+    large, asked = _scripted(TOP_COUNTRY, COUNTRIES + " LIMIT 10")
+    ctx = ExpertContext(models=ModelProvider({"small": small, "large": large}))
+
+    answer = NL2SQLExpert().answer(shop, "List the countries with the most customers.", ctx)
+
+    assert answer.ok, answer.error
+    assert [d["action"] for d in answer.details["decisions"]] == ["escalate", "repair", "repaired"]
+    assert "asks for several countries" in asked[1]
+    assert len(answer.output["rows"]) > 1

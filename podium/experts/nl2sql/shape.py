@@ -1,7 +1,7 @@
 """Whether a query that ran has the shape its question asks for.
 
 Execution catches a query that fails or finds nothing; it does not catch one that runs and
-answers a different question. Five such mistakes of the ladder's models, found on the demo shop,
+answers a different question. Six such mistakes of the ladder's models, found on the demo shop,
 are common enough to check for, and each can be told to the model in one sentence:
 
 * **One value where the question asks for one per group.** "What is the average order value
@@ -31,6 +31,11 @@ are common enough to check for, and each can be told to the model in one sentenc
   answered by ranking products by their revenue and showing the top product's category. Found
   when the question's "which X" names a column the query shows and no GROUP BY of the query is
   on it.
+
+* **One row kept where the question asks for several.** "List the countries with the most
+  customers." answered with ``... ORDER BY COUNT(*) DESC LIMIT 1``: one country. Found from
+  a plural noun right after "List/Show/Give (the)" or "Which" and a query ending in
+  ``LIMIT 1``.
 
 Checked against every gold query of the shared Spider slice: none is flagged (a test). None of
 the checks reads a database's names: the words are English question forms and the
@@ -330,6 +335,36 @@ def picks_an_unnamed_row(
     return None
 
 
+# "List the countries ...", "Show me the top products ...", "Which countries ...": the plural
+# noun right after the asking words (not "What are the ...": Spider's gold answers "What are
+# the languages used least?" with one row). "ss"/"us"/"is" endings are not plurals (address,
+# status, analysis).
+_SEVERAL = re.compile(
+    r"^\s*(?:(?:please\s+)?(?:list|show|name|give)\s+(?:me\s+)?(?:the\s+)?(?:top\s+)?|which\s+)"
+    r"(?P<noun>[a-z]+(?<![siu])s)\b",
+    re.I,
+)
+
+
+def keeps_one_of_many(question: str, sql: str, dialect: str | None) -> str | None:
+    """The problem, said to the model, when a question asks for several things ("List the
+    countries with the most customers") and the query keeps one row (``LIMIT 1``)."""
+    found = _SEVERAL.search(question)
+    if found is None:
+        return None
+    tree = parse_select(sql, dialect)
+    limit = tree.args.get("limit") if tree is not None else None
+    count = limit.expression if limit is not None else None
+    if not (isinstance(count, exp.Literal) and count.this == "1"):
+        return None
+    noun = found.group("noun").lower()
+    return (
+        f"The question asks for several {noun}, but that query keeps only one row (LIMIT 1). "
+        f"Return the {noun} ranked, the first one first (ORDER BY ... DESC), with LIMIT 10 or "
+        "no LIMIT."
+    )
+
+
 def not_an_answer(problem: str | None) -> bool:
     """Whether a shape problem means the rows answer nothing (a column listed for a question
     about one thing, an arbitrary row), where the other problems' rows are an answer of the
@@ -383,4 +418,5 @@ def shape_problem(
         or picks_an_unnamed_row(question, sql, tables, dialect)
         or ranks_child_rows(question, sql, tables, dialect)
         or ranks_other_groups(question, sql, tables, dialect)
+        or keeps_one_of_many(question, sql, dialect)
     )
