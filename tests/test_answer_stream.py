@@ -307,3 +307,37 @@ def test_a_claim_may_be_denied_or_left_open_but_not_asserted():
         "Returns cost nothing.",  # other words: not this check's to judge
     ):
         assert text_problems(said, sources) == [], said
+
+
+OLGAS = "2 rows of customers match name = 'Olga Martin'; the result covers all of them"
+
+
+@expert(description="Totals what a customer spent.")
+def spent(text: str) -> ExpertResult:
+    return ExpertResult(
+        output={"columns": ["SUM(total)"], "rows": [[2345.6]]},
+        summary=f"[SUM(total)] 2345.6 ({OLGAS}.)",
+        confidence=0.9,
+        details={"matches": OLGAS},
+    )
+
+
+def test_an_answer_over_a_name_two_rows_share_says_so_when_the_writer_does_not(make_podium):
+    # The 1.5B wrote "Olga Martin spent 2345.6 in total." for two customers of that name.
+    asked = "How much has Olga Martin spent in total?"
+    podium = make_podium(
+        plan_json(("s1", "spent", asked)), "Olga Martin spent 2345.6 in total.", experts=[spent]
+    )
+    result = podium.run(asked)
+    assert " ".join(result.answer.split()) == (
+        "Olga Martin spent 2345.6 in total. (Note: 2 rows of customers match name = "
+        "'Olga Martin'; the result covers all of them.)"
+    )
+    assert _streamed(result).strip() == result.answer
+
+
+def test_an_answer_that_already_says_how_many_share_the_name_gets_no_note(make_podium):
+    asked = "How much has Olga Martin spent in total?"
+    written = "The two customers named Olga Martin spent 2345.6 in total."
+    podium = make_podium(plan_json(("s1", "spent", asked)), written, experts=[spent])
+    assert podium.run(asked).answer == written

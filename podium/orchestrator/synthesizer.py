@@ -515,6 +515,8 @@ async def _written(
                 if parts:
                     send(("" if not wrote or answer[-1:].isspace() else " ") + parts)
                 mode = "model + composed" if wrote else "composed"
+            for shared in _unsaid_matches(answer, results):
+                send(("" if not answer or answer[-1:].isspace() else " ") + f"(Note: {shared}.)")
             answer = answer.strip() or "I don't know: no step produced a result."
         except Exception as exc:
             unavailable = as_model_unavailable(exc, label)
@@ -550,6 +552,26 @@ def _send_sentences(
         send(sentence)
         answer += sentence
     return pending, []
+
+
+_COUNT_WORDS = {"2": "two|both", "3": "three", "4": "four", "5": "five", "6": "six"}
+
+
+def _unsaid_matches(answer: str, results: dict[str, StepOutcome]) -> list[str]:
+    """What a step says about a name several rows share ("2 rows of customers match name =
+    'Olga Martin'; the result covers all of them", from nl2sql) when the answer does not give
+    that count: a reader asking about "Olga Martin" must learn the figure covers two people."""
+    unsaid = []
+    for outcome in results.values():
+        shared = (outcome.get("details") or {}).get("matches")
+        if not isinstance(shared, str) or not shared:
+            continue
+        count = shared.split(" ", 1)[0]
+        number = rf"(?<![\d.,]){re.escape(count)}(?![\d]|[.,]\d)"  # not the 2 of "2,345.60"
+        word = rf"\b(?:{_COUNT_WORDS[count]})\b" if count in _COUNT_WORDS else number
+        if not (re.search(number, answer) or re.search(word, answer, re.I)):
+            unsaid.append(shared)
+    return unsaid
 
 
 def _missing(answer: str, findings: dict[str, str]) -> list[str]:
