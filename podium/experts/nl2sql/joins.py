@@ -194,3 +194,84 @@ def _new_alias(table: str, taken: set[str]) -> str:
     while f"t{n}" in taken:
         n += 1
     return f"T{n}"
+
+
+@dataclass(frozen=True)
+class KeyLink:
+    """One declared foreign key: ``child.column`` references ``parent.target``."""
+
+    child: str
+    column: str
+    parent: str
+    target: str
+
+
+def key_links(tables: list[TableInfo]) -> list[KeyLink]:
+    """Every declared foreign key between the tables, in schema order."""
+    names = {t.name.lower(): t.name for t in tables}
+    links = []
+    for table in tables:
+        for column in table.columns:
+            found = _REFERENCE.match(column.foreign_key or "")
+            if found is not None and found.group(1).lower() in names:
+                parent = names[found.group(1).lower()]
+                links.append(KeyLink(table.name, column.name, parent, found.group(2)))
+    return links
+
+
+def join_path(
+    tables: list[TableInfo], start: list[str], goal: str, max_joins: int = 3
+) -> str | None:
+    """The JOIN clauses that reach table ``goal`` from one of the ``start`` tables along
+    declared keys, fewest joins first ("JOIN order_items ON order_items.product_id =
+    products.id JOIN orders ON orders.id = order_items.order_id"); None when no path of at
+    most ``max_joins`` joins exists or ``goal`` is already read. Told only which table has a
+    column, the 1.5B model read ``orders.total`` inside ``IN`` subqueries, where no outer row
+    can see it; the path is what it needed to write the join."""
+    wanted = goal.lower()
+    starts = [s.lower() for s in start]
+    if wanted in starts:
+        return None
+    links = key_links(tables)
+    paths: dict[str, list[tuple[KeyLink, str]]] = {s: [] for s in starts}
+    frontier = list(starts)
+    for _ in range(max_joins):
+        reached: list[str] = []
+        for here in frontier:
+            for link in links:
+                ends = {link.child.lower(): link.parent, link.parent.lower(): link.child}
+                if here not in ends or link.child.lower() == link.parent.lower():
+                    continue
+                there = ends[here]
+                if there.lower() not in paths:
+                    paths[there.lower()] = [*paths[here], (link, there)]
+                    reached.append(there.lower())
+        if wanted in paths:
+            return " ".join(
+                f"JOIN {to} ON {link.child}.{link.column} = {link.parent}.{link.target}"
+                for link, to in paths[wanted]
+            )
+        frontier = reached
+    return None
+
+
+def tables_around(sql: str, missing: MissingColumn, dialect: str | None = None) -> list[str]:
+    """The tables read by the SELECT that names the missing column (its own FROM and JOINs,
+    not its subqueries'); empty when that is not one SELECT of plain tables."""
+    tree = parse_select(sql, dialect)
+    if tree is None:
+        return []
+    wanted, qualifier = missing.column.lower(), (missing.qualifier or "").lower()
+    scopes = {
+        id(select): select
+        for column in tree.find_all(exp.Column)
+        if column.name.lower() == wanted and (column.table or "").lower() == qualifier
+        for select in [column.find_ancestor(exp.Select)]
+        if select is not None
+    }
+    if len(scopes) != 1:
+        return []
+    select = next(iter(scopes.values()))
+    names = {t.name.lower(): t.name for t in select.find_all(exp.Table)}
+    read = _tables_read(select)
+    return [names.get(name, name) for name in dict.fromkeys(read.values())] if read else []
