@@ -137,3 +137,36 @@ def test_the_demo_tells_customer_supports_opening_hours_from_a_paragraph_about_t
     assert result.output[0]["source"].endswith("about.md")
     assert "08:00 to 20:00 CET on weekdays" in result.output[0]["text"]
     assert result.confidence >= CONFIDENCE_FLOOR
+
+
+# Questions the demo's documents do not answer, whose closest passage the expert used to report
+# at or above the floor (so it was quoted as the answer), and ones they do answer with a
+# sentence that matches them only loosely.
+NOT_IN_THE_DOCUMENTS = [
+    "Who is the CEO of the shop?",
+    "Who is our best customer in Germany?",
+    "Who won the 1954 chess olympiad?",
+    "Can I pay with PayPal?",
+]
+LOOSELY_ANSWERED = [
+    "When was the shop founded?",
+    "Is it true that returns are free?",
+    "Where is your warehouse?",
+    "What does Second Ascent do?",
+]
+
+
+def test_a_passage_none_of_whose_sentences_is_near_the_question_does_not_answer_it(
+    demo: Workspace,
+) -> None:
+    from podium.orchestrator.synthesizer import CONFIDENCE_FLOOR
+
+    expert = RetrievalExpert()
+    for question in NOT_IN_THE_DOCUMENTS:
+        result = expert.run(RetrievalRequest(query=question), _ctx(demo))
+        assert result.confidence < CONFIDENCE_FLOOR, (question, result.details)
+        assert result.details["answering_sentence"] < 0.33
+        assert result.output  # the closest passages are still shown
+    for question in LOOSELY_ANSWERED:
+        result = expert.run(RetrievalRequest(query=question), _ctx(demo))
+        assert result.confidence >= CONFIDENCE_FLOOR, (question, result.details)
