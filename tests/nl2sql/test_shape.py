@@ -237,6 +237,21 @@ LISTED = "SELECT signup_date FROM customers"
         ("What are the signup dates?", LISTED, False),  # many things asked
         ("What is the signup date of all customers?", LISTED, False),
         ("How many customers are there?", LISTED, False),
+        # "Who is the CEO?" answered with the gold-segment customers: a filter the question
+        # never mentions does not choose the one thing it asks about
+        ("Who is the CEO of the shop?", "SELECT name FROM customers WHERE segment = 'gold'", True),
+        ("Who is the gold customer?", "SELECT name FROM customers WHERE segment = 'gold'", False),
+        (
+            "What is the price of the Ridge tent?",
+            "SELECT price FROM products WHERE name LIKE '%Ridge%'",
+            False,
+        ),
+        (
+            "Who is the customer from France?",
+            "SELECT name FROM customers WHERE country = 'France' AND id > 3",
+            False,
+        ),
+        ("What was the first order?", LISTED + " WHERE signup_date > '2024-01-01'", False),
     ],
 )
 def test_a_whole_column_for_a_question_about_one_thing_is_a_problem(shop, question, sql, flagged):

@@ -24,8 +24,10 @@ are common enough to check for, and each can be told to the model in one sentenc
   ``... WHERE id = 1``, and told that, ``... WHERE name = 'Theo Bakker'`` (customer 1): **a
   row picked by a key or a name the question never mentions** is the same mistake, and is
   checked for too (a number compared with a key column, or a string with a name or title
-  column, that the question does not contain). Neither is an answer, even when the large
-  model writes it again (:func:`not_an_answer`).
+  column, that the question does not contain). So is a "Who is the ...?" answered with every
+  row a filter the question never mentions lets through ("Who is the CEO of the shop?":
+  ``SELECT name FROM customers WHERE segment = 'gold'``, 30 names). None of these is an
+  answer, even when the large model writes it again (:func:`not_an_answer`).
 
 * **Groups of the wrong thing ranked.** "Which product category has the most revenue?"
   answered by ranking products by their revenue and showing the top product's category. Found
@@ -259,7 +261,7 @@ def _stem(word: str) -> str:
 # "When was the shop founded?", "Where is the head office?", "What is the founding year?":
 # one thing asked (not "What are ...", "List ...", "Which ... are")
 _ONE_THING = re.compile(
-    r"^\s*(?:when|where)\s+(?:was|is|did|does)\b|^\s*what\s+(?:is|was)\s+the\b", re.I
+    r"^\s*(?:when|where)\s+(?:was|is|did|does)\b|^\s*(?:what|who)\s+(?:is|was)\s+the\b", re.I
 )
 # "What is the name of all the cartoons ...": one property of many things
 _MANY_THINGS = re.compile(r"\b(?:all|every|each|list)\b", re.I)
@@ -279,16 +281,46 @@ def lists_a_whole_column(
         return None
     tree = parse_select(sql, dialect)
     if tree is None or any(
-        tree.args.get(part) for part in ("where", "group", "having", "limit", "distinct")
+        tree.args.get(part) for part in ("group", "having", "limit", "distinct")
     ):
         return None
     if tree.find(exp.AggFunc) is not None or tree.find(exp.Subquery) is not None:
         return None
-    return (
-        f"{_LISTING} {result.row_count} rows without choosing one (no WHERE, ORDER BY with "
-        "LIMIT, or aggregate). Write a query that finds the one value the question asks for; "
-        "if no table records it, listing a column does not answer it."
+    where = tree.args.get("where")
+    unsaid = _unsaid_filter(where.this, question) if where is not None else None
+    if where is not None and unsaid is None:
+        return None
+    why = (
+        f"its filter {unsaid} is nothing the question mentions"
+        if unsaid
+        else "no WHERE, ORDER BY with LIMIT, or aggregate"
     )
+    return (
+        f"{_LISTING} {result.row_count} rows without choosing one ({why}). Write a query that "
+        "finds the one value the question asks for; if no table records it, listing a column "
+        "does not answer it."
+    )
+
+
+def _unsaid_filter(condition: exp.Expression, question: str) -> str | None:
+    """The filter as SQL when every value it compares with is a word the question does not
+    mention (no question word starts with the value's first two letters: "French" mentions
+    'France'), else None. Values that are not words ('2024-01-01', 'T', 42) are never judged:
+    the question may name them in a form the value does not show."""
+    literals = list(condition.find_all(exp.Literal))
+    words = [w for lit in literals for w in re.findall(r"[a-z]+", lit.this.lower())]
+    if not literals or any(not lit.is_string for lit in literals):
+        return None
+    if (
+        not words
+        or any(len(w) < 3 for w in words)
+        or any(re.search(r"\d", lit.this) for lit in literals)
+    ):
+        return None
+    asked = {w[:2] for w in re.findall(r"[a-z]+", question.lower())}
+    if any(w[:2] in asked for w in words):
+        return None
+    return condition.sql()
 
 
 _UNNAMED_ROW = "That query picks a row by its key or name"
