@@ -341,3 +341,23 @@ def test_an_answer_that_already_says_how_many_share_the_name_gets_no_note(make_p
     written = "The two customers named Olga Martin spent 2345.6 in total."
     podium = make_podium(plan_json(("s1", "spent", asked)), written, experts=[spent])
     assert podium.run(asked).answer == written
+
+
+def test_yes_to_a_question_the_fact_check_could_not_confirm_is_not_sent():
+    # "Can I pay with PayPal?" went to the fact checker, which found nothing either way; the
+    # writer answered "Yes, you can pay with PayPal." ("pay" is too short a word to count, so
+    # the claim has one content word and the all-words rule never applied).
+    sources = Sources(
+        numbers=frozenset(),
+        currencies=frozenset(),
+        words=frozenset({"can", "i", "pay", "with", "paypal", "we", "ship", "to", "canada"}),
+        unsupported=(UnsupportedClaim.of("Can I pay with PayPal."),),
+    )
+    assert text_problems("Yes, you can pay with PayPal.", sources)
+    assert text_problems("Yes.", sources)
+    for said in (
+        "No, the documents do not mention PayPal.",
+        "The documents do not say whether you can pay with PayPal.",
+        "Yes, we ship to Canada.",  # yes to something else
+    ):
+        assert text_problems(said, sources) == [], said

@@ -91,13 +91,15 @@ class UnsupportedClaim:
         return cls(claim, frozenset(_content_words(claim)))
 
     def asserted_by(self, sentence: str) -> bool:
-        """Whether ``sentence`` says the claim plainly: all of its content words, and no word
-        that denies it or leaves it open ("not", "whether", "unclear", ...)."""
-        return (
-            len(self.words) >= 2
-            and self.words <= _content_words(sentence)
-            and not _HEDGE.search(sentence)
-        )
+        """Whether ``sentence`` says the claim plainly: all of its content words, or "yes"
+        and any of them (or "yes" alone), and no word that denies it or leaves it open
+        ("not", "whether", "unclear", ...)."""
+        if _HEDGE.search(sentence):
+            return False
+        said = _content_words(sentence)
+        if _YES.match(sentence):
+            return not (said - self.words) or bool(self.words & said)
+        return len(self.words) >= 2 and self.words <= said
 
 
 # Words that deny a claim or leave it open; a sentence with one of them does not assert it.
@@ -107,6 +109,11 @@ _HEDGE = re.compile(
     r"n['’]t\b",
     re.I,
 )
+
+
+# An answer that opens by saying yes asserts what was asked ("Can I pay with PayPal?" ->
+# "Yes, you can pay with PayPal.").
+_YES = re.compile(r"^\W*(?:yes|yeah|sure|certainly|absolutely|of course|indeed)\b", re.I)
 
 
 def unsupported_claims(results: dict[str, StepOutcome]) -> tuple[UnsupportedClaim, ...]:
