@@ -16,9 +16,11 @@ from podium.experts.nl2sql import NL2SQLExpert
 from podium.experts.nl2sql.cascade import Attempt, after_drafts, after_final
 from podium.experts.nl2sql.evaluate import _db_path
 from podium.experts.nl2sql.shape import (
+    filters_child_rows,
     keeps_one_of_many,
     lists_a_whole_column,
     per_group,
+    picks_an_arbitrary_row,
     picks_an_unnamed_row,
     ranks_child_rows,
     ranks_other_groups,
@@ -358,3 +360,90 @@ def test_the_countries_with_the_most_customers_are_a_ranked_list_not_one(shop):
     assert [d["action"] for d in answer.details["decisions"]] == ["escalate", "repair", "repaired"]
     assert "asks for several countries" in asked[1]
     assert len(answer.output["rows"]) > 1
+
+
+GOLD = "SELECT name FROM customers WHERE segment = 'gold'"
+
+
+@pytest.mark.parametrize(
+    ("question", "sql", "flagged"),
+    [
+        ("Who is the CEO of the shop?", GOLD + " LIMIT 1", True),
+        ("Who is the CEO of the shop?", "SELECT name FROM customers LIMIT 1", True),
+        ("Who is the gold customer?", GOLD + " LIMIT 1", False),  # the filter is asked for
+        ("Who is the CEO of the shop?", GOLD + " ORDER BY signup_date LIMIT 1", False),
+        ("List five customers.", "SELECT name FROM customers LIMIT 5", False),  # any five
+    ],
+)
+def test_a_row_picked_by_limit_alone_is_an_arbitrary_one(question, sql, flagged):
+    problem = picks_an_arbitrary_row(question, sql, "sqlite")
+    assert (problem is not None) == flagged, problem
+
+
+def test_who_is_the_ceo_on_a_database_that_does_not_record_it_is_no_answer(shop):
+    # Told its 30 gold customers do not answer "Who is the CEO of the shop?", the 1.5B added
+    # LIMIT 1, and the answer named one of them as the CEO.
+    small, _ = _scripted("SELECT name FROM customers WHERE segment = 'regular'")
+    large, asked = _scripted(GOLD, GOLD + " LIMIT 1")
+    ctx = ExpertContext(models=ModelProvider({"small": small, "large": large}))
+
+    answer = NL2SQLExpert().answer(shop, "Who is the CEO of the shop?", ctx)
+
+    assert not answer.ok
+    assert answer.error.startswith("the database does not seem to record it: that query picks")
+    assert "segment = 'gold' is nothing the question mentions" in asked[1]
+
+
+OVER_5000 = (
+    "SELECT customers.name FROM customers JOIN orders ON customers.id = orders.customer_id "
+    "WHERE orders.total > 5000"
+)
+SPENT_5000 = (
+    "SELECT c.name FROM customers AS c JOIN orders AS o ON c.id = o.customer_id "
+    "GROUP BY c.id HAVING SUM(o.total) > 5000"
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "sql", "flagged"),
+    [
+        ("Which customers have spent more than 5,000 EUR?", OVER_5000, True),
+        (
+            "Which customers spent over 5000 in total?",
+            "SELECT DISTINCT name FROM customers WHERE id IN "
+            "(SELECT customer_id FROM orders WHERE total > 5000)",
+            True,
+        ),
+        ("Which customers have spent more than 5,000 EUR?", SPENT_5000, False),
+        ("Which customers placed an order over 5,000 EUR?", OVER_5000, False),  # single orders
+        ("Which orders were over 5,000 EUR?", "SELECT id FROM orders WHERE total > 5000", False),
+    ],
+)
+def test_a_threshold_on_a_total_compared_with_single_rows_is_a_problem(
+    shop, question, sql, flagged
+):
+    problem = filters_child_rows(question, sql, shop.schema().tables, "sqlite")
+    assert (problem is not None) == flagged, problem
+    if flagged:
+        assert "HAVING SUM(orders.total) > 5000" in problem
+
+
+def test_customers_who_spent_more_than_a_threshold_are_found_by_their_totals(shop):
+    # On the demo the 1.5B compared single orders with 5,000 EUR (none is that large), found
+    # nothing twice, and the answer was "I don't know".
+    threshold = shop.execute(
+        "SELECT SUM(total) FROM orders GROUP BY customer_id ORDER BY 1 DESC LIMIT 1 OFFSET 3"
+    ).rows[0][0]
+    over = OVER_5000.replace("5000", str(int(threshold)))
+    right = SPENT_5000.replace("5000", str(int(threshold)))
+    small, _ = _scripted(over)
+    large, asked = _scripted(over, right)
+    ctx = ExpertContext(models=ModelProvider({"small": small, "large": large}))
+
+    answer = NL2SQLExpert().answer(
+        shop, f"Which customers have spent more than {int(threshold)} EUR?", ctx
+    )
+
+    assert answer.ok, answer.error
+    assert "compares single orders rows with the threshold" in asked[1]
+    assert answer.output["sql"] == right and len(answer.output["rows"]) >= 3

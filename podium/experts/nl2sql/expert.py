@@ -46,7 +46,7 @@ from .intent import read_only_answer, write_request
 from .joins import join_missing_column
 from .linking import LinkedSchema, SchemaLinker
 from .scalar import widen_scalar_subqueries
-from .shape import not_an_answer, shape_problem
+from .shape import filters_child_rows, not_an_answer, shape_problem
 from .ties import tie_for_first
 
 Strategy = Literal["zero_shot", "few_shot", "vote", "draft_finalise", "full"]
@@ -432,6 +432,10 @@ class _Run:
         if attempt.rows and attempt.result is not None:
             attempt.problem = shape_problem(
                 self.question, sql, attempt.result, self.db.schema().tables, self.db.dialect
+            )
+        elif attempt.status == "ok":  # nothing found: a threshold on single rows may be why
+            attempt.problem = filters_child_rows(
+                self.question, sql, self.db.schema().tables, self.db.dialect
             )
         attempt.seconds = time.perf_counter() - start
         self.attempts.append(attempt)

@@ -26,7 +26,8 @@ are common enough to check for, and each can be told to the model in one sentenc
   checked for too (a number compared with a key column, or a string with a name or title
   column, that the question does not contain). So is a "Who is the ...?" answered with every
   row a filter the question never mentions lets through ("Who is the CEO of the shop?":
-  ``SELECT name FROM customers WHERE segment = 'gold'``, 30 names). None of these is an
+  ``SELECT name FROM customers WHERE segment = 'gold'``, 30 names), and, told so, the same
+  with ``LIMIT 1``: a row LIMIT picks without ORDER BY is arbitrary. None of these is an
   answer, even when the large model writes it again (:func:`not_an_answer`).
 
 * **Groups of the wrong thing ranked.** "Which product category has the most revenue?"
@@ -167,6 +168,74 @@ def ranks_child_rows(
                     f"once and none is ranked by a total over its {m}. To rank {p}, GROUP BY "
                     f"the {p} key and order by an aggregate of {m}.{column} (SUM, COUNT, AVG or "
                     "MAX, as the question means)."
+                )
+    return None
+
+
+# "spent more than 5,000 EUR", "ordered over 20 items in total": a threshold on a total
+_TOTAL = re.compile(
+    r"\b(?:spent|spends?|spending|in total|altogether|combined|in all|lifetime)\b", re.I
+)
+_OPERATORS: dict[type[exp.Expression], str] = {
+    exp.GT: ">",
+    exp.GTE: ">=",
+    exp.LT: "<",
+    exp.LTE: "<=",
+}
+_COMPARISONS = tuple(_OPERATORS)
+
+
+def filters_child_rows(
+    question: str, sql: str, tables: Iterable[TableInfo], dialect: str | None = None
+) -> str | None:
+    """The problem, said to the model, when a question sets a threshold on a total ("Which
+    customers have spent more than 5,000 EUR?") and the query compares single rows of a child
+    table with it (``WHERE orders.total > 5000``) while showing its parent's columns: a
+    customer whose orders add up past the threshold, each below it, is left out."""
+    if _TOTAL.search(question) is None:
+        return None
+    tree = parse_select(sql, dialect)
+    if tree is None or tree.args.get("group") or tree.args.get("having"):
+        return None
+    if any(e.find(exp.AggFunc) for e in tree.expressions):
+        return None
+    by_name = {t.name.lower(): t for t in tables}
+    read = qualified_sources(tree, by_name.values(), dialect)
+    if read is None:
+        return None
+    qualified, outer = read
+    shown = {
+        outer[c.table.lower()].name.lower()
+        for e in qualified.expressions
+        for c in e.find_all(exp.Column)
+        if c.table.lower() in outer
+    }
+    for comparison in qualified.find_all(*_COMPARISONS):
+        column, limit = comparison.this, comparison.expression
+        if isinstance(column, exp.Literal):
+            column, limit = limit, column
+        if not (isinstance(column, exp.Column) and isinstance(limit, exp.Literal)):
+            continue
+        if limit.is_string:
+            continue
+        select = column.find_ancestor(exp.Select)
+        names = {
+            t.alias_or_name.lower(): t.name.lower()
+            for t in (select.find_all(exp.Table) if select is not None else [])
+        }
+        child = by_name.get(names.get(column.table.lower(), ""))
+        if child is None or child.name.lower() in shown:
+            continue
+        for key in child.columns:
+            parent = (key.foreign_key or "").split("(")[0].lower()
+            if parent in shown:
+                p, m = by_name[parent].name, child.name
+                bound = f"{_OPERATORS[type(comparison)]} {limit.this}"
+                return (
+                    f"That query compares single {m} rows with the threshold ({m}.{column.name} "
+                    f"{bound}), not a total per {p}: a {p} row whose {m} add up past it, each "
+                    f"below it, is left out. GROUP BY the {p} key and compare the total in "
+                    f"HAVING, e.g. HAVING SUM({m}.{column.name}) {bound}."
                 )
     return None
 
@@ -397,11 +466,36 @@ def keeps_one_of_many(question: str, sql: str, dialect: str | None) -> str | Non
     )
 
 
+_ARBITRARY_ROW = "That query picks an arbitrary row"
+
+
+def picks_an_arbitrary_row(question: str, sql: str, dialect: str | None) -> str | None:
+    """The problem, said to the model, when a question about one thing is answered by a row
+    that LIMIT without ORDER BY picks, among rows no filter the question mentions narrowed
+    ("Who is the CEO of the shop?": ``... WHERE segment = 'gold' LIMIT 1``)."""
+    if _ONE_THING.search(question) is None or _MANY_THINGS.search(question) is not None:
+        return None
+    tree = parse_select(sql, dialect)
+    if tree is None or not tree.args.get("limit") or tree.args.get("order"):
+        return None
+    if tree.args.get("group") or tree.find(exp.AggFunc) is not None:
+        return None
+    where = tree.args.get("where")
+    unsaid = _unsaid_filter(where.this, question) if where is not None else ""
+    if unsaid is None:
+        return None
+    among = f"the rows of {unsaid}, which the question does not mention" if unsaid else "all rows"
+    return (
+        f"{_ARBITRARY_ROW} (LIMIT without ORDER BY, among {among}). Find the row from what the "
+        "question says; if no table records what it asks, one arbitrary row does not answer it."
+    )
+
+
 def not_an_answer(problem: str | None) -> bool:
     """Whether a shape problem means the rows answer nothing (a column listed for a question
     about one thing, an arbitrary row), where the other problems' rows are an answer of the
     wrong shape."""
-    return bool(problem and problem.startswith((_LISTING, _UNNAMED_ROW)))
+    return bool(problem and problem.startswith((_LISTING, _UNNAMED_ROW, _ARBITRARY_ROW)))
 
 
 def parse_select(sql: str, dialect: str | None) -> exp.Select | None:
@@ -448,7 +542,9 @@ def shape_problem(
         one_value_for_groups(question, result)
         or lists_a_whole_column(question, sql, result, dialect)
         or picks_an_unnamed_row(question, sql, tables, dialect)
+        or picks_an_arbitrary_row(question, sql, dialect)
         or ranks_child_rows(question, sql, tables, dialect)
+        or filters_child_rows(question, sql, tables, dialect)
         or ranks_other_groups(question, sql, tables, dialect)
         or keeps_one_of_many(question, sql, dialect)
     )
