@@ -125,17 +125,14 @@ def ranks_child_rows(
     only its parent's columns (no GROUP BY, no aggregate), so a parent is ranked by one of its
     rows instead of a total over them."""
     tree = parse_select(sql, dialect)
-    if tree is None or tree.args.get("group") or not tree.args.get("order"):
+    if tree is None or not tree.args.get("order"):
         return None
     if not (tree.args.get("limit") or _RANKING.search(question)):
         return None
-    if any(e.find(exp.AggFunc) for e in tree.expressions):
-        return None
-    by_name = {t.name.lower(): t for t in tables}
-    read = qualified_sources(tree, by_name.values(), dialect)
+    read = _ungrouped_sources(tree, tables, dialect)
     if read is None:
         return None
-    tree, tables_read = read
+    tree, tables_read, by_name = read
     sources = {alias: table.name.lower() for alias, table in tables_read.items()}
 
     def owners(nodes: Iterable[exp.Expression]) -> dict[str, str]:
@@ -195,15 +192,10 @@ def filters_child_rows(
     if _TOTAL.search(question) is None:
         return None
     tree = parse_select(sql, dialect)
-    if tree is None or tree.args.get("group") or tree.args.get("having"):
-        return None
-    if any(e.find(exp.AggFunc) for e in tree.expressions):
-        return None
-    by_name = {t.name.lower(): t for t in tables}
-    read = qualified_sources(tree, by_name.values(), dialect)
+    read = _ungrouped_sources(tree, tables, dialect) if tree is not None else None
     if read is None:
         return None
-    qualified, outer = read
+    qualified, outer, by_name = read
     shown = {
         outer[c.table.lower()].name.lower()
         for e in qualified.expressions
@@ -238,6 +230,21 @@ def filters_child_rows(
                     f"HAVING, e.g. HAVING SUM({m}.{column.name}) {bound}."
                 )
     return None
+
+
+def _ungrouped_sources(
+    tree: exp.Select, tables: Iterable[TableInfo], dialect: str | None
+) -> tuple[exp.Select, dict[str, TableInfo], dict[str, TableInfo]] | None:
+    """For a query that neither groups nor aggregates what it shows: the query with its
+    columns qualified, the tables it reads by alias, and the schema's tables by name (all
+    lower-case keys); None for any other query, or one the schema cannot resolve."""
+    if tree.args.get("group") or tree.args.get("having"):
+        return None
+    if any(e.find(exp.AggFunc) for e in tree.expressions):
+        return None
+    by_name = {t.name.lower(): t for t in tables}
+    read = qualified_sources(tree, by_name.values(), dialect)
+    return (*read, by_name) if read is not None else None
 
 
 def _names_child_rows(question: str, table: str, column: str) -> bool:
