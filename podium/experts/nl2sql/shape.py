@@ -304,10 +304,20 @@ def ranks_other_groups(
             key = keys[0]
             read = {t.name.lower() for t in tree.find_all(exp.Table)}
             how = _join_hint(name, key, [t for t in tables if t.name.lower() in read])
+            # the measure the query ranked by, kept: told only "the aggregate", the 1.5B
+            # ranked the countries by SUM(total) where it had ranked by AVG(total)
+            measure = next(
+                (
+                    a.sql(dialect=dialect or None)
+                    for o in tree.find_all(exp.Order)
+                    for a in o.find_all(exp.AggFunc)
+                ),
+                "the aggregate",
+            )
             return (
                 f"That query ranks groups of {key} and shows the {name} of the top ones, but "
-                f"the question ranks each {name}: {how}GROUP BY {name} and order by the "
-                "aggregate over all its rows."
+                f"the question ranks each {name}: {how}GROUP BY {name} and order by {measure} "
+                "over all its rows."
             )
     return None
 
