@@ -79,7 +79,7 @@ def test_a_broad_question_is_answered_by_more_than_one_sentence(similarity: Any)
     assert "does not cover normal wear" in answer
 
 
-def test_several_steps_or_a_weak_passage_are_left_to_the_model(similarity: Any):
+def test_a_step_without_a_passage_or_a_weak_passage_is_left_to_the_model(similarity: Any):
     text = _section("shipping.md", "## Delivery times and costs")
     assert _quote("How much is delivery?", text, similarity, confidence=0.1) is None
     two = Plan(steps=[Step(id="s1", expert="a", input="x"), Step(id="s2", expert="b", input="y")])
@@ -87,6 +87,35 @@ def test_several_steps_or_a_weak_passage_are_left_to_the_model(similarity: Any):
     rows = {"status": "ok", "input": "x", "confidence": 0.9, "output": {"rows": [[1]]}}
     one = Plan(steps=[Step(id="s1", expert="nl2sql", input="x")])
     assert quoted_answer(one, {"s1": rows}, 0.3, similarity) is None  # type: ignore[dict-item]
+    passage = _outcome("How much is express delivery?", text)
+    mixed = {"s1": passage, "s2": rows}
+    assert quoted_answer(two, mixed, 0.3, similarity) is None  # type: ignore[arg-type]
+
+
+def test_several_passage_steps_are_each_quoted_in_plan_order(similarity: Any):
+    # The 1.5B joined these two quotes into "Express delivery takes 12.95 EUR ... and 5 to 8
+    # business days for the United States and Canada".
+    delivery = _section("shipping.md", "## Delivery times and costs")
+    countries = (DOCS / "shipping.md").read_text().split("## Delivery", 1)[0].split("\n", 2)[2]
+    plan = Plan(
+        steps=[
+            Step(id="s1", expert="retrieval", input="Do you ship to Switzerland?"),
+            Step(id="s2", expert="retrieval", input="How long does express delivery take?"),
+            Step(id="s3", expert="retrieval", input="How long does express delivery take?"),
+        ]
+    )
+    results = {
+        "s1": _outcome("Do you ship to Switzerland?", countries),
+        "s2": _outcome("How long does express delivery take?", delivery),
+        "s3": _outcome("How long does express delivery take?", delivery),
+    }
+
+    answer = quoted_answer(plan, results, 0.3, similarity)  # type: ignore[arg-type]
+
+    assert answer is not None
+    assert answer.startswith("We ship from our warehouse in Rotterdam")
+    assert "Express delivery arrives the next business day for 12.95 EUR" in answer
+    assert answer.count("Express delivery arrives") == 1  # the same quote once
 
 
 @expert(description="Finds passages in the shop's policy documents.")

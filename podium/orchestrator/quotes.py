@@ -4,11 +4,11 @@ A model paraphrasing a passage can bend what it says. On the demo, the 1.5B mode
 delivery within the EU ... costs 4.95 EUR; it is free for orders over 75 EUR." and wrote
 "Standard delivery within the EU costs 4.95 EUR for orders over 75 EUR": every number is in the
 passage, so no number check catches it, and the customer is told the opposite of the policy.
-When the plan is one step and that step returned passages, the answer is the sentences of the
-top passage that best match the question, quoted, with where they come from: nothing to
-misread, and no model call (several seconds on 2 cores). Plans of several steps still go to the
-model, which has to join the parts; it reads each passage step's quote instead of the whole
-passage (:func:`passage_quotes`).
+When every step of the plan returned passages, the answer is the sentences of each step's top
+passage that best match its question, quoted, with where they come from: nothing to misread,
+and no model call (several seconds on 2 cores). Plans that also hold other steps (a count, a
+verdict) still go to the model, which has to join the parts; it reads each passage step's
+quote instead of the whole passage (:func:`passage_quotes`).
 """
 
 from __future__ import annotations
@@ -62,15 +62,23 @@ class Quote:
 def quoted_answer(
     plan: Plan, results: dict[str, StepOutcome], min_confidence: float, similarity: Similarity
 ) -> str | None:
-    """The answer quoted from the one step's top passage, or None when the model should write
-    it (several steps, no passage, low confidence)."""
-    if len(plan.steps) != 1:
-        return None
-    outcome = results.get(plan.steps[0].id)
-    if outcome is None or outcome["status"] != "ok" or outcome["confidence"] < min_confidence:
-        return None
-    found = quote(outcome, similarity)
-    return found.cited() if found is not None else None
+    """The answer quoted from each step's top passage, in plan order, or None when the model
+    should write it (a step that found no passage, or one below the confidence floor). A plan
+    of several passage steps is quoted too: asked "Do you ship to Switzerland, and how long
+    does express delivery take?", the 1.5B joined its two quotes into "Express delivery takes
+    12.95 EUR ... and 5 to 8 business days for the United States and Canada" (it arrives the
+    next business day; the days are the overseas delivery's)."""
+    quotes: list[str] = []
+    for step in plan.steps:
+        outcome = results.get(step.id)
+        if outcome is None or outcome["status"] != "ok" or outcome["confidence"] < min_confidence:
+            return None
+        found = quote(outcome, similarity)
+        if found is None:
+            return None
+        if found.cited() not in quotes:  # two requests answered by the same sentences
+            quotes.append(found.cited())
+    return " ".join(quotes) or None
 
 
 def passage_quotes(results: dict[str, StepOutcome], similarity: Similarity) -> dict[str, Quote]:
