@@ -6,11 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlglot import exp
 
-from podium.demo.shop import build_shop_db
 from podium.experts.base import ExpertContext
 from podium.experts.nl2sql import NL2SQLExpert
 from podium.experts.nl2sql.joins import _points_to, _tables_read, join_missing_column
-from podium.experts.nl2sql.prompts import column_owners
 from podium.experts.nl2sql.shape import parse_select
 from podium.models.provider import ModelProvider
 from podium.tools.sql import Database, QueryFailed
@@ -185,24 +183,3 @@ def test_a_draft_missing_a_join_answers_without_the_large_model(shop):
     first = answer.details["attempts"][0]
     assert first["written"] == DATE_ON_ITEMS and "JOIN orders" in first["sql"]
     assert "order_items has no column order_date" in first["note"]
-
-
-def test_a_repair_is_told_the_keys_that_lead_to_a_column_read_in_a_subquery_only(tmp_path):
-    # The 1.5B wrote revenue per category with orders read only inside IN subqueries, and
-    # then "SUM(orders.total)": told which table has the column, it still did not join it.
-    db = Database(f"sqlite:///{build_shop_db(tmp_path / 'shop.sqlite', customers=5, orders=9)}")
-    nested = (
-        "SELECT category FROM products WHERE id IN (SELECT product_id FROM order_items WHERE "
-        "order_id IN (SELECT id FROM orders WHERE order_date LIKE '2024-%')) GROUP BY category "
-        "ORDER BY SUM(total) DESC LIMIT 1"
-    )
-
-    told = column_owners(db, "no such column: total", nested)
-
-    assert " From products the keys lead there with: JOIN order_items ON " in told
-    assert told.count("JOIN") == 2 and "JOIN orders ON order_items.order_id = orders.id" in told
-    assert "order_items.product_id = products.id" in told
-    assert told.endswith("A column of orders read only in a subquery is not visible outside it.")
-    # a query that reads the table with the column needs no path
-    read = column_owners(db, "no such column: T9.total", "SELECT T9.total FROM orders")
-    assert "keys lead" not in read

@@ -20,7 +20,7 @@ from podium.tools.sql import Database
 
 from .cascade import Attempt, describe
 from .fewshot import PoolExample
-from .joins import join_path, missing_column, tables_around
+from .joins import missing_column
 from .linking import LinkedSchema
 
 SYSTEM = (
@@ -171,19 +171,10 @@ def column_owners(db: Database, error: str, sql: str = "") -> str:
     if not owners:
         return f"{said} No table has a column named {column}."
     listed = "; ".join(f"{t.name} ({', '.join(c.name for c in t.columns)})" for t in owners[:4])
-    said += f" {column} is a column of: {listed}; join that table on its key if the query needs it."
-    around = tables_around(sql, missing, db.dialect) if sql and len(owners) == 1 else []
-    path = join_path(tables, around, owners[0].name) if around else None
-    if path:
-        said += f" From {', '.join(around)} the keys lead there with: {path}."
-        read_elsewhere = owners[0].name.lower() in {
-            name.lower() for name in _aliases(sql, db.dialect).values()
-        }
-        if read_elsewhere:
-            said += (
-                f" A column of {owners[0].name} read only in a subquery is not visible outside it."
-            )
-    return said
+    return (
+        f"{said} {column} is a column of: {listed}; join that table on its key if the query "
+        "needs it."
+    )
 
 
 def _aliases(sql: str, dialect: str | None) -> dict[str, str]:
