@@ -195,7 +195,7 @@ def test_ranking_products_to_name_the_top_category_is_a_problem(shop):
 
     assert problem is not None and "GROUP BY category" in problem
     # the measure is kept: told only "the aggregate", the 1.5B swapped AVG for SUM
-    assert "order by SUM(unit_price * quantity) over all its rows" in problem
+    assert "order by SUM(unit_price * quantity) DESC over all its rows" in problem
     assert "join products to order_items on order_items.product_id = products.id" in problem
     assert ranks_other_groups(question, per_category, dialect="sqlite") is None
     # "which singer" names a table, not the column shown: grouping by its key is right

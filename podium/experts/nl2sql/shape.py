@@ -304,13 +304,14 @@ def ranks_other_groups(
             key = keys[0]
             read = {t.name.lower() for t in tree.find_all(exp.Table)}
             how = _join_hint(name, key, [t for t in tables if t.name.lower() in read])
-            # the measure the query ranked by, kept: told only "the aggregate", the 1.5B
-            # ranked the countries by SUM(total) where it had ranked by AVG(total)
+            # the measure the query ranked by, and its direction, kept: told only "the
+            # aggregate", the 1.5B ranked the countries by SUM(total) where it had ranked by
+            # AVG(total) DESC, and told the measure alone, by AVG(total) ascending
             measure = next(
                 (
-                    a.sql(dialect=dialect or None)
-                    for o in tree.find_all(exp.Order)
-                    for a in o.find_all(exp.AggFunc)
+                    o.sql(dialect=dialect or None)
+                    for o in tree.find_all(exp.Ordered)
+                    if o.find(exp.AggFunc) is not None
                 ),
                 "the aggregate",
             )
