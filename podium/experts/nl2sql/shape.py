@@ -203,13 +203,10 @@ def filters_child_rows(
         if c.table.lower() in outer
     }
     for comparison in qualified.find_all(*_COMPARISONS):
-        column, limit = comparison.this, comparison.expression
-        if isinstance(column, exp.Literal):
-            column, limit = limit, column
-        if not (isinstance(column, exp.Column) and isinstance(limit, exp.Literal)):
+        sides = _column_and_literal(comparison)
+        if sides is None or sides[1].is_string:
             continue
-        if limit.is_string:
-            continue
+        column, limit = sides
         select = column.find_ancestor(exp.Select)
         names = {
             t.alias_or_name.lower(): t.name.lower()
@@ -432,11 +429,10 @@ def picks_an_unnamed_row(
     }
     said = set(re.findall(r"\d+", question))
     for eq in where.find_all(exp.EQ):
-        column, literal = eq.this, eq.expression
-        if isinstance(column, exp.Literal):
-            column, literal = literal, column
-        if not (isinstance(column, exp.Column) and isinstance(literal, exp.Literal)):
+        sides = _column_and_literal(eq)
+        if sides is None:
             continue
+        column, literal = sides
         if literal.is_string:
             unnamed = _NAME_COLUMN.search(column.name) is not None and (
                 literal.this.lower() not in question.lower()
@@ -507,6 +503,17 @@ def picks_an_arbitrary_row(question: str, sql: str, dialect: str | None) -> str 
         f"{_ARBITRARY_ROW} (LIMIT without ORDER BY, among {among}). Find the row from what the "
         "question says; if no table records what it asks, one arbitrary row does not answer it."
     )
+
+
+def _column_and_literal(comparison: exp.Expression) -> tuple[exp.Column, exp.Literal] | None:
+    """The column and the literal a comparison sets against each other, in either order;
+    None when it compares anything else."""
+    column, literal = comparison.this, comparison.expression
+    if isinstance(column, exp.Literal):
+        column, literal = literal, column
+    if isinstance(column, exp.Column) and isinstance(literal, exp.Literal):
+        return column, literal
+    return None
 
 
 def not_an_answer(problem: str | None) -> bool:
