@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from podium import Podium
+from podium import Podium, expert
 from podium.experts.base import ExpertContext
 from podium.experts.fact_check import (
     FactCheckExpert,
@@ -118,21 +118,32 @@ def test_the_guardian_flags_an_answer_with_a_contradicted_claim_and_allows_a_fai
     assert allowed.action == "allow"
 
 
+@expert(description="Says when satellite records of a quantity began.")
+def record_start(text: str) -> str:
+    return "Satellite records began in 1979."
+
+
 def test_guard_out_flags_a_run_whose_answer_contradicts_the_retrieved_documents(tmp_path):
     """A full run: the real retrieval expert finds the passage, the (scripted) writer
-    contradicts it, and the default guard_out fact-check flags the answer. Two steps, so the
-    writer writes (one step that found a passage is quoted, not written)."""
+    contradicts it, and the default guard_out fact-check flags the answer. One of the two
+    steps is not a passage search, so the writer writes (a plan whose steps all found
+    passages is quoted, not written)."""
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "ice.md").write_text(f"# Arctic sea ice\n\n{ICE}\n", encoding="utf-8")
     workspace = Workspace.init(tmp_path / "ws", documents=[str(docs)])
     question = "How has Arctic sea ice changed since 1979?"
     planner = scripted(
-        plan_json(("s1", "retrieval", question), ("s2", "retrieval", "Arctic sea ice extent")),
+        plan_json(("s1", "retrieval", question), ("s2", "record_start", "Arctic sea ice")),
         "Arctic sea ice extent has increased sharply since 1979.",
     )
     podium = Podium(
-        planner=planner, workspace=workspace, plugins=False, warmup=False, semantic_check=False
+        planner=planner,
+        experts=[record_start],
+        workspace=workspace,
+        plugins=False,
+        warmup=False,
+        semantic_check=False,
     )
     result = podium.run(question)
 
