@@ -44,9 +44,10 @@ from .fewshot import ExamplePool, PoolExample, learned_source, mask_question
 from .grouping import key_named_groups, shared_names_query
 from .intent import read_only_answer, write_request
 from .joins import join_missing_column
+from .labels import column_labels
 from .linking import LinkedSchema, SchemaLinker
 from .scalar import widen_scalar_subqueries
-from .shape import filters_child_rows, not_an_answer, shape_problem
+from .shape import filters_child_rows, not_an_answer, per_group, shape_problem
 from .ties import tie_for_first
 
 Strategy = Literal["zero_shot", "few_shot", "vote", "draft_finalise", "full"]
@@ -546,7 +547,7 @@ class _Run:
                 error=f"the database does not seem to record it: {why[0].lower()}{why[1:]}",
                 details=details,
             )
-        summary = summarize(result)
+        summary = summarize(result, self.db.dialect)
         tie = (
             tie_for_first(chosen.sql, self.rows_or_none, self.db.dialect)
             if result.row_count == 1
@@ -566,6 +567,10 @@ class _Run:
         if matched:
             summary = f"{summary} ({matched}.)"
             details["matches"] = matched
+        group = per_group(self.question)
+        if group and result.row_count > 1 and tie is None:
+            # every row answers part of the question: the answer must give each (synthesizer)
+            details["answers_per"] = group
         return ExpertResult(
             output=result.as_dict(),
             summary=summary,
@@ -574,7 +579,7 @@ class _Run:
                 Evidence(kind="sql", text=result.sql, source=self.db.safe_url),
                 Evidence(
                     kind="rows",
-                    text=summarize(result, max_rows=20),
+                    text=summarize(result, self.db.dialect, max_rows=20),
                     source=self.db.safe_url,
                     metadata={"row_count": result.row_count},
                 ),
@@ -634,18 +639,20 @@ def _is_llama(model: Any) -> bool:
     return isinstance(model, ChatLlamaCpp)
 
 
-def summarize(result: QueryResult, max_rows: int = 10) -> str:
-    """A short statement of a result: ``COUNT(*): 543`` or ``Germany, 43; France, 41``."""
+def summarize(result: QueryResult, dialect: str | None = None, max_rows: int = 10) -> str:
+    """A short statement of a result: ``COUNT(*): 543`` or ``[country, n] Germany, 43; France,
+    41``, a computed column named by what it computes (:mod:`.labels`)."""
     if not result.rows:
         return "no rows"
+    columns = column_labels(result.sql, result.columns, dialect)
     if len(result.rows) == 1 and len(result.columns) == 1:
-        return f"{result.columns[0]}: {_fmt(result.rows[0][0])}"
+        return f"{columns[0]}: {_fmt(result.rows[0][0])}"
     lines = ["; ".join(", ".join(_fmt(v) for v in row) for row in result.rows[:max_rows])]
     if result.row_count > max_rows or result.truncated:
         uncounted = result.truncated and result.row_count <= len(result.rows)
         more = f"{result.row_count:,}+" if uncounted else f"{result.row_count:,}"
         lines.append(f"({more} rows)")
-    header = ", ".join(result.columns)
+    header = ", ".join(columns)
     return f"[{header}] " + " ".join(lines)
 
 
