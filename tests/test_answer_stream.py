@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from podium import ExpertResult, expert
+from podium.orchestrator.counted import counted_nouns
+from podium.orchestrator.readable import rows_in_words
+from podium.orchestrator.row_pairs import row_facts
 from podium.orchestrator.synthesizer import Sources, UnsupportedClaim, _missing, text_problems
 
 from .scripted import plan_json
@@ -137,7 +142,7 @@ def test_an_answer_naming_a_lower_row_still_gets_the_finding_appended(make_podiu
         experts=[categories_by_revenue],
     )
     answer = podium.run("Which category has the most revenue?").answer
-    assert "I found: [category] tents; footwear" in answer
+    assert "I found category: tents, footwear, climbing, backpacks, clothing, kitchen." in answer
 
 
 LOYALTY = (
@@ -209,7 +214,7 @@ def test_a_sentence_naming_things_no_result_names_is_never_sent(make_podium):
     )
     answer = podium.run(asked).answer
     assert "Product A" not in answer and "SELECT" not in answer
-    assert "Pole Repair Kit; Family Cabin Tent; Ridge Ultralight Tent" in answer
+    assert "I found name: Pole Repair Kit, Family Cabin Tent, Ridge Ultralight Tent." in answer
 
 
 def test_names_the_results_hold_are_sent_in_any_case():
@@ -361,3 +366,150 @@ def test_yes_to_a_question_the_fact_check_could_not_confirm_is_not_sent():
         "Yes, we ship to Canada.",  # yes to something else
     ):
         assert text_problems(said, sources) == [], said
+
+
+@expert(description="Averages the order value per country.")
+def average_per_country(text: str) -> ExpertResult:
+    rows = [["Canada", 442.57031088082897], ["France", 447.6089062500004]]
+    rows += [["Netherlands", 451.0828491620114], ["United Kingdom", 473.52362318840557]]
+    return ExpertResult(
+        output={"columns": ["country", "avg_value"], "rows": rows},
+        summary="[country, avg_value (average of total)] Canada, 442.57; France, 447.61; "
+        "Netherlands, 451.08; United Kingdom, 473.52",
+        confidence=0.9,
+    )
+
+
+def test_a_figure_given_to_another_rows_name_is_never_sent(make_podium):
+    # The 1.5B wrote "451.08 for Canada": the Netherlands' average, a number the results do
+    # hold, beside the wrong country.
+    asked = "What is the average order value per country?"
+    podium = make_podium(
+        plan_json(("s1", "average_per_country", asked)),
+        "The average order value is 451.08 for Canada, 447.61 for France, 451.08 for the "
+        "Netherlands and 473.52 for the United Kingdom.",
+        "Canada averages 442.57, France 447.61, the Netherlands 451.08 and the United "
+        "Kingdom 473.52.",
+        experts=[average_per_country],
+    )
+    result = podium.run(asked)
+    assert "451.08 for Canada" not in _streamed(result)
+    assert result.answer == (
+        "Canada averages 442.57, France 447.61, the Netherlands 451.08 and the United "
+        "Kingdom 473.52."
+    )
+
+
+@expert(description="Averages the order value per country, as nl2sql says it.")
+def average_for_each_country(text: str) -> ExpertResult:
+    result = average_per_country(text)
+    return result.model_copy(update={"details": {"answers_per": "country"}})
+
+
+def test_a_per_group_answer_gives_every_groups_figure(make_podium):
+    # The 1.5B wrote one country's figure for eight; the rest is appended, not left out.
+    asked = "What is the average order value per country?"
+    podium = make_podium(
+        plan_json(("s1", "average_for_each_country", asked)),
+        "The average order value per country is 451.08 for the Netherlands.",
+        "Canada averages 442.57, France 447.61, the Netherlands 451.08 and the United "
+        "Kingdom 473.52.",
+        experts=[average_for_each_country],
+    )
+    result = podium.run(asked)
+    assert " ".join(result.answer.split()) == (
+        "The average order value per country is 451.08 for the Netherlands. Canada averages "
+        "442.57, France 447.61, the Netherlands 451.08 and the United Kingdom 473.52."
+    )
+
+
+def test_a_per_group_step_step_by_step_answer_that_drops_groups_is_given_raw(make_podium):
+    asked = "What is the average order value per country?"
+    podium = make_podium(
+        plan_json(("s1", "average_for_each_country", asked)),
+        "The Netherlands has the highest average order value, 451.08.",
+        "The Netherlands averages 451.08.",
+        experts=[average_for_each_country],
+    )
+    answer = podium.run(asked).answer
+    # every country's figure, in a sentence rather than the summary a model reads
+    assert answer.endswith(
+        "I found avg value (average of total) by country: Canada 442.57; France 447.61; "
+        "Netherlands 451.08; United Kingdom 473.52."
+    )
+
+
+def test_a_table_result_given_as_it_is_reads_as_a_sentence():
+    assert rows_in_words("[name, total (sum of orders.total)] Theo Bakker, 5465.59") == (
+        "name: Theo Bakker; total (sum of orders.total): 5465.59"
+    )
+    assert rows_in_words("[name, country, n] Ann, Spain, 3; Bo, Peru, 4 (12 rows)") == (
+        "Ann (country: Spain, n: 3); Bo (country: Peru, n: 4) (12 rows in all, the first 2 shown)"
+    )
+    assert (
+        rows_in_words("[year, COUNT(*)] 2023, 57; 2024, 61")
+        == "2023 (COUNT(*): 57); 2024 (COUNT(*): 61)"
+    )
+    # cells that cannot be told apart, and text that is not a table, are left as they are
+    assert rows_in_words("[name, city] Smith, John, Oslo; Lee, Ann, Rome") is None
+    assert rows_in_words("COUNT(*): 543") is None
+
+
+def test_figures_are_judged_against_the_row_named_beside_them():
+    result = average_per_country("")
+    sources = dataclasses.replace(Sources.of([result.summary]), rows=row_facts([result.output]))
+    for right in (
+        "Canada: 442.57; France: 447.61.",
+        "The United Kingdom has the highest average, 473.52, and Canada 442.57.",
+        "The Netherlands (451.08) and France (447.61) are close.",
+        "451.08 is the highest average among the four.",  # no row named: not judged
+    ):
+        assert text_problems(right, sources) == [], right
+    for wrong in ("Canada: 451.08.", "France averages 442.57, the most of all."):
+        assert text_problems(wrong, sources), wrong
+
+
+@expert(description="Finds the customer who spent the most in a country.")
+def best_customer(text: str) -> ExpertResult:
+    sql = (
+        "SELECT c.name, SUM(o.total) AS total FROM customers AS c JOIN orders AS o "
+        "ON c.id = o.customer_id WHERE c.country = 'Germany' GROUP BY c.name "
+        "ORDER BY total DESC LIMIT 1"
+    )
+    return ExpertResult(
+        output={"sql": sql, "columns": ["name", "total"], "rows": [["Theo Bakker", 5465.59]]},
+        summary="[name, total (sum of orders.total)] Theo Bakker, 5465.59",
+        confidence=0.9,
+    )
+
+
+def test_an_amount_is_never_sent_as_a_count_of_rows(make_podium):
+    # What the 1.5B wrote under every prompt tried: 5465.59 is a sum of order totals.
+    asked = "Who is our best customer in Germany?"
+    podium = make_podium(
+        plan_json(("s1", "best_customer", asked)),
+        "Theo Bakker is our best customer in Germany with a total of 5465.59 orders placed.",
+        "Theo Bakker is our best customer in Germany; his orders add up to 5465.59.",
+        experts=[best_customer],
+    )
+    result = podium.run(asked)
+    assert "orders placed" not in _streamed(result)
+    assert result.answer == (
+        "Theo Bakker is our best customer in Germany; his orders add up to 5465.59."
+    )
+
+
+def test_only_a_fraction_of_a_tables_rows_is_refused():
+    sources = dataclasses.replace(
+        Sources.of(["[name, total] Theo Bakker, 5465.59; 12; 4.5"]),
+        counted=counted_nouns([best_customer("").output]),
+    )
+    assert sources.counted >= {"customers", "orders"}
+    assert text_problems("Theo Bakker placed 5465.59 orders.", sources)
+    for fine in (
+        "Theo Bakker placed 12 orders.",
+        "His orders total 5465.59.",
+        "He spent 5465.59 on orders.",
+        "Theo Bakker rated us 4.5 stars.",  # not a table's rows
+    ):
+        assert text_problems(fine, sources) == [], fine

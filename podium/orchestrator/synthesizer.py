@@ -27,11 +27,14 @@ from podium.models.provider import as_model_unavailable
 from podium.models.usage import metered
 
 from .context import PodiumContext
+from .counted import counted_nouns, fractional_count
 from .direct_answer import direct_answer
 from .events import AnswerReady, AnswerToken, emit
 from .fallback import superseded
 from .plan import Plan, Step, state_plan
 from .quotes import Quote, passage_quotes, quoted_answer
+from .readable import rows_in_words
+from .row_pairs import RowFacts, mispaired, row_facts
 from .state import RunState, StepOutcome, ledger_entry, result_from_outcome
 
 SYSTEM = (
@@ -142,6 +145,10 @@ class Sources:
     # Claims a fact-check step did not find supported: an answer may mention them, but not
     # state them as true.
     unsupported: tuple[UnsupportedClaim, ...] = ()
+    # The rows of the steps' tables: a figure may not be given beside another row's name.
+    rows: tuple[RowFacts, ...] = ()
+    # The plurals of the tables the steps read ("orders"): counted in whole numbers.
+    counted: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, texts: Sequence[str] | Sources) -> Sources:
@@ -163,6 +170,8 @@ class Sources:
             self.currencies | extra.currencies,
             self.words | extra.words,
             self.unsupported,
+            self.rows,
+            self.counted,
         )
 
     @cached_property
@@ -176,13 +185,19 @@ class Sources:
         return all(p in self.words or stems([p])[0] in self.stems for p in parts)
 
 
+# What a step found, as the answer must carry it: a text (one of its numbers or some of its
+# words), or, for a step whose every row answers part of the question, each row's text.
+Finding = str | tuple[str, ...]
+
+
 def grounding_problems(
-    answer: str, sources: Sequence[str] | Sources, findings: dict[str, str] | None = None
+    answer: str, sources: Sequence[str] | Sources, findings: dict[str, Finding] | None = None
 ) -> list[str]:
     """Why an answer cannot be trusted as written (empty if it can).
 
     ``findings`` maps step ids to what each successful step found; the answer must reflect
-    every one of them (one of its numbers, or some of its words).
+    every one of them (one of its numbers, or some of its words; every row of a step that
+    answers per group).
     """
     problems = text_problems(answer, sources)
     missing = _missing(answer, findings or {})
@@ -224,6 +239,12 @@ def text_problems(answer: str, sources: Sequence[str] | Sources) -> list[str]:
         ]
         if stated:
             problems.append(f"states what a fact check did not support: {stated[0]!r}")
+    moved = mispaired(answer, facts.rows)
+    if moved:
+        problems.append(f"a figure beside the wrong row: {moved}")
+    miscounted = fractional_count(answer, facts.counted)
+    if miscounted:
+        problems.append(f"an amount written as a count: {miscounted!r}")
     return problems
 
 
@@ -478,14 +499,18 @@ async def _written(
     draft that is later replaced.
     """
     read = {sid: result_from_outcome(o) for sid, o in results.items() if o["status"] == "ok"}
+    outputs = [o.get("output") for o in results.values() if o["status"] == "ok"]
     block = results_block(plan, results, read, quotes)
     sources = dataclasses.replace(
         Sources.of([task, block, *(_all_text(o) for o in results.values())]),
         unsupported=unsupported_claims(results),
+        rows=row_facts(outputs),
+        counted=counted_nouns(outputs),
     )
     # A passage step's finding is its quote: the point the writer was given.
-    findings = {
-        sid: quotes[sid].text if sid in quotes else result.text(900) for sid, result in read.items()
+    findings: dict[str, Finding] = {
+        sid: quotes[sid].text if sid in quotes else _finding(results[sid], result.text(900))
+        for sid, result in read.items()
     }
     model = ctx.models.chat(role="synthesizer")
     label = ctx.models.label(role="synthesizer")
@@ -581,11 +606,36 @@ def _unsaid_matches(answer: str, results: dict[str, StepOutcome]) -> list[str]:
     return unsaid
 
 
-def _missing(answer: str, findings: dict[str, str]) -> list[str]:
+def _missing(answer: str, findings: dict[str, Finding]) -> list[str]:
     """The steps whose finding the answer does not reflect (the answer is read once)."""
     numbers = {_canon(n) for n in _NUMBER.findall(answer)}
     words = _content_words(answer)
-    return [sid for sid, fact in findings.items() if not _reflects(numbers, words, fact)]
+    return [
+        sid
+        for sid, fact in findings.items()
+        if not all(_reflects(numbers, words, part) for part in _parts(fact))
+    ]
+
+
+def _parts(fact: Finding) -> tuple[str, ...]:
+    return (fact,) if isinstance(fact, str) else fact
+
+
+# A step's rows each answer part of the question when the expert says what they answer per
+# ("answers_per": "country" for "What is the average order value per country?"). The 1.5B
+# wrote "The average order value per country is 451.08 for the Netherlands." for eight rows.
+# Up to this many rows: more than the summary shows are a listing, not figures to restate.
+_EVERY_ROW_MAX = 10
+_ROW_COUNT = re.compile(r"\s*\(\d[\d,]*\+? rows\)\s*$")
+
+
+def _finding(outcome: StepOutcome, text: str) -> Finding:
+    """What the answer must carry of a step: its text, or each of its rows when every row
+    answers part of the question (see ``_EVERY_ROW_MAX``)."""
+    if not (outcome.get("details") or {}).get("answers_per"):
+        return text
+    rows = [r for r in _ROW_COUNT.sub("", _LABELS.sub("", text)).split("; ") if r.strip()]
+    return tuple(rows) if 1 < len(rows) <= _EVERY_ROW_MAX else text
 
 
 def compose(plan: Plan, results: dict[str, StepOutcome]) -> str:
@@ -611,10 +661,12 @@ def _line(outcome: StepOutcome, sentence: str, *, raw: bool) -> str:
     if raw:
         asked = outcome["input"].strip().rstrip(" ?.")
         single = _SINGLE.match(sentence.strip())
+        rows = rows_in_words(sentence)
+        found = f" {rows}" if rows else f": {sentence.strip().rstrip('.')}"
         text = (
             f"The answer to “{asked}?” is {single.group(1)}."
             if single
-            else f"For “{asked}?”, I found: {sentence.strip().rstrip('.')}."
+            else f"For “{asked}?”, I found{found}."
         )
     if outcome["confidence"] < LOW_CONFIDENCE:
         text += f" I am not sure of this (confidence {outcome['confidence']:.2f})."
@@ -626,14 +678,15 @@ async def _step_by_step(
     steps: list[Step],
     results: dict[str, StepOutcome],
     sources: Sources,
-    findings: dict[str, str],
+    findings: dict[str, Finding],
 ) -> str:
     parts = []
     for step in steps:
         outcome = results.get(step.id)
         if outcome is None or outcome["status"] != "ok":
             continue
-        fact = findings.get(step.id) or result_from_outcome(outcome).text(900)
+        finding = findings.get(step.id)
+        fact = finding if isinstance(finding, str) else result_from_outcome(outcome).text(900)
         reply = await model.ainvoke(
             [
                 SystemMessage(STEP_SYSTEM),
@@ -642,7 +695,7 @@ async def _step_by_step(
         )
         with_fact = sources.plus(fact)
         sentence = without_unnamed_symbols(str(reply.content).strip(), with_fact)
-        raw = bool(grounding_problems(sentence, with_fact, {step.id: fact}))
+        raw = bool(grounding_problems(sentence, with_fact, {step.id: finding or fact}))
         parts.append(_line(outcome, fact if raw else sentence, raw=raw))
     return "\n".join(parts)
 
