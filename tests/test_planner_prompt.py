@@ -13,7 +13,11 @@ from podium.orchestrator.planner import few_shot_examples, planner_messages
 from podium.orchestrator.sources import describe_sources, offered_experts
 from podium.workspace import Workspace
 
-SHOP_TABLES = "(tables: customers, order_items, orders, products)"
+SHOP_TABLES = (
+    "(tables: customers (name, email, country, city, signup_date, segment), order_items "
+    "(order_id, product_id, quantity, unit_price), orders (customer_id, order_date, status, "
+    "total), products (name, category, price, stock))"
+)
 
 
 def _registry() -> ExpertRegistry:
@@ -47,3 +51,15 @@ def test_a_workspace_without_documents_is_not_offered_retrieval(
     assert offered_experts(_registry(), demo).names() == ["nl2sql", "retrieval", "fact_check"]
     empty = Workspace.init(tmp_path / "empty")
     assert offered_experts(_registry(), empty).names() == ["fact_check"]
+
+
+def test_a_large_schema_is_named_by_its_tables_alone(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "wide.sqlite"
+    with sqlite3.connect(db) as conn:
+        for t in range(9):
+            columns = ", ".join(f"c{i} TEXT" for i in range(10))
+            conn.execute(f"CREATE TABLE t{t} (id INTEGER PRIMARY KEY, {columns})")
+    wide = Workspace.init(tmp_path / "wide", databases=[f"sqlite:///{db}"])
+    assert "(tables: t0, t1, t2, t3, t4, t5, t6, t7, t8)" in describe_sources(wide)

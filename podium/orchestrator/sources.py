@@ -10,15 +10,21 @@ saying there are none — lets it route by what is actually there.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel
 
 from podium.experts.registry import ExpertRegistry
+from podium.tools.sql.tables import ColumnInfo
 from podium.workspace import Workspace
 
 MAX_TABLES = 24
+# Up to this many columns in all, each table is shown with its columns: told only the table
+# names, the 1.5B planner sent "What is the cheapest backpack?" to the documents; the word
+# "price" among the products' columns says where prices are.
+MAX_COLUMNS = 80
 DOCUMENT_SUFFIXES = {".md", ".txt", ".rst", ".html", ".htm", ".pdf"}
 
 
@@ -48,11 +54,19 @@ def _database_line(workspace: Workspace, name: str, url: str, description: str) 
         schema = open_database(workspace.resolve_url(url)).schema()
         names = [t.name for t in schema.tables]
         more = f", … ({len(names)} in all)" if len(names) > MAX_TABLES else ""
+        shown = [c.name for t in schema.tables for c in t.columns]
+        if len(names) <= MAX_TABLES and len(shown) <= MAX_COLUMNS:
+            names = [f"{t.name} ({', '.join(_columns(t.columns))})" for t in schema.tables]
         tables = f" (tables: {', '.join(names[:MAX_TABLES])}{more})"
     except Exception:  # an unreachable database is still a source the planner may name
         tables = " (tables unknown: the database could not be opened)"
     about = f": {description}" if description else ""
     return f"- database {name}{about}{tables}"
+
+
+def _columns(columns: Sequence[ColumnInfo]) -> list[str]:
+    """A table's columns as the planner reads them: without its primary key."""
+    return [c.name for c in columns if not c.primary_key] or [c.name for c in columns]
 
 
 def _documents_line(path: Path, description: str) -> str:

@@ -127,7 +127,10 @@ def test_a_newly_connected_database_is_described_listed_and_asked(server: str) -
         )
         assert res.status_code == 201, res.text
         events = ask(http, "How many employees work in the Berlin office?")
-        assert "- database staff: Our people (tables: employees, offices)" in PROMPTS[-1]
+        assert (
+            "- database staff: Our people (tables: employees (name, role, office_id), "
+            in (PROMPTS[-1])
+        )
         note = next(e for e in events if e["type"] == "expert_note")
         assert note["kind"] == "database" and note["data"]["database"] == "staff"
         assert "employee" in note["data"]["why"] and "office" in note["data"]["why"]
