@@ -19,6 +19,7 @@ from podium.experts.nl2sql.shape import (
     filters_child_rows,
     keeps_one_of_many,
     lists_a_whole_column,
+    multiplies_parent_rows,
     per_group,
     picks_an_arbitrary_row,
     picks_an_unnamed_row,
@@ -449,3 +450,83 @@ def test_customers_who_spent_more_than_a_threshold_are_found_by_their_totals(sho
     assert answer.ok, answer.error
     assert "compares single orders rows with the threshold" in asked[1]
     assert answer.output["sql"] == right and len(answer.output["rows"]) >= 3
+
+
+SHARE_OVER_ITEMS = (
+    "SELECT CAST(SUM(CASE WHEN T1.status = 'returned' THEN 1 ELSE 0 END) AS REAL) * 100 / "
+    "COUNT(T2.id) FROM orders AS T1 INNER JOIN order_items AS T2 ON T1.id = T2.order_id"
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "sql", "flagged"),
+    [
+        # the 1.5B's query on the demo: the share of order lines, not of orders
+        ("What share of orders were returned?", SHARE_OVER_ITEMS, True),
+        (
+            "What is the total value of the orders placed in 2024?",
+            "SELECT SUM(o.total) FROM orders AS o JOIN order_items AS i ON i.order_id = o.id "
+            "WHERE o.order_date LIKE '2024%'",
+            True,
+        ),
+        # the question is about the items: counting them is right
+        (
+            "How many items were in returned orders?",
+            "SELECT COUNT(i.id) FROM orders AS o JOIN order_items AS i ON i.order_id = o.id "
+            "WHERE o.status = 'returned'",
+            False,
+        ),
+        # the child's own data is read: the join is meant
+        (
+            "How many units were sold in 2024?",
+            "SELECT SUM(i.quantity) FROM orders AS o JOIN order_items AS i ON i.order_id = o.id "
+            "WHERE o.order_date LIKE '2024%'",
+            False,
+        ),
+        # distinct keys, a maximum: repeated rows change nothing
+        (
+            "How many orders were returned?",
+            "SELECT COUNT(DISTINCT o.id) FROM orders AS o JOIN order_items AS i "
+            "ON i.order_id = o.id WHERE o.status = 'returned'",
+            False,
+        ),
+        (
+            "What was the largest order?",
+            "SELECT MAX(o.total) FROM orders AS o JOIN order_items AS i ON i.order_id = o.id",
+            False,
+        ),
+        # joining the parent of the counted rows repeats nothing
+        (
+            "How many orders were placed by gold customers?",
+            "SELECT COUNT(*) FROM orders AS o JOIN customers AS c ON o.customer_id = c.id "
+            "WHERE c.segment = 'gold'",
+            False,
+        ),
+    ],
+)
+def test_a_join_that_repeats_the_counted_rows_is_a_problem(shop, question, sql, flagged):
+    problem = multiplies_parent_rows(question, sql, shop.schema().tables, "sqlite")
+    assert (problem is not None) == flagged, problem
+    if flagged:
+        assert "each orders row is repeated once per order_items row" in problem
+
+
+def test_a_repeating_join_is_judged_on_the_query_that_ran(shop):
+    # On the demo the models wrote T2.status (order_items has none); Podium's join repair
+    # read it from orders, and the query that ran repeated every order once per item. It was
+    # judged as written, found nothing wrong, and "11.14 % of orders were returned" (10.73).
+    written = (
+        "SELECT CAST(SUM(CASE WHEN T2.status = 'returned' THEN 1 ELSE 0 END) AS REAL) * 100 / "
+        "COUNT(T2.id) FROM orders AS T1 INNER JOIN order_items AS T2 ON T1.id = T2.order_id"
+    )
+    alone = "SELECT CAST(SUM(status = 'returned') AS REAL) * 100 / COUNT(*) FROM orders"
+    small, _ = _scripted(written)
+    large, asked = _scripted(written, alone)
+    ctx = ExpertContext(models=ModelProvider({"small": small, "large": large}))
+
+    answer = NL2SQLExpert().answer(shop, "What share of orders were returned?", ctx)
+
+    final = next(a for a in answer.details["attempts"] if a["origin"] == "final")
+    assert final["sql"] != written and "each orders row is repeated" in final["problem"]
+    assert "Leave order_items out" in asked[1]
+    assert answer.output["sql"] == alone

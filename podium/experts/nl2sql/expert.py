@@ -430,13 +430,19 @@ class _Run:
             attempt, notes = self.joined(attempt, notes)
         if notes:
             attempt.written, attempt.note = sql, "; ".join(notes)
+        # The query judged is the one that ran: a join Podium added reads a column where the
+        # model's own query named the wrong table.
         if attempt.rows and attempt.result is not None:
             attempt.problem = shape_problem(
-                self.question, sql, attempt.result, self.db.schema().tables, self.db.dialect
+                self.question,
+                attempt.sql,
+                attempt.result,
+                self.db.schema().tables,
+                self.db.dialect,
             )
         elif attempt.status == "ok":  # nothing found: a threshold on single rows may be why
             attempt.problem = filters_child_rows(
-                self.question, sql, self.db.schema().tables, self.db.dialect
+                self.question, attempt.sql, self.db.schema().tables, self.db.dialect
             )
         attempt.seconds = time.perf_counter() - start
         self.attempts.append(attempt)

@@ -572,4 +572,62 @@ def shape_problem(
         or filters_child_rows(question, sql, tables, dialect)
         or ranks_other_groups(question, sql, tables, dialect)
         or keeps_one_of_many(question, sql, dialect)
+        or multiplies_parent_rows(question, sql, tables, dialect)
     )
+
+
+# Aggregates a repeated row changes; MAX, MIN and COUNT(DISTINCT ...) come out the same.
+_MULTIPLIED = (exp.Sum, exp.Avg, exp.Count)
+
+
+def multiplies_parent_rows(
+    question: str, sql: str, tables: Iterable[TableInfo], dialect: str | None = None
+) -> str | None:
+    """The problem, said to the model, when a count, sum or average over a table's rows joins
+    a child table that the question never mentions and whose data the query never reads (only
+    its keys): every parent row is then counted once per child row. "What share of orders were
+    returned?" was answered ``... / COUNT(T2.id) FROM orders AS T1 JOIN order_items AS T2 ...``:
+    11.14 % of order lines, where 10.73 % of orders were returned."""
+    tree = parse_select(sql, dialect)
+    if tree is None or not tree.args.get("joins") or tree.args.get("group"):
+        return None
+    if not any(_multiplied(e) for e in tree.expressions):
+        return None
+    read = qualified_sources(tree, tables, dialect)
+    if read is None:
+        return None
+    qualified, sources = read
+    names = {table.name.lower() for table in sources.values()}
+    for alias, child in sources.items():
+        keys = {c.name.lower() for c in child.columns if c.primary_key or c.foreign_key}
+        parents = {
+            fk.split("(")[0].strip().lower() for c in child.columns if (fk := c.foreign_key)
+        } & names
+        if not parents:
+            continue
+        read_columns = {
+            column.name.lower()
+            for column in qualified.find_all(exp.Column)
+            if column.table.lower() == alias and column.find_ancestor(exp.Join) is None
+        }
+        if read_columns - keys:
+            continue  # the query reads the child's own data: the join is meant
+        parent = sorted(parents)[0]
+        own = [w for w in child.name.lower().split("_") if len(w) > 2 and w not in parent]
+        if not own or any(re.search(rf"\b{re.escape(_stem(w))}", question, re.I) for w in own):
+            continue  # the question asks about the child rows, or we cannot tell
+        return (
+            f"That query joins {child.name}, which the question does not ask about and from "
+            f"which it reads nothing but keys, so each {parent} row is repeated once per "
+            f"{child.name} row and its counts, sums and averages are over {child.name} rows. "
+            f"Leave {child.name} out of the query."
+        )
+    return None
+
+
+def _multiplied(expression: exp.Expression) -> bool:
+    """Whether an aggregate under ``expression`` changes when a row is repeated."""
+    for aggregate in expression.find_all(*_MULTIPLIED):
+        if not (isinstance(aggregate, exp.Count) and isinstance(aggregate.this, exp.Distinct)):
+            return True
+    return False
