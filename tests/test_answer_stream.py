@@ -434,8 +434,8 @@ def test_a_per_group_step_step_by_step_answer_that_drops_groups_is_given_raw(mak
     answer = podium.run(asked).answer
     # every country's figure, in a sentence rather than the summary a model reads
     assert answer.endswith(
-        "I found avg value (average of total) by country: Canada 442.57; France 447.61; "
-        "Netherlands 451.08; United Kingdom 473.52."
+        "I found avg value (average of total) by country — Canada: 442.57; France: 447.61; "
+        "Netherlands: 451.08; United Kingdom: 473.52."
     )
 
 
@@ -446,9 +446,8 @@ def test_a_table_result_given_as_it_is_reads_as_a_sentence():
     assert rows_in_words("[name, country, n] Ann, Spain, 3; Bo, Peru, 4 (12 rows)") == (
         "Ann (country: Spain, n: 3); Bo (country: Peru, n: 4) (12 rows in all, the first 2 shown)"
     )
-    assert (
-        rows_in_words("[year, COUNT(*)] 2023, 57; 2024, 61")
-        == "2023 (COUNT(*): 57); 2024 (COUNT(*): 61)"
+    assert rows_in_words("[year, revenue (sum of total)] 2022, 112219.83; 2023, 172829.87") == (
+        "revenue (sum of total) by year — 2022: 112219.83; 2023: 172829.87"
     )
     # cells that cannot be told apart, and text that is not a table, are left as they are
     assert rows_in_words("[name, city] Smith, John, Oslo; Lee, Ann, Rome") is None
@@ -513,3 +512,11 @@ def test_only_a_fraction_of_a_tables_rows_is_refused():
         "Theo Bakker rated us 4.5 stars.",  # not a table's rows
     ):
         assert text_problems(fine, sources) == [], fine
+
+
+def test_a_number_grouped_wrong_is_never_sent():
+    # The 1.5B wrote the year's revenue 112219.83 as "1,122,19.83": the same digits.
+    sources = Sources.of(["[year, SUM(total)] 2022, 112219.83; 2023, 172829.87"])
+    assert text_problems("Revenue was 1,122,19.83 in 2022.", sources)
+    for right in ("Revenue was 112,219.83 in 2022.", "Revenue was 112219.83 in 2022."):
+        assert text_problems(right, sources) == [], right

@@ -4,7 +4,7 @@ When the writer's sentences fail the checks (a figure beside the wrong row, an a
 a count) the answer falls back to the step's own result. That result is a summary made for a
 model to read — ``[country, avg_value (average of total)] Canada, 442.57; France, 447.61`` —
 and the user read it as such. The same figures read as a sentence: "avg value (average of
-total) by country: Canada 442.57; France 447.61". Nothing is computed or reworded beyond
+total) by country — Canada: 442.57; France: 447.61". Nothing is computed or reworded beyond
 the column names, so the sentence carries exactly the rows the summary did.
 """
 
@@ -34,9 +34,9 @@ def rows_in_words(summary: str) -> str | None:
         return "; ".join(f"{label}: {value}" for label, value in zip(labels, rows[0], strict=True))
     if len(labels) == 1:
         return f"{labels[0]}: {', '.join(row[0] for row in rows)}{more}"
-    if len(labels) == 2 and all(_is_text(row[0]) for row in rows):
-        listed = "; ".join(f"{name} {value}" for name, value in rows)
-        return f"{labels[1]} by {labels[0]}: {listed}{more}"
+    if len(labels) == 2:
+        listed = "; ".join(f"{name}: {value}" for name, value in rows)
+        return f"{labels[1]} by {labels[0]} — {listed}{more}"
     listed = "; ".join(
         f"{row[0]} ({', '.join(f'{k}: {v}' for k, v in zip(labels[1:], row[1:], strict=True))})"
         for row in rows
@@ -62,7 +62,3 @@ def _readable(label: str) -> str:
     """A column name with its underscores read as spaces, its computation left as written."""
     name, paren, rest = label.partition(" (")
     return name.replace("_", " ") + (paren + rest if paren else "")
-
-
-def _is_text(value: str) -> bool:
-    return re.fullmatch(r"-?[\d,]+(?:\.\d+)?", value.strip()) is None

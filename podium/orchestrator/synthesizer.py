@@ -48,6 +48,9 @@ STEP_SYSTEM = "You answer a question in one or two sentences using only the give
 _ECHO = re.compile(r"^\s*(Task|Results|Question|Result):|\[s\d+\]", re.M)
 _NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?")
 _WORD = re.compile(r"[^\W\d_]+")
+# Thousands separated in threes. The 1.5B wrote 112219.83 as "1,122,19.83", which reads as
+# another number though its digits match.
+_GROUPED = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _CAPITALISED = re.compile(r"(?<![\w'’-])[A-Z][^\W\d_]*(?:[-'’][^\W\d_]+)*")
 
 
@@ -224,6 +227,10 @@ def text_problems(answer: str, sources: Sequence[str] | Sources) -> list[str]:
     invented = [n for n in _NUMBER.findall(answer) if _canon(n) not in facts.numbers]
     if invented:
         problems.append(f"numbers not in any result: {', '.join(invented[:5])}")
+    written = [n.rstrip(",") for n in _NUMBER.findall(answer)]  # "at 5, then": no grouping
+    misgrouped = [n for n in written if "," in n and not _GROUPED.fullmatch(n)]
+    if misgrouped:
+        problems.append(f"numbers grouped wrong: {', '.join(misgrouped[:5])}")
     foreign = sorted(_currencies(answer) - facts.currencies)
     if foreign:
         problems.append(f"a currency no result names: {', '.join(foreign)}")
