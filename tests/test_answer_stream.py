@@ -520,3 +520,27 @@ def test_a_number_grouped_wrong_is_never_sent():
     assert text_problems("Revenue was 1,122,19.83 in 2022.", sources)
     for right in ("Revenue was 112,219.83 in 2022.", "Revenue was 112219.83 in 2022."):
         assert text_problems(right, sources) == [], right
+
+
+@expert(description="Counts orders per customer segment.")
+def orders_per_segment(text: str) -> ExpertResult:
+    return ExpertResult(
+        output={"columns": ["segment", "COUNT(*)"], "rows": [["gold", 156], ["regular", 1344]]},
+        summary="[segment, COUNT(*)] gold, 156; regular, 1344",
+        confidence=0.9,
+    )
+
+
+def test_an_answer_naming_an_expert_as_a_value_is_never_sent(make_podium):
+    # The results block reads "[s1] orders_per_segment on ...": the 1.5B took the expert's
+    # name (there: nl2sql) for the first row's segment.
+    asked = "How many orders did each customer segment place?"
+    podium = make_podium(
+        plan_json(("s1", "orders_per_segment", asked)),
+        "156 orders were placed by the segment 'orders_per_segment'. 1344 by 'regular'.",
+        "Gold customers placed 156 orders and regular customers 1344.",
+        experts=[orders_per_segment],
+    )
+    result = podium.run(asked)
+    assert "orders_per_segment" not in _streamed(result)
+    assert result.answer == "Gold customers placed 156 orders and regular customers 1344."

@@ -152,6 +152,10 @@ class Sources:
     rows: tuple[RowFacts, ...] = ()
     # The plurals of the tables the steps read ("orders"): counted in whole numbers.
     counted: frozenset[str] = frozenset()
+    # Names the results block uses for its own bookkeeping (the experts: "[s1] nl2sql on ..."),
+    # which no result or the task contains: an answer naming one took it for a value (the
+    # 1.5B wrote "156 orders were placed by the segment 'nl2sql'" for the gold segment).
+    internal: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, texts: Sequence[str] | Sources) -> Sources:
@@ -175,6 +179,7 @@ class Sources:
             self.unsupported,
             self.rows,
             self.counted,
+            self.internal,
         )
 
     @cached_property
@@ -249,6 +254,9 @@ def text_problems(answer: str, sources: Sequence[str] | Sources) -> list[str]:
     moved = mispaired(answer, facts.rows)
     if moved:
         problems.append(f"a figure beside the wrong row: {moved}")
+    bookkeeping = [w for w in _TOKEN.findall(answer.lower()) if w in facts.internal]
+    if bookkeeping:
+        problems.append(f"names an expert, not a result: {bookkeeping[0]}")
     miscounted = fractional_count(answer, facts.counted)
     if miscounted:
         problems.append(f"an amount written as a count: {miscounted!r}")
@@ -513,6 +521,7 @@ async def _written(
         unsupported=unsupported_claims(results),
         rows=row_facts(outputs),
         counted=counted_nouns(outputs),
+        internal=_bookkeeping(plan, task, results),
     )
     # A passage step's finding is its quote: the point the writer was given.
     findings: dict[str, Finding] = {
@@ -611,6 +620,15 @@ def _unsaid_matches(answer: str, results: dict[str, StepOutcome]) -> list[str]:
         if not (re.search(number, answer) or re.search(word, answer, re.I)):
             unsaid.append(shared)
     return unsaid
+
+
+_TOKEN = re.compile(r"[\w-]+")
+
+
+def _bookkeeping(plan: Plan, task: str, results: dict[str, StepOutcome]) -> frozenset[str]:
+    """The plan's expert names that neither the task nor any step's result contains."""
+    said = set(_TOKEN.findall(" ".join([task, *map(_all_text, results.values())]).lower()))
+    return frozenset(n for s in plan.steps if (n := s.expert.lower()) not in said)
 
 
 def _missing(answer: str, findings: dict[str, Finding]) -> list[str]:
