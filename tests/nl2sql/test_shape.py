@@ -16,6 +16,7 @@ from podium.experts.nl2sql import NL2SQLExpert
 from podium.experts.nl2sql.cascade import Attempt, after_drafts, after_final
 from podium.experts.nl2sql.evaluate import _db_path
 from podium.experts.nl2sql.shape import (
+    averages_child_rows,
     filters_child_rows,
     keeps_one_of_many,
     lists_a_whole_column,
@@ -530,3 +531,34 @@ def test_a_repeating_join_is_judged_on_the_query_that_ran(shop):
     assert final["sql"] != written and "each orders row is repeated" in final["problem"]
     assert "Leave order_items out" in asked[1]
     assert answer.output["sql"] == alone
+
+
+@pytest.mark.parametrize(
+    ("question", "sql", "flagged"),
+    [
+        # the demo's answer: 1.6, the mean of single order lines (3.4 items per order)
+        (
+            "What is the average number of items per order?",
+            "SELECT AVG(quantity) FROM order_items",
+            True,
+        ),
+        (
+            "What is the average number of items per order?",
+            "SELECT AVG(n) FROM (SELECT SUM(quantity) AS n FROM order_items GROUP BY order_id)",
+            False,
+        ),
+        # per line is what is asked; a parent's own column averaged is one value per parent
+        (
+            "What is the average quantity per order line?",
+            "SELECT AVG(quantity) FROM order_items",
+            False,
+        ),
+        ("What is the average order value per order?", "SELECT AVG(total) FROM orders", False),
+        ("What is the average price of the products?", "SELECT AVG(price) FROM products", False),
+    ],
+)
+def test_an_average_per_parent_over_single_child_rows_is_a_problem(shop, question, sql, flagged):
+    problem = averages_child_rows(question, sql, shop.schema().tables, "sqlite")
+    assert (problem is not None) == flagged, problem
+    if flagged:
+        assert "GROUP BY order_items.order_id" in problem

@@ -573,7 +573,66 @@ def shape_problem(
         or ranks_other_groups(question, sql, tables, dialect)
         or keeps_one_of_many(question, sql, dialect)
         or multiplies_parent_rows(question, sql, tables, dialect)
+        or averages_child_rows(question, sql, tables, dialect)
     )
+
+
+# "the average number of items per order", "the mean amount spent per customer"
+_AVERAGE_PER = re.compile(
+    rf"\b(?:average|mean)\b[^?.]*?\bper\s+(?P<per>{_WORD}(?:\s+{_WORD}){{0,2}})", re.I
+)
+# Where the noun after "per" ends: "per order in 2024" is per order, "per order line" per line.
+_PHRASE_END = frozenset(
+    "in for of on at during from across over with by placed made since last this that and or "
+    "was were is are".split()
+)
+
+
+def averages_child_rows(
+    question: str, sql: str, tables: Iterable[TableInfo], dialect: str | None = None
+) -> str | None:
+    """The problem, said to the model, when the question asks for an average per parent row
+    ("the average number of items per order") and the query averages the child rows one by
+    one: ``SELECT AVG(quantity) FROM order_items`` is the mean of single order lines (1.6 on
+    the demo), not of each order's items (3.4)."""
+    asked = _AVERAGE_PER.search(question)
+    tree = parse_select(sql, dialect)
+    if asked is None or tree is None or tree.args.get("group"):
+        return None
+    averages = [a for e in tree.expressions for a in e.find_all(exp.Avg)]
+    if not averages or any(a.find(exp.Select) for a in averages):
+        return None
+    read = qualified_sources(tree, tables, dialect)
+    if read is None:
+        return None
+    qualified, sources = read
+    phrase = []
+    for word in asked.group("per").split():
+        if word.lower() in _PHRASE_END:
+            break
+        phrase.append(word)
+    per = _stem(phrase[-1])
+    averaged = {
+        column.table.lower()
+        for e in qualified.expressions
+        for a in e.find_all(exp.Avg)
+        for column in a.find_all(exp.Column)
+    }
+    for alias in averaged:
+        child = sources.get(alias)
+        if child is None:
+            continue
+        for c in child.columns:
+            parent = (c.foreign_key or "").split("(")[0].strip()
+            if parent and _stem(parent) == per and parent.lower() != child.name.lower():
+                return (
+                    f"That query averages single {child.name} rows, but the question asks "
+                    f"for an average per {parent} row, and each {parent} row has many "
+                    f"{child.name} rows ({child.name}.{c.name} references {parent}). Count or "
+                    f"sum the {child.name} rows of each {parent} in a subquery (GROUP BY "
+                    f"{child.name}.{c.name}), then take the AVG of those per-{per} values."
+                )
+    return None
 
 
 # Aggregates a repeated row changes; MAX, MIN and COUNT(DISTINCT ...) come out the same.
