@@ -183,3 +183,24 @@ def test_a_draft_missing_a_join_answers_without_the_large_model(shop):
     first = answer.details["attempts"][0]
     assert first["written"] == DATE_ON_ITEMS and "JOIN orders" in first["sql"]
     assert "order_items has no column order_date" in first["note"]
+
+
+def test_an_unnamed_aggregate_of_a_subquery_is_named_as_the_outer_query_reads_it(shop):
+    from podium.experts.nl2sql.joins import name_derived_column
+
+    # The 1.5B's repair for "What is the average number of items per order?"
+    sql = (
+        "SELECT AVG(quantity) FROM (SELECT order_id, SUM(quantity) FROM order_items "
+        "GROUP BY order_id)"
+    )
+    with pytest.raises(QueryFailed) as failed:
+        shop.execute(sql)
+    named = name_derived_column(sql, str(failed.value), "sqlite")
+    assert named is not None and "SUM(quantity) AS quantity" in named.sql
+    assert "had no name" in named.note
+    per_order = "SELECT AVG(n) FROM (SELECT SUM(quantity) AS n FROM order_items GROUP BY order_id)"
+    assert shop.execute(named.sql).rows == shop.execute(per_order).rows
+    # two unnamed aggregates of the column, or another error: not this module's to guess
+    both = "SELECT AVG(quantity) FROM (SELECT SUM(quantity), MAX(quantity) FROM order_items)"
+    assert name_derived_column(both, "no such column: quantity", "sqlite") is None
+    assert name_derived_column(sql, "no such table: x", "sqlite") is None

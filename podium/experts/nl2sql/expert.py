@@ -43,7 +43,7 @@ from .cascade import Attempt, Decision, after_drafts, after_final, refused_write
 from .fewshot import ExamplePool, PoolExample, learned_source, mask_question
 from .grouping import key_named_groups, shared_names_query
 from .intent import read_only_answer, write_request
-from .joins import join_missing_column
+from .joins import join_missing_column, name_derived_column
 from .labels import column_labels
 from .linking import LinkedSchema, SchemaLinker
 from .scalar import widen_scalar_subqueries
@@ -450,13 +450,14 @@ class _Run:
         return attempt
 
     def joined(self, failed: Attempt, notes: list[str]) -> tuple[Attempt, list[str]]:
-        """``failed`` run again with the joins its missing columns need (:mod:`.joins`),
-        when that makes it run; else ``failed`` as it was."""
+        """``failed`` run again with the joins its missing columns need, or its derived
+        table's unnamed aggregate named (:mod:`.joins`), when that makes it run; else
+        ``failed`` as it was."""
         attempt, added = failed, list(notes)
         for _ in range(_MAX_JOINS):
             joined = join_missing_column(
                 attempt.sql, attempt.error or "", self.db.schema().tables, self.db.dialect
-            )
+            ) or name_derived_column(attempt.sql, attempt.error or "", self.db.dialect)
             if joined is None:
                 return failed, notes
             attempt = run_attempt(self.db, failed.origin, failed.role, joined.sql)

@@ -194,3 +194,41 @@ def _new_alias(table: str, taken: set[str]) -> str:
     while f"t{n}" in taken:
         n += 1
     return f"T{n}"
+
+
+def name_derived_column(sql: str, error: str, dialect: str | None = None) -> JoinedColumn | None:
+    """``sql`` with its derived table's one unnamed aggregate named after the column the outer
+    query reads and the error says is missing; None when that is not the case.
+
+    Told to average per order, the 1.5B wrote ``SELECT AVG(quantity) FROM (SELECT order_id,
+    SUM(quantity) FROM order_items GROUP BY order_id)``: right but for the name, since the
+    subquery's column is called ``SUM(quantity)``. Naming it is what the query means; it fails
+    otherwise, so nothing that ran is changed."""
+    missing = missing_column(error)
+    tree = parse_select(sql, dialect) if missing is not None else None
+    if missing is None or tree is None:
+        return None
+    source = tree.args.get("from_")
+    derived = source.this if source is not None else None
+    if not isinstance(derived, exp.Subquery) or not isinstance(derived.this, exp.Select):
+        return None
+    if missing.qualifier and missing.qualifier.lower() != (derived.alias or "").lower():
+        return None
+    wanted = missing.column.lower()
+    unnamed = [
+        p
+        for p in derived.this.expressions
+        if not isinstance(p, exp.Alias | exp.Column)
+        and p.find(exp.AggFunc) is not None
+        and [c.name.lower() for c in p.find_all(exp.Column)] == [wanted]
+    ]
+    if len(unnamed) != 1:
+        return None
+    computed = unnamed[0]
+    written = computed.sql(dialect=dialect or None)
+    computed.replace(exp.alias_(computed.copy(), missing.column))
+    return JoinedColumn(
+        tree.sql(dialect=dialect or None),
+        f"the subquery's {written} had no name and the outer query reads it as "
+        f"{missing.column}; the query names it so",
+    )
