@@ -516,12 +516,13 @@ async def _written(
     read = {sid: result_from_outcome(o) for sid, o in results.items() if o["status"] == "ok"}
     outputs = [o.get("output") for o in results.values() if o["status"] == "ok"]
     block = results_block(plan, results, read, quotes)
+    texts = [_all_text(o) for o in results.values()]
     sources = dataclasses.replace(
-        Sources.of([task, block, *(_all_text(o) for o in results.values())]),
+        Sources.of([task, block, *texts]),
         unsupported=unsupported_claims(results),
         rows=row_facts(outputs),
         counted=counted_nouns(outputs),
-        internal=_bookkeeping(plan, task, results),
+        internal=_bookkeeping(plan, [task, *texts]),
     )
     # A passage step's finding is its quote: the point the writer was given.
     findings: dict[str, Finding] = {
@@ -625,9 +626,10 @@ def _unsaid_matches(answer: str, results: dict[str, StepOutcome]) -> list[str]:
 _TOKEN = re.compile(r"[\w-]+")
 
 
-def _bookkeeping(plan: Plan, task: str, results: dict[str, StepOutcome]) -> frozenset[str]:
-    """The plan's expert names that neither the task nor any step's result contains."""
-    said = set(_TOKEN.findall(" ".join([task, *map(_all_text, results.values())]).lower()))
+def _bookkeeping(plan: Plan, said_in: list[str]) -> frozenset[str]:
+    """The plan's expert names that none of ``said_in`` (the task, the steps' results)
+    contains."""
+    said = set(_TOKEN.findall(" ".join(said_in).lower()))
     return frozenset(n for s in plan.steps if (n := s.expert.lower()) not in said)
 
 

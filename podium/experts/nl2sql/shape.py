@@ -57,7 +57,7 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import build_scope
 
 from podium.tools.sql import QueryResult
-from podium.tools.sql.tables import TableInfo
+from podium.tools.sql.tables import ColumnInfo, TableInfo
 
 _WORD = r"[a-z][\w-]*"
 # "for each country", "in every city", "per category", "broken down by status"
@@ -156,7 +156,7 @@ def ranks_child_rows(
         if _names_child_rows(question, table.name, column):
             continue
         for c in table.columns:
-            parent = (c.foreign_key or "").split("(")[0].lower()
+            parent = _references(c).lower()
             if parent in shown:
                 p, m = by_name[parent].name, table.name
                 return (
@@ -216,7 +216,7 @@ def filters_child_rows(
         if child is None or child.name.lower() in shown:
             continue
         for key in child.columns:
-            parent = (key.foreign_key or "").split("(")[0].lower()
+            parent = _references(key).lower()
             if parent in shown:
                 p, m = by_name[parent].name, child.name
                 bound = f"{_OPERATORS[type(comparison)]} {limit.this}"
@@ -328,9 +328,8 @@ def _join_hint(shown: str, key: str, tables: list[TableInfo]) -> str:
     for p in owners:
         for m in grouped:
             for c in m.columns:
-                target = c.foreign_key or ""
-                if m is not p and target.split("(")[0].lower() == p.name.lower():
-                    pk = target.partition("(")[2].rstrip(")")
+                if m is not p and _references(c).lower() == p.name.lower():
+                    pk = (c.foreign_key or "").partition("(")[2].rstrip(")")
                     return f"join {p.name} to {m.name} on {m.name}.{c.name} = {p.name}.{pk}, then "
     return ""
 
@@ -523,6 +522,12 @@ def not_an_answer(problem: str | None) -> bool:
     return bool(problem and problem.startswith((_LISTING, _UNNAMED_ROW, _ARBITRARY_ROW)))
 
 
+def _references(column: ColumnInfo) -> str:
+    """The table a foreign-key column points to, as the schema writes it ("orders" for
+    "orders(id)"); empty for any other column."""
+    return (column.foreign_key or "").split("(")[0].strip()
+
+
 def parse_select(sql: str, dialect: str | None) -> exp.Select | None:
     """``sql`` parsed, when it is one SELECT (not a union, not a statement sqlglot cannot
     read)."""
@@ -623,7 +628,7 @@ def averages_child_rows(
         if child is None:
             continue
         for c in child.columns:
-            parent = (c.foreign_key or "").split("(")[0].strip()
+            parent = _references(c)
             if parent and _stem(parent) == per and parent.lower() != child.name.lower():
                 return (
                     f"That query averages single {child.name} rows, but the question asks "
@@ -659,9 +664,7 @@ def multiplies_parent_rows(
     names = {table.name.lower() for table in sources.values()}
     for alias, child in sources.items():
         keys = {c.name.lower() for c in child.columns if c.primary_key or c.foreign_key}
-        parents = {
-            fk.split("(")[0].strip().lower() for c in child.columns if (fk := c.foreign_key)
-        } & names
+        parents = {_references(c).lower() for c in child.columns if c.foreign_key} & names
         if not parents:
             continue
         read_columns = {
