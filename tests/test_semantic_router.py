@@ -121,6 +121,59 @@ def test_a_strong_planner_is_overruled_where_the_database_clearly_owns_the_reque
     assert reviewed.notes[0].startswith("router overruled: s1: retrieval -> nl2sql")
 
 
+@pytest.fixture(scope="module")
+def informed(demo) -> SemanticRouter:
+    """The advisory router as a run builds it: it can look up the demo database's values."""
+    from podium.experts.fact_check import FactCheckExpert
+    from podium.orchestrator.semantic_router import RouterSettings
+    from podium.orchestrator.sources import database_cards, stored_value_named
+
+    registry = ExpertRegistry([NL2SQLExpert(), RetrievalExpert(), FactCheckExpert()])
+    hints = {e.name: routing_hints(e, demo) for e in registry}
+    cards = database_cards(demo)
+    return SemanticRouter(
+        load_embedder(),
+        registry,
+        hints,
+        RouterSettings(advisory=True),
+        stored_value=lambda text: stored_value_named(text, cards),
+    )
+
+
+@pytest.mark.parametrize(
+    ("task", "named"),
+    [
+        # The 1.5B planner sent both to the documents, which list the categories and never
+        # mention the tent; "the cheapest backpack" was answered with the about page.
+        ("What is the cheapest backpack?", "'backpacks' (products.category)"),
+        ("What does the Ridge Ultralight Tent cost?", "'Ridge Ultralight Tent' (products.name)"),
+    ],
+)
+def test_a_close_call_goes_to_the_database_when_the_question_names_its_records(
+    advisory, informed, task, named
+):
+    proposed = Plan(steps=[Step(id="s1", expert="retrieval", input=task)])
+
+    assert advisory.review(proposed, task).steps[0].expert == "retrieval"  # too close to call
+    reviewed = informed.review(proposed, task)
+
+    assert [(s.expert, s.input) for s in reviewed.steps] == [("nl2sql", task)]
+    assert named in reviewed.notes[0]
+
+
+@pytest.mark.parametrize(
+    "task",
+    [
+        "What do gold members get?",  # a class of customers, described on the loyalty page
+        "How long is the warranty on tents?",  # the documents' own subject
+    ],
+)
+def test_a_document_question_that_mentions_a_category_stays_with_the_documents(informed, task):
+    proposed = Plan(steps=[Step(id="s1", expert="retrieval", input=task)])
+
+    assert informed.review(proposed, task).steps[0].expert == "retrieval"
+
+
 def test_a_database_request_the_strong_planner_left_out_gets_its_step(advisory):
     task = "Which city has the most customers, and what are customer support's opening hours?"
     proposed = Plan(steps=[Step(id="s1", expert="retrieval", input=task)])

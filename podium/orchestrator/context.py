@@ -60,8 +60,16 @@ class PodiumContext:
     @cached_property
     def router(self) -> SemanticRouter:
         registry = self.planning_registry
+        from .sources import stored_value_named
+
         hints = {exp.name: routing_hints(exp, self.workspace) for exp in registry}
-        return SemanticRouter(self.models.embedder(), registry, hints, self.router_settings)
+        return SemanticRouter(
+            self.models.embedder(),
+            registry,
+            hints,
+            self.router_settings,
+            stored_value=lambda text: stored_value_named(text, self.database_cards),
+        )
 
     @cached_property
     def tiebreaker(self) -> TieBreaker | None:

@@ -14,7 +14,9 @@ A strong planner's good plan passes through unchanged: corrections need a clear 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +24,9 @@ from podium.experts.registry import ExpertRegistry
 from podium.models.embeddings import Embedder
 
 from .plan import Plan, Step
+
+if TYPE_CHECKING:
+    from .sources import NamedValue
 
 _CUES = (
     "what|how|which|who|whom|whose|when|where|why|is|are|was|were|does|do|did|can|could|"
@@ -115,9 +120,12 @@ class SemanticRouter:
         registry: ExpertRegistry,
         hints: dict[str, list[str]] | None = None,
         settings: RouterSettings | None = None,
+        stored_value: Callable[[str], NamedValue | None] | None = None,
     ) -> None:
         self.embedder = embedder
         self.settings = settings or RouterSettings()
+        # A value of the workspace's data a text names (sources.stored_value_named), or None.
+        self.stored_value = stored_value
         self.names: list[str] = []
         owners: list[int] = []
         texts: list[str] = []
@@ -179,16 +187,16 @@ class SemanticRouter:
         ]
         self._questions_not_claims(steps, notes, prefix="router overruled: ")
         for st, route in zip(singles, self.routes([st.input for st in singles]), strict=True):
-            if (
-                route.expert != st.expert
-                and route.expert in s.overrule_into
-                and route.margin >= s.overrule_margin
-            ):
-                notes.append(
-                    f"router overruled: {st.id}: {st.expert} -> {route.expert} "
-                    f"(margin {route.margin:.2f})"
-                )
-                st.expert = route.expert
+            if route.expert == st.expert or route.expert not in s.overrule_into:
+                continue
+            why = f"margin {route.margin:.2f}"
+            if route.margin < s.overrule_margin:
+                named = self._names_stored_value(st, route)
+                if named is None:
+                    continue
+                why += f"; it names {named}, stored in the database"
+            notes.append(f"router overruled: {st.id}: {st.expert} -> {route.expert} ({why})")
+            st.expert = route.expert
         clauses = split_clauses(task)
         sims = self._sim(clauses, [st.input for st in steps]) if steps else None
         for k, (clause, route) in enumerate(zip(clauses, self.routes(clauses), strict=True)):
@@ -206,6 +214,20 @@ class SemanticRouter:
                 f"(margin {route.margin:.2f})"
             )
         return Plan(steps=steps, notes=notes)
+
+    def _names_stored_value(self, step: Step, route: Route) -> NamedValue | None:
+        """The stored value that makes a close call for the database a clear one: a record
+        the question names ("What does the Ridge Ultralight Tent cost?", 0.27 for the
+        database against 0.25 for the documents, which never mention it), or a class of
+        records it ranks ("What is the cheapest backpack?": the documents list the
+        categories, only the data has prices). A class alone is not enough ("What do gold
+        members get?" is for the loyalty page), nor is a claim to check."""
+        if self.stored_value is None or route.margin <= 0 or not asks_for_information(step.input):
+            return None
+        named = self.stored_value(step.input)
+        if named is None or not (named.names_record or _RANKS.search(step.input)):
+            return None
+        return named
 
     def _questions_not_claims(self, steps: list[Step], notes: list[str], prefix: str) -> None:
         """A wh-question sent to a claim checker goes to the best other expert."""
@@ -359,6 +381,12 @@ class SemanticRouter:
 
 
 _REF = re.compile(r"\{s\d+\}")
+# Words that rank records: documents describe things, a database orders them.
+_RANKS = re.compile(
+    r"\b(?:cheapest|dearest|most|least|highest|lowest|largest|smallest|biggest|fewest|"
+    r"best[- ]selling|top\s+\d+|newest|oldest)\b",
+    re.I,
+)
 # Words that stand for something named earlier in the task. "it" is left out: "is it true
 # that ..." and "how long does it take" refer to nothing.
 _PLURAL_REFERENCE = re.compile(r"\b(?:they|them|their|theirs|those|these)\b", re.I)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel
 
+from podium.experts.nl2sql.linking import StoredValues, text_values, value_matches
 from podium.experts.registry import ExpertRegistry
 from podium.tools.sql.tables import ColumnInfo
 from podium.workspace import Workspace
@@ -99,12 +100,13 @@ def offered_experts(registry: ExpertRegistry, workspace: Workspace | None) -> Ex
 @dataclass(frozen=True)
 class DatabaseCard:
     """What a question may name of one database: its name, description, tables, columns
-    and a few of their values."""
+    and a few of their values; ``stored`` has every short text value (see ``text_values``)."""
 
     name: str
     words: frozenset[str]
     values: frozenset[str]
     text: str
+    stored: StoredValues = field(default_factory=dict, compare=False)
 
 
 def database_cards(workspace: Workspace | None) -> list[DatabaseCard]:
@@ -115,8 +117,11 @@ def database_cards(workspace: Workspace | None) -> list[DatabaseCard]:
     for db in workspace.config.databases if workspace else []:
         names = [db.name, db.description]
         values: list[str] = []
+        stored: StoredValues = {}
         try:
-            schema = open_database(workspace.resolve_url(db.url)).schema()  # type: ignore[union-attr]
+            database = open_database(workspace.resolve_url(db.url))  # type: ignore[union-attr]
+            schema = database.schema()
+            stored = text_values(database)
         except Exception:
             schema = None
         for table in schema.tables if schema else []:
@@ -126,8 +131,48 @@ def database_cards(workspace: Workspace | None) -> list[DatabaseCard]:
                 values += [str(v) for v in col.samples if isinstance(v, str) and len(v) < 40]
         text = " ".join(names)
         sampled = frozenset(_stems(" ".join(values)))
-        cards.append(DatabaseCard(db.name, frozenset(_stems(text)), sampled, text))
+        cards.append(DatabaseCard(db.name, frozenset(_stems(text)), sampled, text, stored))
     return cards
+
+
+# A text column with at least this many distinct values names records (products, customers,
+# cities); one with fewer names classes of them (a category, a segment, a status), which the
+# documents may talk about as well ("What do gold members get?").
+RECORD_VALUES = 20
+
+
+@dataclass(frozen=True)
+class NamedValue:
+    """A stored value a text names, and whether it names a record rather than a class."""
+
+    value: str
+    table: str
+    column: str
+    names_record: bool
+
+    def __str__(self) -> str:
+        return f"{self.value!r} ({self.table}.{self.column})"
+
+
+def stored_value_named(text: str, cards: Sequence[DatabaseCard]) -> NamedValue | None:
+    """The value of some database that ``text`` names (a record's before a class's); None
+    when it names none. Evidence that a request is about the database's records."""
+    found: list[NamedValue] = []
+    for card in cards:
+        for match in value_matches(text, card.stored):
+            distinct = _distinct_counts(card).get((match.table, match.column), 0)
+            found.append(
+                NamedValue(str(match.value), match.table, match.column, distinct >= RECORD_VALUES)
+            )
+    return max(found, key=lambda v: v.names_record, default=None)
+
+
+def _distinct_counts(card: DatabaseCard) -> dict[tuple[str, str], int]:
+    counts: dict[tuple[str, str], int] = {}
+    for hits in card.stored.values():
+        for table, column, _ in hits:
+            counts[table, column] = counts.get((table, column), 0) + 1
+    return counts
 
 
 def pick_database(question: str, cards: list[DatabaseCard]) -> tuple[str, str] | None:

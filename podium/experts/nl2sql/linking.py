@@ -90,6 +90,9 @@ class LinkedSchema:
         }
 
 
+StoredValues = dict[str, list[tuple[str, str, Any]]]  # lower-cased value -> (table, column, value)
+
+
 class SchemaIndex:
     """Embeddings of every column and table name plus an index of text values, per database.
 
@@ -104,27 +107,31 @@ class SchemaIndex:
         ]
         self.column_vectors = encoder.encode([f"{_human(t)} {_human(c)}" for t, c in self.columns])
         self.table_vectors = encoder.encode([_human(t.name) for t in self.schema.tables])
-        self.values: dict[str, list[tuple[str, str, Any]]] = {}
-        self._index_values(db, max_values)
+        self.values: StoredValues = text_values(db, max_values)
 
-    def _index_values(self, db: Database, max_values: int) -> None:
-        quote = db.engine.dialect.identifier_preparer.quote
-        with db.engine.connect() as conn:
-            for t in self.schema.tables:
-                for c in t.columns:
-                    if not _is_text(c):
-                        continue
-                    rows = conn.execute(
-                        sa.text(
-                            f"SELECT DISTINCT {quote(c.name)} FROM {quote(t.name)} "
-                            f"WHERE {quote(c.name)} IS NOT NULL LIMIT {int(max_values)}"
-                        )
-                    ).fetchall()
-                    for (value,) in rows:
-                        if isinstance(value, str) and 0 < len(value) <= 60:
-                            key = _norm(value)
-                            if key and key not in _STOP:
-                                self.values.setdefault(key, []).append((t.name, c.name, value))
+
+def text_values(db: Database, max_values: int = 2000) -> StoredValues:
+    """The distinct values of every text column (``max_values`` per column, each at most 60
+    characters), keyed by their lower-cased text: what a question can name of the data."""
+    values: StoredValues = {}
+    quote = db.engine.dialect.identifier_preparer.quote
+    with db.engine.connect() as conn:
+        for t in db.schema().tables:
+            for c in t.columns:
+                if not _is_text(c):
+                    continue
+                rows = conn.execute(
+                    sa.text(
+                        f"SELECT DISTINCT {quote(c.name)} FROM {quote(t.name)} "
+                        f"WHERE {quote(c.name)} IS NOT NULL LIMIT {int(max_values)}"
+                    )
+                ).fetchall()
+                for (value,) in rows:
+                    if isinstance(value, str) and 0 < len(value) <= 60:
+                        key = _norm(value)
+                        if key and key not in _STOP:
+                            values.setdefault(key, []).append((t.name, c.name, value))
+    return values
 
 
 class SchemaLinker:
@@ -187,7 +194,7 @@ class SchemaLinker:
             for n in ranked[: self.max_tables]
             if table_scores[n] >= max(self.min_table_score, best - self.margin)
         ] or ranked[:1]
-        values = _value_matches(question, idx)
+        values = value_matches(question, idx.values)
         for v in values:
             column_scores[f"{v.table}.{v.column}"] = 1.0  # the data says so
             if v.table not in chosen:
@@ -245,7 +252,7 @@ def _add_bridges(schema: SchemaInfo, chosen: list[str]) -> list[str]:
     return out
 
 
-def _value_matches(question: str, idx: SchemaIndex) -> list[ValueMatch]:
+def value_matches(question: str, stored: StoredValues) -> list[ValueMatch]:
     """Stored values named in the question: quoted strings and word n-grams, case-insensitive,
     and adjectives of place names (``European`` -> ``Europe``, ``Chinese`` -> ``China``).
     Several values of one column are all kept (``'Brazil' and 'Ireland'``)."""
@@ -260,7 +267,9 @@ def _value_matches(question: str, idx: SchemaIndex) -> list[ValueMatch]:
         key = _norm(phrase)
         if not key or key in _STOP or key in covered or (len(key) < 3 and not key.isdigit()):
             continue
-        hits = idx.values.get(key) or [h for v in _variants(key) for h in idx.values.get(v, [])]
+        hits = stored.get(key) or [
+            h for v in _variants(key) + _number_variants(key) for h in stored.get(v, [])
+        ]
         for table, column, value in hits:
             if (table, column, str(value)) in seen:
                 continue
@@ -280,6 +289,27 @@ def _variants(word: str) -> list[str]:
     if word.endswith("ese"):
         out += [word[:-3], word[:-3] + "a"]
     return [v for v in out if len(v) >= 4]
+
+
+def _number_variants(phrase: str) -> list[str]:
+    """The phrase with its last word in the other number: "cheapest backpack" finds the
+    category stored as ``backpacks``, "hiking boots" a product called "Hiking Boot"."""
+    head, _, word = phrase.rpartition(" ")
+    if len(word) < 3 or not word.isalpha():
+        return []
+    if word.endswith("ies"):
+        forms = [word[:-3] + "y"]
+    elif word.endswith(("ses", "xes", "ches", "shes")):
+        forms = [word[:-2], word[:-1]]  # boxes, buses; uses, caches
+    elif word.endswith("s") and not word.endswith("ss"):
+        forms = [word[:-1]]
+    elif word.endswith("y") and word[-2:-1] not in "aeiou":
+        forms = [word[:-1] + "ies"]
+    elif word.endswith(("s", "x", "ch", "sh")):
+        forms = [word + "es"]
+    else:
+        forms = [word + "s"]
+    return [f"{head} {f}" if head else f for f in forms if len(f) >= 3]
 
 
 def _phrases(question: str) -> list[str]:
