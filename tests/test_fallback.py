@@ -57,7 +57,9 @@ S2 = Step(id="s2", expert="nl2sql", input=CUSTOMERS)
 
 
 def added(p: Plan, results: dict[str, StepOutcome], fallbacks=None, router=ROUTER, steps=8):
-    return fallback_steps(p, results, fallbacks or {}, router, min_confidence=0.3, max_steps=steps)  # type: ignore[arg-type]
+    return fallback_steps(
+        p, results, fallbacks or {}, lambda: router, min_confidence=0.3, max_steps=steps
+    )  # type: ignore[arg-type]
 
 
 def test_a_failed_request_goes_to_the_next_expert_the_router_ranks_near():

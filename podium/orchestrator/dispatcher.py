@@ -164,7 +164,7 @@ def _with_fallbacks(
         plan,
         results,
         state.get("fallbacks", {}),
-        ctx.router,
+        lambda: ctx.router,
         min_confidence=CONFIDENCE_FLOOR,
         max_steps=ctx.limits.max_steps,
     )

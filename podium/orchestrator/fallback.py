@@ -17,6 +17,7 @@ can trust and reports the first one's failure only when neither answered (:func:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .plan import Plan, Step
@@ -37,13 +38,15 @@ def fallback_steps(
     plan: Plan,
     results: dict[str, StepOutcome],
     fallbacks: dict[str, str],
-    router: SemanticRouter,
+    router: Callable[[], SemanticRouter],
     *,
     min_confidence: float,
     max_steps: int,
 ) -> list[Fallback]:
     """The fallback steps to add now (module docstring); ``fallbacks`` maps the steps added
-    so far to the steps they stand in for."""
+    so far to the steps they stand in for. ``router`` is called only when a request went
+    unanswered: building it loads the encoder, which a resumed run in a new process (whose
+    plan was checked in another) paid on every dispatch, ~10 s there."""
     waited_on = {d for step in plan.steps for d in step.depends_on}
     retried = set(fallbacks) | set(fallbacks.values())
     unanswered = [
@@ -54,8 +57,10 @@ def fallback_steps(
         and step.id not in waited_on
         and (reason := _unanswered(results[step.id], min_confidence))
     ]
-    # the router (its settings, then its scores) is read only when a request went unanswered
-    margin = router.settings.fallback_margin if unanswered else None
+    if not unanswered:
+        return []
+    ranker = router()
+    margin = ranker.settings.fallback_margin
     if margin is None:
         return []
     added: list[Fallback] = []
@@ -63,10 +68,10 @@ def fallback_steps(
     for step, outcome, reason in unanswered:
         if len(steps) >= max_steps:
             break
-        if step.expert not in router.names:
+        if step.expert not in ranker.names:
             continue
         asked = outcome["input"] or step.input
-        other = _next_best(router, asked, step.expert, margin)
+        other = _next_best(ranker, asked, step.expert, margin)
         if other is None:
             continue
         new = Step(id=next_step_id(steps), expert=other, input=asked)

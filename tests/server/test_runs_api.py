@@ -124,6 +124,9 @@ def test_a_run_cut_off_by_a_shutdown_resumes_after_a_restart(podium: Podium, wor
         started = [e["step_id"] for e in events if e["type"] == "step_started"]
         assert "s1" not in started  # finished steps do not run again
         assert "thoughts on slowly the moons" in events[-1]["answer"]
+        # Every step answered, so no fallback was weighed and the router (the encoder, ~10 s
+        # to load in a fresh process) was never built: the resumed run did not stall.
+        assert "router" not in again.context.__dict__
         again_res = http.post(f"/api/runs/{run_id}/resume")
         assert again_res.status_code == 422 and "already done" in again_res.text
 
