@@ -407,7 +407,8 @@ def average_for_each_country(text: str) -> ExpertResult:
 
 
 def test_a_per_group_answer_gives_every_groups_figure(make_podium):
-    # The 1.5B wrote one country's figure for eight; the rest is appended, not left out.
+    # The 1.5B wrote one country's figure for eight. That sentence is never shown, not even
+    # as an opener before the full list: the answer is written again step by step.
     asked = "What is the average order value per country?"
     podium = make_podium(
         plan_json(("s1", "average_for_each_country", asked)),
@@ -417,10 +418,27 @@ def test_a_per_group_answer_gives_every_groups_figure(make_podium):
         experts=[average_for_each_country],
     )
     result = podium.run(asked)
-    assert " ".join(result.answer.split()) == (
-        "The average order value per country is 451.08 for the Netherlands. Canada averages "
-        "442.57, France 447.61, the Netherlands 451.08 and the United Kingdom 473.52."
+    expected = (
+        "Canada averages 442.57, France 447.61, the Netherlands 451.08 and the United "
+        "Kingdom 473.52."
     )
+    assert result.answer == expected
+    assert _streamed(result) == expected
+
+
+def test_a_per_group_answer_that_has_every_group_streams_as_written(make_podium):
+    asked = "What is the average order value per country?"
+    written = (
+        "Canada averages 442.57 and France 447.61. The Netherlands averages 451.08 and the "
+        "United Kingdom 473.52."
+    )
+    podium = make_podium(
+        plan_json(("s1", "average_for_each_country", asked)),
+        written,
+        experts=[average_for_each_country],
+    )
+    result = podium.run(asked)
+    assert result.answer == written == _streamed(result).strip()
 
 
 def test_a_per_group_step_step_by_step_answer_that_drops_groups_is_given_raw(make_podium):

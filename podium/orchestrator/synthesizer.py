@@ -533,11 +533,19 @@ async def _written(
     label = ctx.models.label(role="synthesizer")
     notes: list[str] = []
     answer = ""
+    # A step whose every row answers part of the question is judged on the whole answer (are
+    # all the groups there?), so the writer's sentences are held until it has finished: the
+    # 1.5B opened "The average order value per country is 451.08 for the Netherlands." for
+    # eight countries, and that opener stood before the full list that had to follow it.
+    held: list[str] | None = [] if any(isinstance(f, tuple) for f in findings.values()) else None
 
     def send(text: str) -> None:
         nonlocal answer
         answer += text
-        emit(AnswerToken(run_id=run_id, text=text))
+        if held is not None:
+            held.append(text)
+        else:
+            emit(AnswerToken(run_id=run_id, text=text))
 
     with metered() as (meter, timing):
         try:
@@ -552,6 +560,12 @@ async def _written(
             if not problems and pending.strip():
                 _, problems = _send_sentences(pending + "\n", answer, sources, send)
             missing = _missing(answer, findings)
+            if held is not None:
+                if problems or missing:
+                    answer = ""  # never shown: the steps are answered one by one instead
+                for text in held if answer else []:
+                    emit(AnswerToken(run_id=run_id, text=text))
+                held = None
             mode = "model"
             if problems or missing or not answer.strip():
                 why = "; ".join(problems) or (
