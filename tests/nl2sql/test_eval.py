@@ -10,7 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from podium.experts.nl2sql.evaluate import load_questions, same_result
+from podium.experts.nl2sql.evaluate import (
+    execution_match,
+    load_questions,
+    same_denotation,
+    same_result,
+)
 
 
 def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -29,6 +34,30 @@ def test_results_compare_as_multisets_unless_the_gold_orders_them():
     assert not same_result([(1,), (2,)], [(2,), (1,)], ordered=True)
     assert same_result([(0.333333333,)], [(1 / 3,)], ordered=False)
     assert same_result([(3,)], [(3.0,)], ordered=False)
+
+
+def test_the_official_match_allows_any_order_of_the_columns():
+    gold = [(3, "Bristol"), (1, "Leeds"), (1, "Bath")]
+    assert same_denotation(gold, [("Leeds", 1), ("Bath", 1), ("Bristol", 3)], ordered=False)
+    assert not same_result(gold, [("Leeds", 1), ("Bath", 1), ("Bristol", 3)], ordered=False)
+    # a permutation of the columns is not one of the values
+    assert not same_denotation(gold, [("Leeds", 3), ("Bath", 1), ("Bristol", 1)], ordered=False)
+    # an ordered gold result keeps its row order; columns of equal values may swap
+    assert same_denotation([(1, 1), (2, 2)], [(1, 1), (2, 2)], ordered=True)
+    assert not same_denotation([(1, 1), (2, 2)], [(2, 2), (1, 1)], ordered=True)
+    assert not same_denotation([(1, 2)], [(1, 2, 3)], ordered=False)
+    assert same_denotation([], [], ordered=False) and not same_denotation([(1,)], [], ordered=True)
+
+
+def test_the_official_match_on_spider_queries(spider_db):
+    db, _ = spider_db("employee_hire_evaluation")
+    gold = "SELECT count(*) ,  city FROM employee GROUP BY city"
+    assert execution_match(db, gold, "SELECT City, COUNT(*) FROM employee GROUP BY City")
+    assert not execution_match(db, gold, "SELECT City, COUNT(*) FROM employee GROUP BY Age")
+    # DISTINCT is taken out of both queries, as the official evaluation does by default
+    assert execution_match(db, "SELECT city FROM employee", "SELECT DISTINCT city FROM employee")
+    assert not execution_match(db, "SELECT city FROM employee", "SELECT name FROM employee")
+    assert not execution_match(db, gold, "SELECT nonsense FROM employee")
 
 
 def test_limit_takes_a_sample_stratified_by_database(spider):

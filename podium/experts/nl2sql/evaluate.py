@@ -1,9 +1,14 @@
 """Execution accuracy of the NL2SQL strategies on a Spider-format folder.
 
 The folder holds ``dev.json`` (a list of ``{db_id, question, query}``) and
-``database/<db_id>/<db_id>.sqlite``. A prediction is correct when its result set equals the
-gold query's: compared as multisets of rows, or as sequences when the gold query orders its
-result (top-level ``ORDER BY``). Floats are compared to 4 decimals. ``limit=N`` takes a sample
+``database/<db_id>/<db_id>.sqlite``. A prediction is correct when its result is the gold
+query's as Spider's official execution match reads it (test-suite-sql-eval's ``result_eq``,
+the metric published figures use): the same bag of rows, or the same sequence when the gold
+query orders its result (top-level ``ORDER BY``), **up to the order of the columns**, with
+``DISTINCT`` taken out of both queries ("count of employees per city" may give the city
+first or the count first). ``correct_strict`` also holds the columns in the gold query's order
+and keeps ``DISTINCT``: Podium's figure before the 15th session. Floats are compared to 4
+decimals in both. ``limit=N`` takes a sample
 stratified by database (every database is seen, in proportion to its questions; the
 databases take turns, so a run stopped early has seen each of them).
 
@@ -21,7 +26,7 @@ from __future__ import annotations
 import json
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,12 +53,13 @@ class ItemOutcome:
     question: str
     gold: str
     predicted: str | None
-    correct: bool
+    correct: bool  # Spider's official execution match (module doc)
     valid: bool
     large_calls: int
     seconds: float
     decision: str
     confidence: float
+    correct_strict: bool = False  # columns in the gold query's order, DISTINCT kept
 
 
 @dataclass
@@ -61,6 +67,7 @@ class EvalReport:
     strategy: str
     n: int
     execution_accuracy: float
+    execution_accuracy_strict: float
     valid_sql_rate: float
     large_calls_per_question: float
     large_share: float  # questions with at least one large-model call
@@ -184,10 +191,11 @@ def evaluate(
         answers = probe(expert, db, item["question"], ctx, db_id, set(strategies))
         for strategy in strategies:
             chosen, large_calls, seconds, trail, confidence = answers[strategy]
-            correct = False
+            correct = strict = False
             if chosen is not None and chosen.status == "ok":
                 pred_rows = db.execute(chosen.sql).rows  # again, with the eval's row cap
-                correct = same_result(gold_rows, pred_rows, ordered=_is_ordered(item["query"]))
+                strict = same_result(gold_rows, pred_rows, ordered=_is_ordered(item["query"]))
+                correct = execution_match(db, item["query"], chosen.sql)
             outcome = ItemOutcome(
                 strategy=strategy,
                 db_id=db_id,
@@ -200,6 +208,7 @@ def evaluate(
                 seconds=round(seconds, 3),
                 decision=trail,
                 confidence=confidence,
+                correct_strict=strict,
             )
             outcomes[strategy].append(outcome)
             if on_item is not None:
@@ -269,6 +278,61 @@ def same_result(gold: list[tuple[Any, ...]], pred: list[tuple[Any, ...]], ordere
     return g == p if ordered else Counter(g) == Counter(p)
 
 
+def execution_match(db: Database, gold: str, predicted: str) -> bool:
+    """Spider's official execution match (module doc): both queries run without
+    ``DISTINCT``, and their results compared up to the order of the columns."""
+    try:
+        gold_rows = db.execute(_without_distinct(gold)).rows
+        pred_rows = db.execute(_without_distinct(predicted)).rows
+    except (SQLRefused, QueryFailed):
+        return False
+    return same_denotation(gold_rows, pred_rows, ordered=_is_ordered(gold))
+
+
+def same_denotation(
+    gold: list[tuple[Any, ...]], pred: list[tuple[Any, ...]], ordered: bool
+) -> bool:
+    """:func:`same_result` for some order of the predicted columns. A column can stand for a
+    gold column only when it holds the same set of values, which keeps the search small."""
+    g, p = [_norm_row(r) for r in gold], [_norm_row(r) for r in pred]
+    if not g or not p:
+        return not g and not p
+    width = len(g[0])
+    if len(g) != len(p) or len(p[0]) != width:
+        return False
+    values = [{r[i] for r in g} for i in range(width)], [{r[j] for r in p} for j in range(width)]
+    fits = [[j for j in range(width) if values[1][j] == values[0][i]] for i in range(width)]
+
+    def orders(i: int, used: tuple[int, ...]) -> Iterator[tuple[int, ...]]:
+        if i == width:
+            yield used
+            return
+        for j in fits[i]:
+            if j not in used:
+                yield from orders(i + 1, (*used, j))
+
+    for order in orders(0, ()):
+        q = [tuple(r[j] for j in order) for r in p]
+        if (g == q) if ordered else Counter(g) == Counter(q):
+            return True
+    return False
+
+
+def _without_distinct(sql: str) -> str:
+    """``sql`` with every ``DISTINCT`` taken out, as the official evaluation does by default
+    (``COUNT(DISTINCT x)`` becomes ``COUNT(x)`` there too)."""
+    try:
+        tree = sqlglot.parse_one(sql, read="sqlite")
+    except sqlglot.errors.SqlglotError:
+        return sql
+    for node in list(tree.find_all(exp.Distinct)):
+        if isinstance(node.parent, exp.Select) and node.arg_key == "distinct":
+            node.parent.set("distinct", None)
+        elif len(node.expressions) == 1:
+            node.replace(node.expressions[0])
+    return tree.sql(dialect="sqlite")
+
+
 def _norm_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(round(v, 4) if isinstance(v, float) else v for v in row)
 
@@ -299,6 +363,7 @@ def report(
         strategy=strategy,
         n=n,
         execution_accuracy=round(sum(o.correct for o in outcomes) / n, 4),
+        execution_accuracy_strict=round(sum(o.correct_strict for o in outcomes) / n, 4),
         valid_sql_rate=round(sum(o.valid for o in outcomes) / n, 4),
         large_calls_per_question=round(sum(o.large_calls for o in outcomes) / n, 3),
         large_share=round(sum(o.large_calls > 0 for o in outcomes) / n, 3),
