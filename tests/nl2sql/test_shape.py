@@ -17,6 +17,7 @@ from podium.experts.nl2sql.cascade import Attempt, after_drafts, after_final
 from podium.experts.nl2sql.evaluate import _db_path
 from podium.experts.nl2sql.shape import (
     averages_child_rows,
+    either_for_both,
     filters_child_rows,
     keeps_one_of_many,
     lists_a_whole_column,
@@ -562,3 +563,56 @@ def test_an_average_per_parent_over_single_child_rows_is_a_problem(shop, questio
     assert (problem is not None) == flagged, problem
     if flagged:
         assert "GROUP BY order_items.order_id" in problem
+
+
+BOTH = "What are the names of nations that speak both English and French?"
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "T2.Language = 'English' OR T2.Language = 'French'",
+        "T2.Language IN ('English', 'French')",
+        "T2.Language = 'English' AND T2.Language = 'French'",  # no row holds both
+    ],
+)
+def test_either_value_is_not_both(where):
+    sql = (
+        "SELECT T1.Name FROM country AS T1 JOIN countrylanguage AS T2 "
+        f"ON T1.Code = T2.CountryCode WHERE {where}"
+    )
+    for written in (sql, f"{sql} INTERSECT {sql}"):  # the same query twice is no better
+        problem = either_for_both(BOTH, written, "sqlite")
+        assert problem is not None and "INTERSECT" in problem and "T2.Language" in problem
+
+
+@pytest.mark.parametrize(
+    ("question", "sql"),
+    [
+        (  # what has a row with each
+            BOTH,
+            "SELECT T1.Name FROM country AS T1 JOIN countrylanguage AS T2 ON T1.Code = "
+            "T2.CountryCode WHERE T2.Language = 'English' INTERSECT SELECT T1.Name FROM country "
+            "AS T1 JOIN countrylanguage AS T2 ON T1.Code = T2.CountryCode WHERE T2.Language = "
+            "'French'",
+        ),
+        (
+            BOTH,
+            "SELECT Name FROM country WHERE Code IN (SELECT CountryCode FROM countrylanguage "
+            "WHERE Language = 'English') AND Code IN (SELECT CountryCode FROM countrylanguage "
+            "WHERE Language = 'French')",
+        ),
+        (
+            BOTH,
+            "SELECT T1.Name FROM country AS T1 JOIN countrylanguage AS T2 ON T1.Code = "
+            "T2.CountryCode WHERE T2.Language IN ('English', 'French') GROUP BY T1.Name "
+            "HAVING COUNT(DISTINCT T2.Language) = 2",
+        ),
+        (  # "either" is what was asked
+            "Which nations speak English or French?",
+            "SELECT Name FROM countrylanguage WHERE Language IN ('English', 'French')",
+        ),
+    ],
+)
+def test_what_has_both_values_passes(question, sql):
+    assert either_for_both(question, sql, "sqlite") is None

@@ -40,6 +40,12 @@ are common enough to check for, and each can be told to the model in one sentenc
   a plural noun right after "List/Show/Give (the)" or "Which" and a query ending in
   ``LIMIT 1``.
 
+* **Either where the question asks for both.** "What are the names of nations that speak both
+  English and French?" answered ``... WHERE language = 'English' OR language = 'French'``
+  (or ``IN (...)``, or ``AND``, which no row satisfies): the Spider slice's "both" questions
+  were wrong this way in 5 of 8 answers of the default. Found from the word "both" and one
+  column filtered to two literals in the query's own WHERE.
+
 Checked against every gold query of the shared Spider slice: none is flagged (a test). None of
 the checks reads a database's names: the words are English question forms and the
 structure comes from the schema's keys, so they hold on databases Podium has never seen.
@@ -579,7 +585,73 @@ def shape_problem(
         or keeps_one_of_many(question, sql, dialect)
         or multiplies_parent_rows(question, sql, tables, dialect)
         or averages_child_rows(question, sql, tables, dialect)
+        or either_for_both(question, sql, dialect)
     )
+
+
+_BOTH = re.compile(r"\bboth\b(?!\s+of\s+(?:them|these|those))", re.I)
+
+
+def either_for_both(question: str, sql: str, dialect: str | None) -> str | None:
+    """The problem, said to the model, when the question asks for what has *both* of two
+    values ("nations that speak both English and French") and the query keeps the rows with
+    either one (``language IN ('English', 'French')``, or ``= ... OR = ...``), or asks one row
+    to hold both (``language = 'English' AND language = 'Dutch'``, never true). A row holds one
+    value of a column; what has both has a row with each."""
+    if _BOTH.search(question) is None:
+        return None
+    try:
+        parsed = sqlglot.parse_one(sql, read=dialect or None)
+    except SqlglotError:
+        return None
+    # "... WHERE year IN (2014, 2015) INTERSECT the same again" is still either year
+    same_sides = isinstance(parsed, exp.Intersect) and parsed.this == parsed.expression
+    tree = parsed.this if same_sides else parsed
+    if not isinstance(tree, exp.Select) or tree.args.get("having"):
+        return None
+    if not same_sides and tree.find(exp.Intersect) is not None:
+        return None
+    where = tree.args.get("where")
+    if where is None:
+        return None
+    for node in where.find_all(exp.In, exp.Or, exp.And):
+        if node.find_ancestor(exp.Select) is not tree:
+            continue  # a subquery's own filter
+        found = _one_column_two_values(node)
+        if found is None:
+            continue
+        column, values = found
+        shown = " and ".join(values[:2])
+        kept = (
+            f"asks one row to hold both ({node.sql(dialect=dialect)}), which no row does"
+            if isinstance(node, exp.And)
+            else f"keeps the rows with either ({node.sql(dialect=dialect)})"
+        )
+        return (
+            f"The question asks for what has both {shown}, but that query {kept}: a row holds "
+            f"one value of {column}. Find what has a row with each: SELECT ... WHERE {column} = "
+            f"{values[0]} INTERSECT SELECT ... WHERE {column} = {values[1]} (in a subquery "
+            "when the question asks how many)."
+        )
+    return None
+
+
+def _one_column_two_values(node: exp.Expression) -> tuple[str, list[str]] | None:
+    """The column and the two or more different literals ``node`` sets it to: an IN list, or
+    an OR (AND) of equalities on that one column. None for anything else."""
+    if isinstance(node, exp.In):
+        listed = [e for e in node.expressions if isinstance(e, exp.Literal)]
+        if isinstance(node.this, exp.Column) and len(listed) >= 2 == len(node.expressions):
+            return node.this.sql(), [v.sql() for v in listed]
+        return None
+    sides = [node.this, node.expression]
+    pairs = [_column_and_literal(side) for side in sides if isinstance(side, exp.EQ)]
+    if len(pairs) != 2 or None in pairs:
+        return None
+    (col_a, lit_a), (col_b, lit_b) = pairs  # type: ignore[misc]
+    if col_a.sql().lower() != col_b.sql().lower() or lit_a.sql() == lit_b.sql():
+        return None
+    return col_a.sql(), [lit_a.sql(), lit_b.sql()]
 
 
 # "the average number of items per order", "the mean amount spent per customer"
