@@ -126,7 +126,7 @@ def informed(demo) -> SemanticRouter:
     """The advisory router as a run builds it: it can look up the demo database's values."""
     from podium.experts.fact_check import FactCheckExpert
     from podium.orchestrator.semantic_router import RouterSettings
-    from podium.orchestrator.sources import database_cards, stored_value_named
+    from podium.orchestrator.sources import database_cards, stored_values_named
 
     registry = ExpertRegistry([NL2SQLExpert(), RetrievalExpert(), FactCheckExpert()])
     hints = {e.name: routing_hints(e, demo) for e in registry}
@@ -136,7 +136,7 @@ def informed(demo) -> SemanticRouter:
         registry,
         hints,
         RouterSettings(advisory=True),
-        stored_value=lambda text: stored_value_named(text, cards),
+        stored_values=lambda text: stored_values_named(text, cards),
     )
 
 
@@ -165,6 +165,7 @@ def test_a_close_call_goes_to_the_database_when_the_question_names_its_records(
     "task",
     [
         "What do gold members get?",  # a class of customers, described on the loyalty page
+        "What do gold members in Germany get?",  # two classes: still the loyalty page
         "How long is the warranty on tents?",  # the documents' own subject
     ],
 )

@@ -60,7 +60,7 @@ class PodiumContext:
     @cached_property
     def router(self) -> SemanticRouter:
         registry = self.planning_registry
-        from .sources import stored_value_named
+        from .sources import stored_values_named
 
         hints = {exp.name: routing_hints(exp, self.workspace) for exp in registry}
         return SemanticRouter(
@@ -68,7 +68,7 @@ class PodiumContext:
             registry,
             hints,
             self.router_settings,
-            stored_value=lambda text: stored_value_named(text, self.database_cards),
+            stored_values=lambda text: stored_values_named(text, self.database_cards),
         )
 
     @cached_property

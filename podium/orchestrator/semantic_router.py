@@ -120,12 +120,12 @@ class SemanticRouter:
         registry: ExpertRegistry,
         hints: dict[str, list[str]] | None = None,
         settings: RouterSettings | None = None,
-        stored_value: Callable[[str], NamedValue | None] | None = None,
+        stored_values: Callable[[str], list[NamedValue]] | None = None,
     ) -> None:
         self.embedder = embedder
         self.settings = settings or RouterSettings()
-        # A value of the workspace's data a text names (sources.stored_value_named), or None.
-        self.stored_value = stored_value
+        # The values of the workspace's data a text names (sources.stored_values_named).
+        self.stored_values = stored_values
         self.names: list[str] = []
         owners: list[int] = []
         texts: list[str] = []
@@ -215,19 +215,24 @@ class SemanticRouter:
             )
         return Plan(steps=steps, notes=notes)
 
-    def _names_stored_value(self, step: Step, route: Route) -> NamedValue | None:
-        """The stored value that makes a close call for the database a clear one: a record
+    def _names_stored_value(self, step: Step, route: Route) -> str | None:
+        """The stored values that make a close call for the database a clear one: a record
         the question names ("What does the Ridge Ultralight Tent cost?", 0.27 for the
-        database against 0.25 for the documents, which never mention it), or a class of
-        records it ranks ("What is the cheapest backpack?": the documents list the
-        categories, only the data has prices). A class alone is not enough ("What do gold
-        members get?" is for the loyalty page), nor is a claim to check."""
-        if self.stored_value is None or route.margin <= 0 or not asks_for_information(step.input):
+        database against 0.25 for the documents, which never mention it), a class of records
+        it ranks ("What is the cheapest backpack?": the documents list the categories, only
+        the data has prices). Classes alone are not enough: "What do gold members get?" is
+        for the loyalty page, and so is "What do gold members in Germany get?" (two classes
+        as evidence sent it to the database, while fixing "Which gold customers live in
+        Canada?"; not kept). Nor is a claim to check."""
+        if self.stored_values is None or route.margin <= 0 or not asks_for_information(step.input):
             return None
-        named = self.stored_value(step.input)
-        if named is None or not (named.names_record or _RANKS.search(step.input)):
-            return None
-        return named
+        named = self.stored_values(step.input)
+        records = [v for v in named if v.names_record]
+        if records:
+            return str(records[0])
+        if named and _RANKS.search(step.input):
+            return str(named[0])
+        return None
 
     def _questions_not_claims(self, steps: list[Step], notes: list[str], prefix: str) -> None:
         """A wh-question sent to a claim checker goes to the best other expert."""

@@ -154,17 +154,18 @@ class NamedValue:
         return f"{self.value!r} ({self.table}.{self.column})"
 
 
-def stored_value_named(text: str, cards: Sequence[DatabaseCard]) -> NamedValue | None:
-    """The value of some database that ``text`` names (a record's before a class's); None
-    when it names none. Evidence that a request is about the database's records."""
+def stored_values_named(text: str, cards: Sequence[DatabaseCard]) -> list[NamedValue]:
+    """The values of the workspace's databases that ``text`` names: evidence that a request
+    is about the database's records."""
     found: list[NamedValue] = []
     for card in cards:
+        counts = _distinct_counts(card)
         for match in value_matches(text, card.stored):
-            distinct = _distinct_counts(card).get((match.table, match.column), 0)
+            distinct = counts.get((match.table, match.column), 0)
             found.append(
                 NamedValue(str(match.value), match.table, match.column, distinct >= RECORD_VALUES)
             )
-    return max(found, key=lambda v: v.names_record, default=None)
+    return found
 
 
 def _distinct_counts(card: DatabaseCard) -> dict[tuple[str, str], int]:
