@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -106,7 +107,27 @@ class DatabaseCard:
     words: frozenset[str]
     values: frozenset[str]
     text: str
-    stored: StoredValues = field(default_factory=dict, compare=False)
+    url: str = ""  # resolved; empty when the database could not be opened
+
+    @cached_property
+    def stored(self) -> StoredValues:
+        """Read on first use only (the router's close calls): a scan of every text column,
+        which the cards' other use, choosing the database a step asks, does not need."""
+        from podium.tools.sql import open_database
+
+        try:
+            return text_values(open_database(self.url)) if self.url else {}
+        except Exception:  # the values are evidence; an unreadable database gives none
+            return {}
+
+    @cached_property
+    def distinct_counts(self) -> dict[tuple[str, str], int]:
+        """How many distinct values of each text column ``stored`` holds."""
+        counts: dict[tuple[str, str], int] = {}
+        for hits in self.stored.values():
+            for table, column, _ in hits:
+                counts[table, column] = counts.get((table, column), 0) + 1
+        return counts
 
 
 def database_cards(workspace: Workspace | None) -> list[DatabaseCard]:
@@ -117,13 +138,11 @@ def database_cards(workspace: Workspace | None) -> list[DatabaseCard]:
     for db in workspace.config.databases if workspace else []:
         names = [db.name, db.description]
         values: list[str] = []
-        stored: StoredValues = {}
         try:
-            database = open_database(workspace.resolve_url(db.url))  # type: ignore[union-attr]
-            schema = database.schema()
-            stored = text_values(database)
+            url = workspace.resolve_url(db.url)  # type: ignore[union-attr]
+            schema = open_database(url).schema()
         except Exception:
-            schema = None
+            schema, url = None, ""
         for table in schema.tables if schema else []:
             names.append(table.name)
             for col in table.columns:
@@ -131,7 +150,7 @@ def database_cards(workspace: Workspace | None) -> list[DatabaseCard]:
                 values += [str(v) for v in col.samples if isinstance(v, str) and len(v) < 40]
         text = " ".join(names)
         sampled = frozenset(_stems(" ".join(values)))
-        cards.append(DatabaseCard(db.name, frozenset(_stems(text)), sampled, text, stored))
+        cards.append(DatabaseCard(db.name, frozenset(_stems(text)), sampled, text, url))
     return cards
 
 
@@ -159,21 +178,12 @@ def stored_values_named(text: str, cards: Sequence[DatabaseCard]) -> list[NamedV
     is about the database's records."""
     found: list[NamedValue] = []
     for card in cards:
-        counts = _distinct_counts(card)
         for match in value_matches(text, card.stored):
-            distinct = counts.get((match.table, match.column), 0)
+            distinct = card.distinct_counts.get((match.table, match.column), 0)
             found.append(
                 NamedValue(str(match.value), match.table, match.column, distinct >= RECORD_VALUES)
             )
     return found
-
-
-def _distinct_counts(card: DatabaseCard) -> dict[tuple[str, str], int]:
-    counts: dict[tuple[str, str], int] = {}
-    for hits in card.stored.values():
-        for table, column, _ in hits:
-            counts[table, column] = counts.get((table, column), 0) + 1
-    return counts
 
 
 def pick_database(question: str, cards: list[DatabaseCard]) -> tuple[str, str] | None:
