@@ -147,6 +147,13 @@ def informed(demo) -> SemanticRouter:
         # mention the tent; "the cheapest backpack" was answered with the about page.
         ("What is the cheapest backpack?", "'backpacks' (products.category)"),
         ("What does the Ridge Ultralight Tent cost?", "'Ridge Ultralight Tent' (products.name)"),
+        # A class is enough when the question asks which records are in it: the planner sent
+        # this one to the documents, which quoted the loyalty programme.
+        (
+            "Who are the gold customers in Norway?",
+            "it asks which customers hold 'gold' (customers.segment)",
+        ),
+        ("Which gold customers live in Canada?", "it asks which customers hold 'gold'"),
     ],
 )
 def test_a_close_call_goes_to_the_database_when_the_question_names_its_records(
@@ -167,6 +174,8 @@ def test_a_close_call_goes_to_the_database_when_the_question_names_its_records(
         "What do gold members get?",  # a class of customers, described on the loyalty page
         "What do gold members in Germany get?",  # two classes: still the loyalty page
         "How long is the warranty on tents?",  # the documents' own subject
+        "What do gold customers get?",  # asks what the records get, not which they are
+        "What happens to returned orders from gold customers?",
     ],
 )
 def test_a_document_question_that_mentions_a_category_stays_with_the_documents(informed, task):

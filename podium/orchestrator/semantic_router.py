@@ -51,6 +51,42 @@ def asks_for_information(text: str) -> bool:
     return text.rstrip().endswith("?") and bool(_WH_QUESTION.match(text))
 
 
+# Openers of a question that asks for records: "which ...", "what ...", "who are ...",
+# "list ...". What follows decides whether the records are what is asked for.
+_RECORDS_OPENER = re.compile(
+    r"^\W*(?:which|what|who\s+(?:are|is|were|was)|(?:list|show|name)(?:\s+all)?|"
+    r"give\s+me(?:\s+all)?)\b",
+    re.I,
+)
+# Words after the opener that make the question about something the records do or have,
+# not about which they are ("What do gold customers get?", "What happens to ...").
+_NOT_RECORDS = frozenset(
+    "do does did is are was were has have had can could will would should may might must "
+    "happens happened kind kinds type types sort".split()
+)
+
+
+def asks_for_records_of(text: str, tables: set[str]) -> str | None:
+    """The table among ``tables`` whose records a question asks for: its noun heads the
+    question's wh-phrase, at most three words after the opener ("Which gold customers live
+    in Canada?", "Who are the gold customers in Norway?", "List the products in tents").
+    None for a question about something else ("What do gold customers get?")."""
+    opener = _RECORDS_OPENER.match(text)
+    if opener is None:
+        return None
+    by_noun = {_singular(t.lower()): t for t in tables}
+    for word in re.findall(r"[\w'-]+", text[opener.end() :].lower())[:4]:
+        if word in _NOT_RECORDS:
+            return None
+        if _singular(word) in by_noun:
+            return by_noun[_singular(word)]
+    return None
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+
+
 def split_clauses(task: str, min_words: int = 3) -> list[str]:
     """Split a task into the requests it contains ("How many X, and what is Y?" -> 2)."""
     clauses: list[str] = []
@@ -194,7 +230,7 @@ class SemanticRouter:
                 named = self._names_stored_value(st, route)
                 if named is None:
                     continue
-                why += f"; it names {named}, stored in the database"
+                why += f"; {named}"
             notes.append(f"router overruled: {st.id}: {st.expert} -> {route.expert} ({why})")
             st.expert = route.expert
         clauses = split_clauses(task)
@@ -223,15 +259,21 @@ class SemanticRouter:
         the data has prices). Classes alone are not enough: "What do gold members get?" is
         for the loyalty page, and so is "What do gold members in Germany get?" (two classes
         as evidence sent it to the database, while fixing "Which gold customers live in
-        Canada?"; not kept). Nor is a claim to check."""
+        Canada?"; not kept). Nor is a claim to check. A class is enough when the question
+        asks for the very records it qualifies ("Who are the gold customers in Norway?",
+        "Which products are tents?": :func:`asks_for_records_of`)."""
         if self.stored_values is None or route.margin <= 0 or not asks_for_information(step.input):
             return None
         named = self.stored_values(step.input)
         records = [v for v in named if v.names_record]
         if records:
-            return str(records[0])
+            return f"it names {records[0]}, stored in the database"
         if named and _RANKS.search(step.input):
-            return str(named[0])
+            return f"it names {named[0]}, stored in the database"
+        asked = asks_for_records_of(step.input, {v.table for v in named})
+        if asked is not None:
+            value = next(v for v in named if v.table == asked)
+            return f"it asks which {asked} hold {value}, stored in the database"
         return None
 
     def _questions_not_claims(self, steps: list[Step], notes: list[str], prefix: str) -> None:
