@@ -20,6 +20,7 @@ from podium.experts.nl2sql.shape import (
     either_for_both,
     filters_child_rows,
     keeps_one_of_many,
+    keeps_rows_with_children,
     lists_a_whole_column,
     multiplies_parent_rows,
     per_group,
@@ -123,7 +124,8 @@ def test_no_gold_query_of_the_spider_slice_is_flagged(spider: Path):
             rows = db.execute(item["query"])
         except QueryFailed:
             continue
-        if shape_problem(item["question"], item["query"], rows, db.schema().tables, "sqlite"):
+        # the tables as the expert's checks read them: with the keys world_1 leaves undeclared
+        if shape_problem(item["question"], item["query"], rows, db.keyed_tables(), "sqlite"):
             flagged.append(item["question"])
     for db in opened.values():
         db.close()
@@ -616,3 +618,61 @@ def test_either_value_is_not_both(where):
 )
 def test_what_has_both_values_passes(question, sql):
     assert either_for_both(question, sql, "sqlite") is None
+
+
+YOUNGEST = (
+    "SELECT T1.Name, T1.Song_release_year FROM singer AS T1 JOIN singer_in_concert AS T2 "
+    "ON T1.Singer_ID = T2.Singer_ID ORDER BY T1.Age LIMIT 1"
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "sql", "flagged"),
+    [
+        # Spider's youngest singer sang in no concert: the join drops her (the default's answer)
+        ("Show the name and the release year of the song by the youngest singer.", YOUNGEST, True),
+        # the question asks for the singers who have a concert row: the join is meant
+        ("Show the song of the youngest singer who performed in a concert.", YOUNGEST, False),
+        # a bridge to a table the query reads: meant
+        (
+            "Show the names of singers and the years of their concerts.",
+            "SELECT T1.Name, T3.Year FROM singer AS T1 JOIN singer_in_concert AS T2 ON "
+            "T1.Singer_ID = T2.Singer_ID JOIN concert AS T3 ON T2.concert_ID = T3.concert_ID",
+            False,
+        ),
+        # joining the parent (each row has at most one) drops and repeats nothing
+        (
+            "Show the name of each concert and its stadium.",
+            "SELECT T1.concert_Name, T2.Name FROM concert AS T1 JOIN stadium AS T2 "
+            "ON T1.Stadium_ID = T2.Stadium_ID",
+            False,
+        ),
+    ],
+)
+def test_a_join_that_keeps_only_rows_with_children_is_a_problem(spider_db, question, sql, flagged):
+    db, _ = spider_db("concert_singer")
+    problem = keeps_rows_with_children(question, sql, db.keyed_tables(), "sqlite")
+    assert (problem is not None) == flagged, problem
+    if flagged:
+        assert problem.startswith("That query joins singer_in_concert, which the question")
+        assert "keeps only the singer rows that have a singer_in_concert row" in problem
+
+
+def test_the_checks_read_the_keys_a_database_leaves_undeclared(spider_db):
+    # world_1 declares no foreign key; city.CountryCode and countrylanguage.CountryCode hold
+    # only country codes. The schema the models read is unchanged.
+    db, _ = spider_db("world_1")
+    question = "What are the population, name and leader of the country with the largest area?"
+    sql = (
+        "SELECT T1.Population, T1.Name, T1.HeadOfState FROM country AS T1 JOIN countrylanguage "
+        "AS T2 ON T1.Code = T2.CountryCode ORDER BY T1.SurfaceArea DESC LIMIT 1"
+    )
+
+    assert keeps_rows_with_children(question, sql, db.schema().tables, "sqlite") is None
+    problem = keeps_rows_with_children(question, sql, db.keyed_tables(), "sqlite")
+
+    assert problem is not None and "keeps only the country rows" in problem
+    assert "REFERENCES" not in db.schema().ddl()
+    keyed = {(t.name, c.name): c.foreign_key for t in db.keyed_tables() for c in t.columns}
+    assert keyed[("city", "CountryCode")] == "country(Code)"
+    assert keyed[("countrylanguage", "CountryCode")] == "country(Code)"

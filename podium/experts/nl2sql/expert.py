@@ -418,7 +418,7 @@ class _Run:
         reply = model.invoke(messages)
         sql = prompts.extract_sql(str(reply.content))
         ran, notes = sql, []
-        keyed = key_named_groups(ran, self.db.schema().tables, self.names_shared, self.db.dialect)
+        keyed = key_named_groups(ran, self.db.keyed_tables(), self.names_shared, self.db.dialect)
         if keyed is not None:
             ran, notes = keyed.sql, [keyed.note]
         widened = widen_scalar_subqueries(ran, self.count_of, self.db.dialect)
@@ -437,12 +437,12 @@ class _Run:
                 self.question,
                 attempt.sql,
                 attempt.result,
-                self.db.schema().tables,
+                self.db.keyed_tables(),
                 self.db.dialect,
             )
         elif attempt.status == "ok":  # nothing found: a threshold on single rows may be why
             attempt.problem = filters_child_rows(
-                self.question, attempt.sql, self.db.schema().tables, self.db.dialect
+                self.question, attempt.sql, self.db.keyed_tables(), self.db.dialect
             )
         attempt.seconds = time.perf_counter() - start
         self.attempts.append(attempt)
@@ -456,7 +456,7 @@ class _Run:
         attempt, added = failed, list(notes)
         for _ in range(_MAX_JOINS):
             joined = join_missing_column(
-                attempt.sql, attempt.error or "", self.db.schema().tables, self.db.dialect
+                attempt.sql, attempt.error or "", self.db.keyed_tables(), self.db.dialect
             ) or name_derived_column(attempt.sql, attempt.error or "", self.db.dialect)
             if joined is None:
                 return failed, notes

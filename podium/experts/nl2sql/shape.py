@@ -1,8 +1,9 @@
 """Whether a query that ran has the shape its question asks for.
 
 Execution catches a query that fails or finds nothing; it does not catch one that runs and
-answers a different question. Six such mistakes of the ladder's models, found on the demo shop,
-are common enough to check for, and each can be told to the model in one sentence:
+answers a different question. Seven such mistakes of the ladder's models, found on the demo
+shop and the Spider slice, are common enough to check for, and each can be told to the model in
+one sentence:
 
 * **One value where the question asks for one per group.** "What is the average order value
   per country?" answered ``SELECT AVG(total) FROM orders``: a single number, no country.
@@ -46,7 +47,16 @@ are common enough to check for, and each can be told to the model in one sentenc
   were wrong this way in 5 of 8 answers of the default. Found from the word "both" and one
   column filtered to two literals in the query's own WHERE.
 
-Checked against every gold query of the shared Spider slice: none is flagged (a test). None of
+* **Rows kept only when a child row exists.** "Show the name and the release year of the song
+  by the youngest singer." answered ``... FROM singer JOIN singer_in_concert ON ... ORDER BY
+  Age LIMIT 1``: the youngest singer who sang in a concert. Found when a query that lists rows
+  joins a table it reads nothing from but the key it joins on, whose key points at the table
+  it is joined to, and the question never names it (the same test as for a join that repeats
+  the counted rows, without an aggregate).
+
+The checks judge joins by the schema's foreign keys, and by the ones the data shows where the
+schema declares none (``Database.keyed_tables``). Checked against every gold query of the
+shared Spider slice: none is flagged (a test). None of
 the checks reads a database's names: the words are English question forms and the
 structure comes from the schema's keys, so they hold on databases Podium has never seen.
 """
@@ -584,6 +594,7 @@ def shape_problem(
         or ranks_other_groups(question, sql, tables, dialect)
         or keeps_one_of_many(question, sql, dialect)
         or multiplies_parent_rows(question, sql, tables, dialect)
+        or keeps_rows_with_children(question, sql, tables, dialect)
         or averages_child_rows(question, sql, tables, dialect)
         or either_for_both(question, sql, dialect)
     )
@@ -735,7 +746,7 @@ def multiplies_parent_rows(
     qualified, sources = read
     names = {table.name.lower() for table in sources.values()}
     for alias, child in sources.items():
-        keys = {c.name.lower() for c in child.columns if c.primary_key or c.foreign_key}
+        keys = _key_columns(child)
         parents = {_references(c).lower() for c in child.columns if c.foreign_key} & names
         if not parents:
             continue
@@ -759,9 +770,70 @@ def multiplies_parent_rows(
     return None
 
 
+def _key_columns(table: TableInfo) -> set[str]:
+    """A table's key columns (lower case): its foreign keys and a one-column primary key. Part
+    of a composite primary key that references nothing is data: ``countrylanguage.Language``
+    in (``CountryCode``, ``Language``)."""
+    primary = [c for c in table.columns if c.primary_key]
+    keys = {c.name.lower() for c in table.columns if c.foreign_key}
+    if len(primary) == 1:
+        keys.add(primary[0].name.lower())
+    return keys
+
+
 def _multiplied(expression: exp.Expression) -> bool:
     """Whether an aggregate under ``expression`` changes when a row is repeated."""
     for aggregate in expression.find_all(*_MULTIPLIED):
         if not (isinstance(aggregate, exp.Count) and isinstance(aggregate.this, exp.Distinct)):
             return True
     return False
+
+
+def keeps_rows_with_children(
+    question: str, sql: str, tables: Iterable[TableInfo], dialect: str | None = None
+) -> str | None:
+    """The problem, said to the model, when a query that lists rows (no aggregate, no GROUP
+    BY) joins a child table the question never mentions and reads nothing of it but the key
+    it joins on: the rows without a child row are dropped and the others repeated once per
+    child row. "Show the name and the release year of the song by the youngest singer." was
+    answered ``... FROM singer AS T1 JOIN singer_in_concert AS T2 ON ... ORDER BY T1.Age LIMIT
+    1``: the youngest singer *who sang in a concert*, not the youngest singer. The join the
+    question does ask for ("singers who performed in a concert") names the child's table."""
+    tree = parse_select(sql, dialect)
+    if tree is None or not tree.args.get("joins") or tree.args.get("group"):
+        return None
+    if any(e.find(exp.AggFunc) for e in tree.expressions) or tree.args.get("having"):
+        return None
+    read = qualified_sources(tree, tables, dialect)
+    if read is None:
+        return None
+    qualified, sources = read
+    names = {alias: table.name.lower() for alias, table in sources.items()}
+    for alias, child in sources.items():
+        parents = {_references(c).lower() for c in child.columns if c.foreign_key}
+        columns = [c for c in qualified.find_all(exp.Column) if c.table.lower() == alias]
+        found = [c.find_ancestor(exp.Join) for c in columns]
+        joins = [j for j in found if j is not None]
+        if not columns or len(joins) < len(found) or len({id(j) for j in joins}) != 1:
+            continue  # read outside its join, or a bridge joined to two tables: meant
+        join = joins[0]
+        if not any(join is j for j in qualified.args.get("joins") or []):
+            continue  # a join of a subquery
+        others = {
+            names.get(c.table.lower(), "")
+            for c in join.find_all(exp.Column)
+            if c.table.lower() != alias
+        }
+        if not others or not others <= parents or child.name.lower() in others:
+            continue  # joined to a table it does not reference, or to itself
+        parent = sorted(others)[0]
+        own = [w for w in child.name.lower().split("_") if len(w) > 2 and w not in parent]
+        if not own or any(re.search(rf"\b{re.escape(_stem(w))}", question, re.I) for w in own):
+            continue  # the question asks about the child rows, or we cannot tell
+        return (
+            f"That query joins {child.name}, which the question does not ask about and from "
+            f"which it reads nothing but the key it joins on: it keeps only the {parent} rows "
+            f"that have a {child.name} row, and repeats each once per {child.name} row. Leave "
+            f"{child.name} out of the query."
+        )
+    return None
