@@ -758,9 +758,8 @@ def multiplies_parent_rows(
         if read_columns - keys:
             continue  # the query reads the child's own data: the join is meant
         parent = sorted(parents)[0]
-        own = [w for w in child.name.lower().split("_") if len(w) > 2 and w not in parent]
-        if not own or any(re.search(rf"\b{re.escape(_stem(w))}", question, re.I) for w in own):
-            continue  # the question asks about the child rows, or we cannot tell
+        if not _unasked(child, parent, question):
+            continue
         return (
             f"That query joins {child.name}, which the question does not ask about and from "
             f"which it reads nothing but keys, so each {parent} row is repeated once per "
@@ -768,6 +767,16 @@ def multiplies_parent_rows(
             f"Leave {child.name} out of the query."
         )
     return None
+
+
+def _unasked(child: TableInfo, parent: str, question: str) -> bool:
+    """Whether the question never names the child table joined to ``parent``: none of the
+    words of its name that are not the parent's ("concert" of ``singer_in_concert``) appears.
+    False when the name has no such word: then we cannot tell."""
+    own = [w for w in child.name.lower().split("_") if len(w) > 2 and w not in parent]
+    return bool(own) and not any(
+        re.search(rf"\b{re.escape(_stem(w))}", question, re.I) for w in own
+    )
 
 
 def _key_columns(table: TableInfo) -> set[str]:
@@ -827,9 +836,8 @@ def keeps_rows_with_children(
         if not others or not others <= parents or child.name.lower() in others:
             continue  # joined to a table it does not reference, or to itself
         parent = sorted(others)[0]
-        own = [w for w in child.name.lower().split("_") if len(w) > 2 and w not in parent]
-        if not own or any(re.search(rf"\b{re.escape(_stem(w))}", question, re.I) for w in own):
-            continue  # the question asks about the child rows, or we cannot tell
+        if not _unasked(child, parent, question):
+            continue
         return (
             f"That query joins {child.name}, which the question does not ask about and from "
             f"which it reads nothing but the key it joins on: it keeps only the {parent} rows "
