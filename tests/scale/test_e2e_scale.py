@@ -53,7 +53,7 @@ def test_the_spine_e2e_passes_with_postgresql_and_ray_configured(
             last = RunStore(pg_url).list_runs(limit=1)[0]
             steps = RunStore(pg_url).get_run(last.run_id)["steps"]
             errors = {s["expert"]: (s["status"], s["error"]) for s in steps}
-            raise AssertionError(f"{exc}\nrun {last['id']} {last['status']}: {errors}") from exc
+            raise AssertionError(f"{exc}\nrun {last.run_id} {last.status}: {errors}") from exc
         runs = RunStore(pg_url).list_runs()
         assert runs[0]["status"] == "done" and runs[0]["task"] == COMPOUND
         served = {
