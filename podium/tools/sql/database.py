@@ -101,6 +101,7 @@ class Database:
         with self._lock:
             if self._schema is None or refresh:
                 self._schema = self._introspect(sample_values)
+                self._keyed = None  # inferred again from the schema just read
             return self._schema
 
     def _introspect(self, sample_values: int) -> SchemaInfo:
