@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from podium.experts.nl2sql.linking import number_variants
 from podium.experts.registry import ExpertRegistry
 from podium.models.embeddings import Embedder
 
@@ -74,17 +75,13 @@ def asks_for_records_of(text: str, tables: set[str]) -> str | None:
     opener = _RECORDS_OPENER.match(text)
     if opener is None:
         return None
-    by_noun = {_singular(t.lower()): t for t in tables}
+    by_noun = {form: t for t in tables for form in (t.lower(), *number_variants(t.lower()))}
     for word in re.findall(r"[\w'-]+", text[opener.end() :].lower())[:4]:
         if word in _NOT_RECORDS:
             return None
-        if _singular(word) in by_noun:
-            return by_noun[_singular(word)]
+        if word in by_noun:
+            return by_noun[word]
     return None
-
-
-def _singular(word: str) -> str:
-    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
 def split_clauses(task: str, min_words: int = 3) -> list[str]:

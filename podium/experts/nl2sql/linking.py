@@ -268,7 +268,7 @@ def value_matches(question: str, stored: StoredValues) -> list[ValueMatch]:
         if not key or key in _STOP or key in covered or (len(key) < 3 and not key.isdigit()):
             continue
         hits = stored.get(key) or [
-            h for v in _variants(key) + _number_variants(key) for h in stored.get(v, [])
+            h for v in _variants(key) + number_variants(key) for h in stored.get(v, [])
         ]
         for table, column, value in hits:
             if (table, column, str(value)) in seen:
@@ -291,7 +291,7 @@ def _variants(word: str) -> list[str]:
     return [v for v in out if len(v) >= 4]
 
 
-def _number_variants(phrase: str) -> list[str]:
+def number_variants(phrase: str) -> list[str]:
     """The phrase with its last word in the other number: "cheapest backpack" finds the
     category stored as ``backpacks``, "hiking boots" a product called "Hiking Boot"."""
     head, _, word = phrase.rpartition(" ")
