@@ -17,6 +17,7 @@ from podium.experts.nl2sql.cascade import Attempt, after_drafts, after_final
 from podium.experts.nl2sql.evaluate import _db_path
 from podium.experts.nl2sql.shape import (
     averages_child_rows,
+    compares_unrelated_keys,
     either_for_both,
     filters_child_rows,
     keeps_one_of_many,
@@ -676,3 +677,61 @@ def test_the_checks_read_the_keys_a_database_leaves_undeclared(spider_db):
     keyed = {(t.name, c.name): c.foreign_key for t in db.keyed_tables() for c in t.columns}
     assert keyed[("city", "CountryCode")] == "country(Code)"
     assert keyed[("countrylanguage", "CountryCode")] == "country(Code)"
+
+
+@pytest.mark.parametrize(
+    ("sql", "flagged"),
+    [
+        # a stadium's id against a concert's (the 0.5B model's drafts, more than once)
+        (
+            "SELECT Name FROM stadium WHERE Stadium_ID NOT IN "
+            "(SELECT Concert_ID FROM concert WHERE Year = 2014)",
+            True,
+        ),
+        # a join on the wrong keys, in either order
+        (
+            "SELECT T2.Name FROM concert AS T1 JOIN stadium AS T2 ON T1.concert_ID = T2.Stadium_ID",
+            True,
+        ),
+        # a foreign key against the key of a table it does not reference
+        (
+            "SELECT Name FROM stadium WHERE Stadium_ID NOT IN (SELECT Singer_ID FROM "
+            "singer_in_concert)",
+            True,
+        ),
+        # the keys that name the same stadium: right, in a subquery or a join
+        (
+            "SELECT Name FROM stadium WHERE Stadium_ID NOT IN "
+            "(SELECT Stadium_ID FROM concert WHERE Year = 2014)",
+            False,
+        ),
+        (
+            "SELECT name FROM stadium EXCEPT SELECT T2.name FROM concert AS T1 JOIN stadium AS T2 "
+            "ON T1.stadium_id = T2.stadium_id WHERE T1.year = 2014",
+            False,
+        ),
+        # columns that are not keys are not judged
+        ("SELECT Name FROM singer WHERE Age > (SELECT AVG(Capacity) FROM stadium)", False),
+        ("SELECT T1.Name FROM singer AS T1 JOIN stadium AS T2 ON T1.Age = T2.Capacity", False),
+    ],
+)
+def test_comparing_the_keys_of_two_different_things_is_a_problem(spider_db, sql, flagged):
+    db, _ = spider_db("concert_singer")
+    problem = compares_unrelated_keys(sql, db.keyed_tables(), "sqlite")
+    assert (problem is not None) == flagged, problem
+    if flagged:
+        assert "they never name the same thing" in problem
+
+
+def test_the_model_is_told_which_column_refers_to_the_table_it_meant(spider_db):
+    db, _ = spider_db("concert_singer")
+    sql = "SELECT Name FROM stadium WHERE Stadium_ID NOT IN (SELECT Concert_ID FROM concert)"
+
+    problem = compares_unrelated_keys(sql, db.keyed_tables(), "sqlite")
+
+    assert problem == (
+        "That query compares stadium.Stadium_ID, which identifies a stadium row, with "
+        "concert.concert_ID, which identifies a concert row: they never name the same thing. "
+        "concert.Stadium_ID is the column of concert that refers to stadium. Compare keys that "
+        "refer to the same table."
+    )

@@ -47,7 +47,13 @@ from .joins import join_missing_column, name_derived_column
 from .labels import column_labels
 from .linking import LinkedSchema, SchemaLinker
 from .scalar import widen_scalar_subqueries
-from .shape import filters_child_rows, not_an_answer, per_group, shape_problem
+from .shape import (
+    compares_unrelated_keys,
+    filters_child_rows,
+    not_an_answer,
+    per_group,
+    shape_problem,
+)
 from .ties import tie_for_first
 
 Strategy = Literal["zero_shot", "few_shot", "vote", "draft_finalise", "full"]
@@ -440,10 +446,11 @@ class _Run:
                 self.db.keyed_tables(),
                 self.db.dialect,
             )
-        elif attempt.status == "ok":  # nothing found: a threshold on single rows may be why
-            attempt.problem = filters_child_rows(
-                self.question, attempt.sql, self.db.keyed_tables(), self.db.dialect
-            )
+        elif attempt.status == "ok":  # nothing found: wrong keys or a threshold may be why
+            tables = self.db.keyed_tables()
+            attempt.problem = compares_unrelated_keys(
+                attempt.sql, tables, self.db.dialect
+            ) or filters_child_rows(self.question, attempt.sql, tables, self.db.dialect)
         attempt.seconds = time.perf_counter() - start
         self.attempts.append(attempt)
         self.ctx.emit({"kind": "sql_candidate", **attempt.public()})
