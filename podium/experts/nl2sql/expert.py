@@ -127,8 +127,9 @@ class NL2SQLExpert(Expert):
         self.quorum = quorum
         # Drafts the small model adds, one at a time, while no ``quorum`` drafts agree, before
         # the large model is asked (the ``full`` strategy). A budget choice, off by default: on
-        # 381 held-out Spider questions one more draft cut the large model's share from 59 %
-        # to 50 % and cost 1.6 points of accuracy (BENCHMARKS.md).
+        # all 493 Spider questions one more draft cut the large model's share from 54 % to 47 %
+        # and cost 1.2 points of accuracy and 12 % more time on a CPU, where a 0.5B draft costs
+        # nearly what a 1.5B call does (BENCHMARKS.md). It pays when large calls are billed.
         self.more_drafts = more_drafts
         self.max_repairs = max_repairs
         self.pool = pool if pool is not None else ExamplePool.generic()
