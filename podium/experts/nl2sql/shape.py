@@ -76,7 +76,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.qualify import qualify
-from sqlglot.optimizer.scope import build_scope
+from sqlglot.optimizer.scope import Scope, build_scope
 
 from podium.tools.sql import QueryResult
 from podium.tools.sql.tables import ColumnInfo, TableInfo
@@ -566,17 +566,11 @@ def qualified_sources(
     """A copy of ``tree`` with every column qualified by its table's alias, and the tables it
     reads from by (lower-case) alias; None when the schema cannot resolve it."""
     by_name = {t.name.lower(): t for t in tables}
-    schema: dict[str, object] = {
-        t.name: {c.name: c.type or "TEXT" for c in t.columns} for t in by_name.values()
-    }
-    try:
-        qualified = qualify(
-            tree.copy(), schema=schema, dialect=dialect or None, validate_qualify_columns=False
-        )
-        scope = build_scope(qualified)
-    except (SqlglotError, KeyError, ValueError):
+    read = _qualified(tree.copy(), by_name, dialect)
+    if read is None:
         return None
-    if scope is None or not isinstance(qualified, exp.Select):
+    qualified, scope = read
+    if not isinstance(qualified, exp.Select):
         return None
     sources = {
         alias.lower(): by_name[source.name.lower()]
@@ -584,6 +578,24 @@ def qualified_sources(
         if isinstance(source, exp.Table) and source.name.lower() in by_name
     }
     return qualified, sources
+
+
+def _qualified(
+    tree: exp.Expr, by_name: dict[str, TableInfo], dialect: str | None
+) -> tuple[exp.Expr, Scope] | None:
+    """``tree`` itself (qualify changes it in place) with every column qualified by its
+    table's alias, and its root scope; None when the schema cannot resolve it."""
+    schema: dict[str, object] = {
+        t.name: {c.name: c.type or "TEXT" for c in t.columns} for t in by_name.values()
+    }
+    try:
+        qualified = qualify(
+            tree, schema=schema, dialect=dialect or None, validate_qualify_columns=False
+        )
+        scope = build_scope(qualified)
+    except (SqlglotError, KeyError, ValueError):
+        return None
+    return None if scope is None else (qualified, scope)
 
 
 def shape_problem(
@@ -871,18 +883,10 @@ def compares_unrelated_keys(
     except SqlglotError:
         return None
     by_name = {t.name.lower(): t for t in tables}
-    schema: dict[str, object] = {
-        t.name: {c.name: c.type or "TEXT" for c in t.columns} for t in by_name.values()
-    }
-    try:
-        qualified = qualify(
-            tree, schema=schema, dialect=dialect or None, validate_qualify_columns=False
-        )
-        root = build_scope(qualified)
-    except (SqlglotError, KeyError, ValueError):
+    read = _qualified(tree, by_name, dialect)
+    if read is None:
         return None
-    if root is None:
-        return None
+    qualified, root = read
     scopes = {id(scope.expression): scope for scope in root.traverse()}
 
     def entity(column: exp.Expression) -> tuple[str, TableInfo, ColumnInfo] | None:
