@@ -39,7 +39,7 @@ def eval_nl2sql(
     drafts: Annotated[int, typer.Option(help="Small-model drafts per question.")] = 3,
     more_drafts: Annotated[
         int, typer.Option(help="Drafts added when no two agree, before the large model.")
-    ] = 0,
+    ] = 1,
     limit: Annotated[
         int | None, typer.Option(help="Evaluate N questions, stratified by database.")
     ] = None,

@@ -68,6 +68,20 @@ def test_without_an_agreement_the_small_model_drafts_again_before_the_large_one(
     assert decision.reason.endswith("the small model drafts again")
 
 
+def test_no_further_draft_when_it_could_not_complete_an_agreement():
+    # Nothing returned rows, so one more draft would stand alone: straight to the large model.
+    nothing = [failed("draft-0"), ran("draft-1"), failed("draft-2")]
+    # Rows, but with a shape problem: such a draft does not count towards an agreement.
+    misshapen = [failed("draft-0"), ran("draft-1", (6,)), failed("draft-2")]
+    misshapen[1].problem = "one value where the question asks for one per group"
+
+    for drafts in (nothing, misshapen):
+        decision = after_drafts(drafts, quorum=2, more=1)
+        assert decision.action == "escalate" and decision.final is False
+    # With two more allowed, two new drafts could still agree with each other.
+    assert after_drafts(nothing, quorum=2, more=2).action == "more"
+
+
 def test_a_further_draft_settles_it_when_its_group_outnumbers_every_other():
     three = [ran("draft-0", (6,)), ran("draft-1", (5,)), ran("draft-2", (4,))]
 

@@ -100,7 +100,8 @@ def ask(db: Database, pool: ExamplePool, strategy: str = "full"):
         return "SELECT COUNT(*) FROM singer WHERE country = 'France'"
 
     models = Models({"small": RuleChatModel(rule=small), "large": RuleChatModel(rule=large)})
-    expert = NL2SQLExpert(pool=pool, strategy=strategy)  # type: ignore[arg-type]
+    # No fourth draft: the prompts below are the three drafts' and the large model's.
+    expert = NL2SQLExpert(pool=pool, strategy=strategy, more_drafts=0)  # type: ignore[arg-type]
     result = expert.answer(db, QUESTION, ExpertContext(models=models), source="music")
     return result, prompts
 

@@ -9,9 +9,9 @@ with scripted attempts and are recorded the same way in the step's output and th
 * ``agreed`` — at least ``quorum`` drafts returned the same non-empty result set and no other
   draft returned other rows (after a further draft: their group outnumbers every other):
   accept it, no large-model call.
-* ``more`` — no ``quorum`` drafts agree yet and further drafts are allowed (``more``, a budget
-  choice of the expert, off by default): the small model drafts once more before the large
-  model is asked.
+* ``more`` — no ``quorum`` drafts agree yet, further drafts are allowed (``more``) and they
+  could still complete a quorum (with one more, beside a sound draft that returned rows): the
+  small model drafts once more before the large model is asked.
 * ``escalate`` — the drafts disagree, failed or found nothing, or two agree while another
   returned other rows (on Spider such disputed pairs were wrong 11 times in 36, undisputed
   ones 19 in 100, and the large model fixed 9 of the 11: BENCHMARKS.md): the large model
@@ -206,7 +206,13 @@ def after_drafts(
     )
     if top >= quorum:
         why = f"{top} drafts agree, but {_first_sentence(attempts[ranked[0][0]].problem)}"
-    if escalate and more > 0 and top < quorum:
+    # A further draft is drawn only when it could complete a quorum: with one more allowed,
+    # only beside a sound draft that returned rows. On all 493 Spider questions, the 81 drafts
+    # drawn when no draft was sound saved no large-model call and cost 4.5 s each; where the
+    # large model's queries then fell back, the lone fourth draft was kept over them and 3
+    # right answers turned wrong (BENCHMARKS.md).
+    sound_top = len(agreeing[0]) if agreeing else 0
+    if escalate and more > 0 and top < quorum and sound_top + more >= quorum:
         return Decision("more", why + ": the small model drafts again", agreement=top)
     if escalate:
         return Decision("escalate", why, agreement=top)

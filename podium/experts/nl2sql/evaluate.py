@@ -152,7 +152,7 @@ def evaluate(
     small: str | None = None,
     large: str | None = None,
     drafts: int = 3,
-    more_drafts: int = 0,
+    more_drafts: int = 1,
     shots: int = 4,
     limit: int | None = None,
     on_item: Callable[[ItemOutcome], None] | None = None,
