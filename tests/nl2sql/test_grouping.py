@@ -9,7 +9,11 @@ import pytest
 from podium.demo.shop import build_shop_db
 from podium.experts.base import ExpertContext
 from podium.experts.nl2sql import NL2SQLExpert
-from podium.experts.nl2sql.grouping import key_named_groups, shared_names_query
+from podium.experts.nl2sql.grouping import (
+    group_by_entity,
+    key_named_groups,
+    shared_names_query,
+)
 from podium.models.provider import ModelProvider
 from podium.tools.sql import Database, QueryFailed
 
@@ -129,3 +133,43 @@ def test_the_ladder_names_the_five_biggest_spenders_of_the_demo_shop(tmp_path):
 
     assert answer.ok, answer.error
     assert [row[0] for row in answer.output["rows"]] == [row[0] for row in by_customer.rows]
+
+
+UNGROUPED = (
+    "SELECT c.name FROM customers c JOIN orders o ON c.id = o.customer_id "
+    "ORDER BY SUM(o.total) DESC LIMIT 2"
+)
+
+
+def test_an_ungrouped_ranking_of_entities_by_their_rows_is_grouped_by_their_key(namesakes):
+    with pytest.raises(QueryFailed) as refused:
+        namesakes.execute(UNGROUPED)
+    tables = namesakes.schema().tables
+
+    grouped = group_by_entity(UNGROUPED, str(refused.value), tables, "sqlite")
+
+    assert grouped is not None and "GROUP BY c.id" in grouped.sql
+    assert "groups by customers.id" in grouped.note
+    assert namesakes.execute(grouped.sql).rows == [("Bob Roy",), ("Cy Dahl",)]
+    # only for that refusal, and only when what is listed is one table's and rows point at it
+    assert group_by_entity(UNGROUPED, "no such column: total", tables, "sqlite") is None
+    two_tables = UNGROUPED.replace("SELECT c.name", "SELECT c.name, o.id")
+    assert group_by_entity(two_tables, "misuse of aggregate: SUM()", tables, "sqlite") is None
+    own_rows = "SELECT name FROM customers ORDER BY COUNT(*) DESC"
+    assert group_by_entity(own_rows, "misuse of aggregate: COUNT()", tables, "sqlite") is None
+
+
+@pytest.mark.slow  # links with the real embedded encoder
+def test_the_large_models_ungrouped_ranking_answers_once_grouped(namesakes):
+    # The demo: no two drafts agreed, and the 1.5B's query was refused by SQLite.
+    small, _ = _scripted("SELECT name FROM customers ORDER BY total DESC LIMIT 2")
+    large, asked = _scripted(UNGROUPED)
+    ctx = ExpertContext(models=ModelProvider({"small": small, "large": large}))
+
+    answer = NL2SQLExpert().answer(namesakes, "Which 2 customers spent the most?", ctx)
+
+    assert answer.ok, answer.error
+    assert answer.output["rows"] == [["Bob Roy"], ["Cy Dahl"]]
+    final = next(a for a in answer.details["attempts"] if a["origin"] == "final")
+    assert final["written"] == UNGROUPED and "GROUP BY c.id" in final["sql"]
+    assert len(asked) == 1  # no repair round was needed

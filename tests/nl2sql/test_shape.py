@@ -30,6 +30,7 @@ from podium.experts.nl2sql.shape import (
     ranks_child_rows,
     ranks_other_groups,
     shape_problem,
+    sums_for_a_count,
 )
 from podium.models.provider import ModelProvider
 from podium.tools.sql import Database, QueryFailed, QueryResult
@@ -566,6 +567,51 @@ def test_an_average_per_parent_over_single_child_rows_is_a_problem(shop, questio
     assert (problem is not None) == flagged, problem
     if flagged:
         assert "GROUP BY order_items.order_id" in problem
+
+
+@pytest.mark.parametrize(
+    ("question", "sql", "flagged"),
+    [
+        # the demo, with a fourth draft: two drafts agreed on 89 items in cancelled orders
+        (
+            "How many cancelled orders were there in 2024?",
+            "SELECT SUM(T1.quantity) FROM order_items AS T1 JOIN orders AS T2 "
+            "ON T1.order_id = T2.id WHERE T2.status = 'cancelled' AND T2.order_date LIKE '2024%'",
+            True,
+        ),
+        (
+            "How many orders were cancelled?",
+            "SELECT COUNT(*) FROM orders WHERE status = 'cancelled'",
+            False,
+        ),
+        # a sum of the counted table's own column is the question's number of things
+        (
+            "How many products are in stock?",
+            "SELECT SUM(stock) FROM products",
+            False,
+        ),
+        # what is summed is what is asked about: items, not a table's rows
+        (
+            "How many items were sold in 2024?",
+            "SELECT SUM(i.quantity) FROM order_items AS i JOIN orders AS o "
+            "ON i.order_id = o.id WHERE o.order_date LIKE '2024%'",
+            False,
+        ),
+        # "how many" of no table: the checks cannot tell what is counted
+        ("How many euros did we earn?", "SELECT SUM(total) FROM orders", False),
+        (
+            "How many items were in order 5?",
+            "SELECT SUM(quantity) FROM order_items WHERE order_id = 5",
+            False,
+        ),
+    ],
+)
+def test_a_sum_of_another_table_for_how_many_rows_is_a_problem(shop, question, sql, flagged):
+    problem = sums_for_a_count(question, sql, shop.schema().tables, "sqlite")
+    assert (problem is not None) == flagged, problem
+    if flagged:
+        assert "how many orders" in problem and "SUM(order_items.quantity)" in problem
+        assert "COUNT" in problem
 
 
 BOTH = "What are the names of nations that speak both English and French?"

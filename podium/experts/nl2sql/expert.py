@@ -42,7 +42,7 @@ from podium.tools.sql import Database, QueryFailed, QueryResult, open_database
 from . import prompts
 from .cascade import Attempt, Decision, after_drafts, after_final, refused_writes, result_key
 from .fewshot import ExamplePool, PoolExample, learned_source, mask_question
-from .grouping import key_named_groups, shared_names_query
+from .grouping import group_by_entity, key_named_groups, shared_names_query
 from .intent import read_only_answer, write_request
 from .joins import join_missing_column, name_derived_column
 from .labels import column_labels
@@ -459,14 +459,18 @@ class _Run:
         return attempt
 
     def joined(self, failed: Attempt, notes: list[str]) -> tuple[Attempt, list[str]]:
-        """``failed`` run again with the joins its missing columns need, or its derived
-        table's unnamed aggregate named (:mod:`.joins`), when that makes it run; else
-        ``failed`` as it was."""
+        """``failed`` run again with the joins its missing columns need, its derived
+        table's unnamed aggregate named (:mod:`.joins`), or its ungrouped aggregate grouped by
+        the entity it lists (:mod:`.grouping`), when that makes it run; else ``failed`` as it
+        was."""
         attempt, added = failed, list(notes)
         for _ in range(_MAX_JOINS):
-            joined = join_missing_column(
-                attempt.sql, attempt.error or "", self.db.keyed_tables(), self.db.dialect
-            ) or name_derived_column(attempt.sql, attempt.error or "", self.db.dialect)
+            error, tables, dialect = attempt.error or "", self.db.keyed_tables(), self.db.dialect
+            joined = (
+                join_missing_column(attempt.sql, error, tables, dialect)
+                or name_derived_column(attempt.sql, error, dialect)
+                or group_by_entity(attempt.sql, error, tables, dialect)
+            )
             if joined is None:
                 return failed, notes
             attempt = run_attempt(self.db, failed.origin, failed.role, joined.sql)

@@ -22,6 +22,7 @@ tables hold a repeated value at all.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -88,6 +89,71 @@ def key_named_groups(
         for _, key, table, columns in keyed
     )
     return KeyedGroups(tree.sql(dialect=dialect or None), said)
+
+
+# "misuse of aggregate: SUM()" (SQLite), 'column "c.name" must appear in the GROUP BY clause
+# or be used in an aggregate function' (PostgreSQL), "... isn't in GROUP BY" (MySQL)
+_UNGROUPED = re.compile(r"misuse of aggregate|must appear in the GROUP BY|isn't in GROUP BY", re.I)
+
+
+def group_by_entity(
+    sql: str, error: str, tables: Iterable[TableInfo], dialect: str | None = None
+) -> KeyedGroups | None:
+    """``sql`` grouped by the key of the one table it lists, when the database refused it for
+    an aggregate without GROUP BY and the aggregate reads that table's child rows; else None.
+
+    "Which 5 customers spent the most?" was answered by the 1.5B, after a repair, with
+    ``SELECT c.name FROM customers c JOIN orders o ON c.id = o.customer_id ORDER BY
+    SUM(o.total) DESC LIMIT 5``, which SQLite refuses ("misuse of aggregate"). What it means is
+    one sum per customer: every column it lists is a customer's and the sum is over rows that
+    point at a customer, so the groups can only be customers, and grouping by their key is
+    the one reading that runs. Anything less certain (columns of two tables, no child rows
+    summed, a composite key) is left to the model's repair round."""
+    tree = parse_select(sql, dialect) if _UNGROUPED.search(error) else None
+    if tree is None or tree.args.get("group") is not None or not _aggregates(tree):
+        return None
+    read = qualified_sources(tree, tables, dialect)
+    if read is None:
+        return None
+    qualified, sources = read
+    listed = {
+        column.table.lower()
+        for e in qualified.expressions
+        if e.find(exp.AggFunc) is None
+        for column in e.find_all(exp.Column)
+    }
+    if len(listed) != 1 or next(iter(listed)) not in sources:
+        return None
+    alias = next(iter(listed))
+    table = sources[alias]
+    keys = [c.name for c in table.columns if c.primary_key]
+    if len(keys) != 1 or not _child_read(table, sources.values()):
+        return None
+    original_alias = next(
+        (t.alias_or_name for t in tree.find_all(exp.Table) if t.alias_or_name.lower() == alias),
+        None,
+    )
+    if original_alias is None:
+        return None
+    key = keys[0]
+    tree.set(
+        "group",
+        # the key quoted when its case matters (PostgreSQL folds unquoted names), the alias
+        # as the query wrote it
+        exp.Group(
+            expressions=[
+                exp.Column(
+                    this=exp.to_identifier(key, quoted=key != key.lower()),
+                    table=exp.to_identifier(original_alias),
+                )
+            ]
+        ),
+    )
+    return KeyedGroups(
+        tree.sql(dialect=dialect or None),
+        f"the aggregate had no GROUP BY and reads rows that belong to {table.name}, so the "
+        f"query groups by {table.name}.{key}",
+    )
 
 
 def shared_names_query(table: TableInfo, columns: list[str], dialect: str | None) -> str:

@@ -613,6 +613,7 @@ def shape_problem(
         or ranks_other_groups(question, sql, tables, dialect)
         or keeps_one_of_many(question, sql, dialect)
         or multiplies_parent_rows(question, sql, tables, dialect)
+        or sums_for_a_count(question, sql, tables, dialect)
         or keeps_rows_with_children(question, sql, tables, dialect)
         or averages_child_rows(question, sql, tables, dialect)
         or either_for_both(question, sql, dialect)
@@ -786,6 +787,78 @@ def multiplies_parent_rows(
             f"Leave {child.name} out of the query."
         )
     return None
+
+
+# "How many cancelled orders were there ...": the words after "how many" up to the first verb
+# or preposition; one of them names the table whose rows are counted ("How many items were in
+# order 5?" counts items, not orders).
+_HOW_MANY = re.compile(r"\bhow\s+many\s+((?:[\w-]+\s+){0,3}[\w-]+)", re.I)
+_COUNTED_END = frozenset(
+    "is are was were be been do does did have has had will can could would should in on at "
+    "of per for by with from to there that which who whose than and or".split()
+)
+
+
+def sums_for_a_count(
+    question: str, sql: str, tables: Iterable[TableInfo], dialect: str | None = None
+) -> str | None:
+    """The problem, said to the model, when the question asks how many rows of a table there
+    are and the query adds up another table's values instead of counting: "How many cancelled
+    orders were there in 2024?" was answered ``SELECT SUM(T1.quantity) FROM order_items AS T1
+    JOIN orders AS T2 ...`` by two of four drafts (89 items, where 33 orders were cancelled).
+    A sum of the counted table's own column ("How many products are in stock?":
+    ``SUM(stock)``) or a "how many" naming no table ("How many items were sold?") is left
+    alone: there the sum may be the number asked for."""
+    asked = _HOW_MANY.search(question)
+    tree = parse_select(sql, dialect)
+    if asked is None or tree is None:
+        return None
+    tables = list(tables)
+    by_stem = {_stem(t.name): t for t in tables if "_" not in t.name}
+    words: list[str] = []
+    for word in asked.group(1).lower().split():
+        if word in _COUNTED_END:
+            break
+        words.append(word)
+    named = [by_stem[_stem(w)] for w in words if _stem(w) in by_stem]
+    counted = named[-1] if named else None
+    if counted is None:
+        return None
+    if any(e.find(exp.Count) for e in tree.expressions):
+        return None
+    read = qualified_sources(tree, tables, dialect)
+    if read is None:
+        return None
+    qualified, sources = read
+    sums = [
+        s
+        for e in qualified.expressions
+        for s in e.find_all(exp.Sum)
+        if s.find_ancestor(exp.Select) is qualified
+    ]
+    if not sums:
+        return None
+    summed: list[str] = []
+    for total in sums:
+        owners = {
+            sources[c.table.lower()].name
+            for c in total.find_all(exp.Column)
+            if c.table.lower() in sources
+        }
+        if not owners or counted.name in owners:
+            return None
+        columns = [
+            f"{sources[c.table.lower()].name}.{c.name}"
+            for c in total.find_all(exp.Column)
+            if c.table.lower() in sources
+        ]
+        summed.append(f"SUM({columns[0]})" if len(columns) == 1 else total.sql(dialect=dialect))
+    return (
+        f"The question asks how many {counted.name} there are, but that query adds up "
+        f"{' and '.join(summed)}, values of another table, instead of counting "
+        f"{counted.name} rows. Count them: COUNT(*) over {counted.name}, or COUNT(DISTINCT "
+        f"{counted.name}.<its key>) when a join repeats its rows."
+    )
 
 
 def _unasked(child: TableInfo, parent: str, question: str) -> bool:
