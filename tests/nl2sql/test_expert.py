@@ -230,6 +230,27 @@ def test_a_repair_says_when_no_table_has_the_column(spider_db):
     )
 
 
+def test_a_repair_names_a_tables_own_key_for_a_column_named_after_it(tmp_path):
+    """The demo: the 1.5B counted ``order_id`` on ``orders`` twice; told only that
+    order_items has such a column, it never used ``orders.id``."""
+    from podium.demo.shop import build_shop_db
+    from podium.experts.nl2sql.prompts import column_owners
+    from podium.tools.sql import Database
+
+    shop = Database(f"sqlite:///{build_shop_db(tmp_path / 'shop.sqlite', customers=5, orders=5)}")
+    counted = "SELECT COUNT(order_id) FROM orders WHERE status = 'returned'"
+
+    said = column_owners(shop, "no such column: order_id", counted)
+
+    assert said == (
+        " orders has no column order_id: its own key is orders.id (order_id in other tables "
+        "refers to it)."
+    )
+    # a query that does not read orders is told only where the column is
+    elsewhere = column_owners(shop, "no such column: order_id", "SELECT order_id FROM products")
+    assert elsewhere.startswith(" order_id is a column of: order_items")
+
+
 SPIDER_QUESTIONS = [
     ("concert_singer", "How many singers do we have?"),
 ]

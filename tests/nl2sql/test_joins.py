@@ -8,7 +8,12 @@ from sqlglot import exp
 
 from podium.experts.base import ExpertContext
 from podium.experts.nl2sql import NL2SQLExpert
-from podium.experts.nl2sql.joins import _points_to, _tables_read, join_missing_column
+from podium.experts.nl2sql.joins import (
+    _points_to,
+    _tables_read,
+    join_missing_column,
+    own_key_for_named_id,
+)
 from podium.experts.nl2sql.shape import parse_select
 from podium.models.provider import ModelProvider
 from podium.tools.sql import Database, QueryFailed
@@ -204,3 +209,36 @@ def test_an_unnamed_aggregate_of_a_subquery_is_named_as_the_outer_query_reads_it
     both = "SELECT AVG(quantity) FROM (SELECT SUM(quantity), MAX(quantity) FROM order_items)"
     assert name_derived_column(both, "no such column: quantity", "sqlite") is None
     assert name_derived_column(sql, "no such table: x", "sqlite") is None
+
+
+def test_a_column_named_after_its_own_table_reads_the_tables_key(shop):
+    # The demo: "How many orders did gold customers place in 2024?" — the 1.5B counted
+    # order_id on orders, and wrote the same query again when told orders.id is the key.
+    counted = (
+        "SELECT COUNT(order_id) FROM orders WHERE customer_id IN "
+        "(SELECT id FROM customers WHERE country = 'NO')"
+    )
+    with pytest.raises(QueryFailed) as failed:
+        shop.execute(counted)
+    tables = shop.keyed_tables()
+
+    fixed = own_key_for_named_id(counted, str(failed.value), tables, "sqlite")
+
+    assert fixed is not None and fixed.sql.startswith("SELECT COUNT(id) FROM orders")
+    assert fixed.note == "orders has no column order_id; the query reads its own key, orders.id"
+    assert (
+        shop.execute(fixed.sql).rows
+        == shop.execute(
+            "SELECT COUNT(*) FROM orders WHERE customer_id IN "
+            "(SELECT id FROM customers WHERE country = 'NO')"
+        ).rows
+    )
+    # a subquery's own order_id is left as it is; the one outside it is the table's key
+    nested = "SELECT order_id FROM orders WHERE order_id IN (SELECT order_id FROM order_items)"
+    fixed = own_key_for_named_id(nested, "no such column: order_id", tables, "sqlite")
+    assert fixed is not None
+    assert fixed.sql == "SELECT id FROM orders WHERE id IN (SELECT order_id FROM order_items)"
+    # a table with such a column, or a query reading no table named so, is not changed
+    items = "SELECT product_id FROM orders"
+    assert own_key_for_named_id(items, "no such column: product_id", tables, "sqlite") is None
+    assert own_key_for_named_id(counted, "no such table: orders", tables, "sqlite") is None

@@ -29,6 +29,7 @@ from podium.experts.nl2sql.shape import (
     picks_an_unnamed_row,
     ranks_child_rows,
     ranks_other_groups,
+    selects_an_outer_column,
     shape_problem,
     sums_for_a_count,
 )
@@ -612,6 +613,41 @@ def test_a_sum_of_another_table_for_how_many_rows_is_a_problem(shop, question, s
     if flagged:
         assert "how many orders" in problem and "SUM(order_items.quantity)" in problem
         assert "COUNT" in problem
+
+
+@pytest.mark.parametrize(
+    ("sql", "flagged"),
+    [
+        # the demo: two of four drafts counted every 2024 order (402 for 53 gold customers'),
+        # since customers has no customer_id and SQLite read the outer order's own
+        (
+            "SELECT COUNT(*) FROM orders WHERE customer_id IN (SELECT customer_id FROM "
+            "customers WHERE segment = 'gold') AND order_date LIKE '2024%'",
+            True,
+        ),
+        (
+            "SELECT COUNT(*) FROM orders WHERE customer_id NOT IN (SELECT customer_id FROM "
+            "customers WHERE segment = 'gold')",
+            True,
+        ),
+        (
+            "SELECT COUNT(*) FROM orders WHERE customer_id IN (SELECT id FROM customers "
+            "WHERE segment = 'gold') AND order_date LIKE '2024%'",
+            False,
+        ),
+        # the subquery's own column of that name
+        (
+            "SELECT name FROM customers WHERE id IN (SELECT customer_id FROM orders)",
+            False,
+        ),
+    ],
+)
+def test_a_subquery_selecting_the_outer_rows_column_is_a_problem(shop, sql, flagged):
+    problem = selects_an_outer_column(sql, shop.schema().tables, "sqlite")
+    assert (problem is not None) == flagged, problem
+    if flagged:
+        assert "customers has no column customer_id" in problem
+        assert "customers.id" in problem  # what orders.customer_id refers to
 
 
 BOTH = "What are the names of nations that speak both English and French?"

@@ -44,7 +44,7 @@ from .cascade import Attempt, Decision, after_drafts, after_final, refused_write
 from .fewshot import ExamplePool, PoolExample, learned_source, mask_question
 from .grouping import group_by_entity, key_named_groups, shared_names_query
 from .intent import read_only_answer, write_request
-from .joins import join_missing_column, name_derived_column
+from .joins import join_missing_column, name_derived_column, own_key_for_named_id
 from .labels import column_labels
 from .linking import LinkedSchema, SchemaLinker
 from .scalar import widen_scalar_subqueries
@@ -53,6 +53,7 @@ from .shape import (
     filters_child_rows,
     not_an_answer,
     per_group,
+    selects_an_outer_column,
     shape_problem,
 )
 from .ties import tie_for_first
@@ -449,10 +450,12 @@ class _Run:
                 self.db.dialect,
             )
         elif attempt.status == "ok":  # nothing found: wrong keys or a threshold may be why
-            tables = self.db.keyed_tables()
-            attempt.problem = compares_unrelated_keys(
-                attempt.sql, tables, self.db.dialect
-            ) or filters_child_rows(self.question, attempt.sql, tables, self.db.dialect)
+            tables, dialect = self.db.keyed_tables(), self.db.dialect
+            attempt.problem = (
+                compares_unrelated_keys(attempt.sql, tables, dialect)
+                or selects_an_outer_column(attempt.sql, tables, dialect)
+                or filters_child_rows(self.question, attempt.sql, tables, dialect)
+            )
         attempt.seconds = time.perf_counter() - start
         self.attempts.append(attempt)
         self.ctx.emit({"kind": "sql_candidate", **attempt.public()})
@@ -470,6 +473,7 @@ class _Run:
                 join_missing_column(attempt.sql, error, tables, dialect)
                 or name_derived_column(attempt.sql, error, dialect)
                 or group_by_entity(attempt.sql, error, tables, dialect)
+                or own_key_for_named_id(attempt.sql, error, tables, dialect)
             )
             if joined is None:
                 return failed, notes

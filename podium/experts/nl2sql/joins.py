@@ -232,3 +232,58 @@ def name_derived_column(sql: str, error: str, dialect: str | None = None) -> Joi
         f"the subquery's {written} had no name and the outer query reads it as "
         f"{missing.column}; the query names it so",
     )
+
+
+def own_key_for_named_id(
+    sql: str, error: str, tables: list[TableInfo], dialect: str | None = None
+) -> JoinedColumn | None:
+    """``sql`` reading a table's own key where it named the column after the table and the
+    database says no such column exists: ``COUNT(order_id)`` over ``orders``, whose key is
+    ``id``. None unless exactly one table the query reads (in the error's scope: the table its
+    qualifier stands for, if any) is named so and has a one-column key.
+
+    On the demo the 1.5B wrote ``SELECT COUNT(order_id) FROM orders WHERE ...`` for "How many
+    orders did gold customers place in 2024?" and, told that ``orders`` has no such column and
+    that its key is ``orders.id``, wrote the same query again. ``order_id`` in another table
+    refers to that key, so reading the key is what the query means; it fails otherwise, so
+    nothing that ran is changed."""
+    missing = missing_column(error)
+    tree = parse_select(sql, dialect) if missing is not None else None
+    if missing is None or tree is None:
+        return None
+    wanted = missing.column.lower()
+    by_name = {t.name.lower(): t for t in tables}
+    named: list[tuple[str, TableInfo, exp.Select | None]] = []
+    for table in tree.find_all(exp.Table):
+        info = by_name.get(table.name.lower())
+        alias = table.alias_or_name
+        if info is None or (missing.qualifier and alias.lower() != missing.qualifier.lower()):
+            continue
+        keys = [c.name for c in info.columns if c.primary_key]
+        singular = info.name.lower().removesuffix("s")
+        has = any(c.name.lower() == wanted for c in info.columns)
+        if len(keys) == 1 and not has and wanted in (f"{singular}_id", f"{singular}id"):
+            named.append((alias, info, table.find_ancestor(exp.Select)))
+    if len(named) != 1:
+        return None
+    alias, info, scope = named[0]
+    key = next(c.name for c in info.columns if c.primary_key)
+    # only in the SELECT that reads the table: a subquery's own column of that name is fine
+    joined = len([t for t in tree.find_all(exp.Table) if t.find_ancestor(exp.Select) is scope])
+    changed = 0
+    for column in tree.find_all(exp.Column):
+        qualifier = column.table.lower()
+        if column.name.lower() != wanted or column.find_ancestor(exp.Select) is not scope:
+            continue
+        if qualifier in ("", alias.lower()):
+            if not qualifier and joined > 1:
+                column.set("table", exp.to_identifier(alias))
+            column.set("this", exp.to_identifier(key, quoted=key != key.lower()))
+            changed += 1
+    if not changed:
+        return None
+    return JoinedColumn(
+        tree.sql(dialect=dialect or None),
+        f"{info.name} has no column {missing.column}; the query reads its own key, "
+        f"{info.name}.{key}",
+    )

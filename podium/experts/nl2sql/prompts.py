@@ -17,6 +17,7 @@ import re
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from podium.tools.sql import Database
+from podium.tools.sql.tables import TableInfo
 
 from .cascade import Attempt, describe
 from .fewshot import PoolExample
@@ -165,9 +166,13 @@ def column_owners(db: Database, error: str, sql: str = "") -> str:
     tables = db.schema().tables
     owners = [t for t in tables if any(c.name.lower() == column.lower() for c in t.columns)]
     said = ""
-    aliased = _aliases(sql, db.dialect).get(qualifier.lower(), "") if qualifier else ""
+    aliases = _aliases(sql, db.dialect)
+    aliased = aliases.get(qualifier.lower(), "") if qualifier else ""
     if qualifier and aliased and aliased.lower() != qualifier.lower():
         said = f" In that query {qualifier} is {aliased}, which has no column {column}."
+    own = _own_key(column, {name.lower() for name in aliases.values()}, tables)
+    if own:  # the other tables' column of that name only invites a join the query needs not
+        return said + own
     if not owners:
         return f"{said} No table has a column named {column}."
     listed = "; ".join(f"{t.name} ({', '.join(c.name for c in t.columns)})" for t in owners[:4])
@@ -175,6 +180,27 @@ def column_owners(db: Database, error: str, sql: str = "") -> str:
         f"{said} {column} is a column of: {listed}; join that table on its key if the query "
         "needs it."
     )
+
+
+def _own_key(column: str, read: set[str], tables: list[TableInfo]) -> str:
+    """A sentence naming the key of a table the query reads when the missing column is that
+    table's name and ``_id`` ("order_id" on ``orders``, whose key is ``id``), else empty."""
+    wanted = column.lower()
+    for table in tables:
+        keys = [c.name for c in table.columns if c.primary_key]
+        singular = table.name.lower().removesuffix("s")
+        if (
+            table.name.lower() in read
+            and len(keys) == 1
+            and wanted in (f"{singular}_id", f"{singular}id")
+        ):
+            if keys[0].lower() == wanted:
+                continue
+            return (
+                f" {table.name} has no column {column}: its own key is {table.name}.{keys[0]} "
+                f"({column} in other tables refers to it)."
+            )
+    return ""
 
 
 def _aliases(sql: str, dialect: str | None) -> dict[str, str]:

@@ -605,6 +605,7 @@ def shape_problem(
     return (
         one_value_for_groups(question, result)
         or compares_unrelated_keys(sql, tables, dialect)
+        or selects_an_outer_column(sql, tables, dialect)
         or lists_a_whole_column(question, sql, result, dialect)
         or picks_an_unnamed_row(question, sql, tables, dialect)
         or picks_an_arbitrary_row(question, sql, dialect)
@@ -859,6 +860,60 @@ def sums_for_a_count(
         f"{counted.name} rows. Count them: COUNT(*) over {counted.name}, or COUNT(DISTINCT "
         f"{counted.name}.<its key>) when a join repeats its rows."
     )
+
+
+def selects_an_outer_column(
+    sql: str, tables: Iterable[TableInfo], dialect: str | None = None
+) -> str | None:
+    """The problem, said to the model, when an ``IN`` subquery selects a column its own tables
+    do not have: the database then reads the outer row's column of that name, and ``x IN
+    (SELECT x FROM t ...)`` holds for every row where ``t`` has any row. "How many orders did
+    gold customers place in 2024?" was drafted ``... WHERE customer_id IN (SELECT customer_id
+    FROM customers WHERE segment = 'gold')`` twice: every order of 2024 (402), not the gold
+    customers' 53. Never a right answer on Spider: it held for 11 distinct drafts of the 16th
+    and 17th sessions' runs, all wrong, and for no gold query."""
+    tree = parse_select(sql, dialect)
+    if tree is None:
+        return None
+    by_name = {t.name.lower(): t for t in tables}
+    for node in tree.find_all(exp.In):
+        query = node.args.get("query")
+        sub = query.this if query is not None else None
+        if not isinstance(sub, exp.Select) or len(sub.expressions) != 1:
+            continue
+        selected = sub.expressions[0]
+        if not isinstance(selected, exp.Column) or selected.table:
+            continue
+        own = [
+            t.name.lower() for t in sub.find_all(exp.Table) if t.find_ancestor(exp.Select) is sub
+        ]
+        if not own or any(name not in by_name for name in own):
+            continue
+        wanted = selected.name.lower()
+        if any(wanted in {c.name.lower() for c in by_name[name].columns} for name in own):
+            continue
+        outer = [
+            c
+            for t in tree.find_all(exp.Table)
+            if t.find_ancestor(exp.Select) is not sub and t.name.lower() in by_name
+            for c in by_name[t.name.lower()].columns
+            if c.name.lower() == wanted
+        ]
+        if not outer:
+            continue  # not the outer row's either: the database reports it missing
+        table = by_name[own[0]]
+        meant = next((c.foreign_key for c in outer if _references(c).lower() in own), None)
+        hint = (
+            f"Select the column it refers to, {meant.replace('(', '.').rstrip(')')}."
+            if meant
+            else f"Select a column of {table.name} that holds those values."
+        )
+        return (
+            f"That query's subquery selects {selected.name}, but {table.name} has no column "
+            f"{selected.name}, so the database reads the outer row's own {selected.name}: the "
+            f"subquery compares each row with itself. {hint}"
+        )
+    return None
 
 
 def _unasked(child: TableInfo, parent: str, question: str) -> bool:
