@@ -253,21 +253,18 @@ def own_key_for_named_id(
         return None
     wanted = missing.column.lower()
     by_name = {t.name.lower(): t for t in tables}
-    named: list[tuple[str, TableInfo, exp.Select | None]] = []
+    named: list[tuple[str, TableInfo, str, exp.Select | None]] = []
     for table in tree.find_all(exp.Table):
         info = by_name.get(table.name.lower())
         alias = table.alias_or_name
         if info is None or (missing.qualifier and alias.lower() != missing.qualifier.lower()):
             continue
-        keys = [c.name for c in info.columns if c.primary_key]
-        singular = info.name.lower().removesuffix("s")
-        has = any(c.name.lower() == wanted for c in info.columns)
-        if len(keys) == 1 and not has and wanted in (f"{singular}_id", f"{singular}id"):
-            named.append((alias, info, table.find_ancestor(exp.Select)))
+        key = own_key_named(missing.column, info)
+        if key is not None:
+            named.append((alias, info, key, table.find_ancestor(exp.Select)))
     if len(named) != 1:
         return None
-    alias, info, scope = named[0]
-    key = next(c.name for c in info.columns if c.primary_key)
+    alias, info, key, scope = named[0]
     # only in the SELECT that reads the table: a subquery's own column of that name is fine
     joined = len([t for t in tree.find_all(exp.Table) if t.find_ancestor(exp.Select) is scope])
     changed = 0
@@ -287,3 +284,14 @@ def own_key_for_named_id(
         f"{info.name} has no column {missing.column}; the query reads its own key, "
         f"{info.name}.{key}",
     )
+
+
+def own_key_named(column: str, table: TableInfo) -> str | None:
+    """``table``'s one-column key when ``column`` is named after the table and the table has
+    no column of that name ("order_id" on ``orders``, whose key is ``id``); else None."""
+    wanted = column.lower()
+    keys = [c.name for c in table.columns if c.primary_key]
+    singular = table.name.lower().removesuffix("s")
+    if len(keys) != 1 or any(c.name.lower() == wanted for c in table.columns):
+        return None
+    return keys[0] if wanted in (f"{singular}_id", f"{singular}id") else None

@@ -21,7 +21,7 @@ from podium.tools.sql.tables import TableInfo
 
 from .cascade import Attempt, describe
 from .fewshot import PoolExample
-from .joins import missing_column
+from .joins import missing_column, own_key_named
 from .linking import LinkedSchema
 
 SYSTEM = (
@@ -183,21 +183,13 @@ def column_owners(db: Database, error: str, sql: str = "") -> str:
 
 
 def _own_key(column: str, read: set[str], tables: list[TableInfo]) -> str:
-    """A sentence naming the key of a table the query reads when the missing column is that
-    table's name and ``_id`` ("order_id" on ``orders``, whose key is ``id``), else empty."""
-    wanted = column.lower()
+    """A sentence naming the key of a table the query reads when the missing column is named
+    after it (:func:`.joins.own_key_named`), else empty."""
     for table in tables:
-        keys = [c.name for c in table.columns if c.primary_key]
-        singular = table.name.lower().removesuffix("s")
-        if (
-            table.name.lower() in read
-            and len(keys) == 1
-            and wanted in (f"{singular}_id", f"{singular}id")
-        ):
-            if keys[0].lower() == wanted:
-                continue
+        key = own_key_named(column, table) if table.name.lower() in read else None
+        if key is not None:
             return (
-                f" {table.name} has no column {column}: its own key is {table.name}.{keys[0]} "
+                f" {table.name} has no column {column}: its own key is {table.name}.{key} "
                 f"({column} in other tables refers to it)."
             )
     return ""
