@@ -794,9 +794,9 @@ def multiplies_parent_rows(
 # or preposition; one of them names the table whose rows are counted ("How many items were in
 # order 5?" counts items, not orders).
 _HOW_MANY = re.compile(r"\bhow\s+many\s+((?:[\w-]+\s+){0,3}[\w-]+)", re.I)
-_COUNTED_END = frozenset(
-    "is are was were be been do does did have has had will can could would should in on at "
-    "of per for by with from to there that which who whose than and or".split()
+_COUNTED_END = _PHRASE_END | frozenset(
+    "be been do does did have has had will can could would should per to there which who "
+    "whose than".split()
 )
 
 
