@@ -39,6 +39,19 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     return demo_workspace(tmp_path_factory.mktemp("demo-home"))
 
 
+@pytest.fixture(scope="session")
+def large_model() -> Any:
+    """The ladder's installed 1.5B model as a chat model; the test is skipped without it."""
+    pytest.importorskip("llama_cpp")
+    from podium.models.catalog import QWEN_15B
+    from podium.models.files import is_installed
+    from podium.models.provider import ModelProvider
+
+    if not is_installed(QWEN_15B):
+        pytest.skip("the 1.5B model of the ladder is not installed")
+    return ModelProvider().base_chat(role="large")
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> Workspace:
     """An empty workspace in a temporary folder, guardians off (``podium init`` turns them on;

@@ -4,6 +4,7 @@ documents are reordered by its judgement; asked for by a request, counted as a l
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from langchain_core.messages import BaseMessage
@@ -119,14 +120,8 @@ def test_the_expert_reranks_with_the_large_role_when_asked(tmp_path: Path) -> No
 
 
 @pytest.mark.slow
-def test_the_real_large_model_prefers_the_relevant_passage() -> None:
-    pytest.importorskip("llama_cpp")
-    from podium.models.catalog import QWEN_15B
-    from podium.models.files import is_installed
-
-    if not is_installed(QWEN_15B):
-        pytest.skip("the 1.5B model of the ladder is not installed")
-    reranker = LadderReranker(ModelProvider().base_chat(role="large"))
+def test_the_real_large_model_prefers_the_relevant_passage(large_model: Any) -> None:
+    reranker = LadderReranker(large_model)
     query = "Global warming is driving polar bears toward extinction"
     hits = [
         hit("football", "The team won the national cup in 1998 after extra time.", 0.9),

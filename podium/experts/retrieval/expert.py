@@ -19,6 +19,7 @@ confidence is scaled down (:data:`ANSWERING_SENTENCE`).
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -39,6 +40,12 @@ from podium.tools.documents import load_chunks, sentences
 ANSWERING_SENTENCE = 0.33
 # How often such a passage answered: none of the 13 (add-one smoothing: 1 / 15).
 NO_ANSWERING_SENTENCE = 1 / 15
+# The ``auto`` expansion policy asks the large model for a passage only when the plain
+# search's calibrated confidence is below this. Expanding every query of the Climate-FEVER
+# slice gained ~0.005 nDCG@10, within noise; the gain sits in the queries the search is unsure
+# of. Chosen on the dev half over thresholds at each tenth of its queries
+# (benchmarks/retrieval_expand.py; BENCHMARKS.md has both halves).
+EXPAND_BELOW = 0.47
 
 
 def answering_sentence(embedder: Any, question: str, hit: Any) -> float:
@@ -68,6 +75,13 @@ class RetrievalRequest(BaseModel):
         "(one model pass per document: seconds each on a CPU, counted as one large-model "
         "call); none: the hybrid order. Unset: the expert's default (none).",
     )
+    expand: Literal["none", "large", "auto"] | None = Field(
+        default=None,
+        description="large: the large model writes a short passage answering the query and "
+        "the search reads it beside the query (one large-model call, seconds on a CPU); auto: "
+        "only when the plain search is unsure of its top passage; none: the query alone. "
+        "Unset: the expert's default (none).",
+    )
 
 
 class RetrievalExpert(Expert):
@@ -90,11 +104,13 @@ class RetrievalExpert(Expert):
         mode: str = "hybrid",
         rerank: Literal["none", "large"] = "none",
         rerank_depth: int | None = None,
+        expand: Literal["none", "large", "auto"] = "none",
     ) -> None:
         self.embeddings = embeddings
         self.mode = mode
         self.rerank = rerank
         self.rerank_depth = rerank_depth
+        self.expand = expand
         self._calibrator: Any = None
         self._lock = threading.Lock()
 
@@ -126,10 +142,24 @@ class RetrievalExpert(Expert):
         where = {"source": request.source} if request.source else None
         reranker = self._reranker(request, ctx)
         # The calibrator reads the top 10 (e.g. the top hit's margin over the others); it is
-        # fitted on the hybrid's own order, so it reads that order even when a model reranks.
-        ranked = store.search(
+        # fitted on the plain hybrid's own order, so it reads that order even when a model
+        # reranks or expands the query. Read off an expanded search, it overstated (on the
+        # Climate-FEVER queries auto expands: 0.40 said against 0.27 right, AUROC 0.64), while
+        # the plain search's confidence held for the expanded top passage (0.25 against 0.27,
+        # AUROC 0.69; benchmarks/retrieval_expand.py).
+        ranked = plain = store.search(
             request.query, k=max(request.k, 10), mode=self.mode, where=where, per=request.per
         )
+        expansion = self._expansion(request, ctx, ranked)
+        if expansion.text:
+            ranked = store.search(
+                request.query,
+                k=max(request.k, 10),
+                mode=self.mode,
+                where=where,
+                per=request.per,
+                expansion=expansion.text,
+            )
         hits = ranked[: request.k]
         if reranker is not None and ranked:
             hits = store.search(
@@ -139,6 +169,7 @@ class RetrievalExpert(Expert):
                 where=where,
                 per=request.per,
                 reranker=reranker,
+                expansion=expansion.text or None,
                 **({"rerank_depth": self.rerank_depth} if self.rerank_depth else {}),
             )
         if not hits:
@@ -153,7 +184,7 @@ class RetrievalExpert(Expert):
                 confidence=0.0,
                 cost=Cost(model=store.embeddings),
             )
-        cost = Cost(model=store.embeddings)
+        cost = Cost(model=store.embeddings) + expansion.cost
         if reranker is not None:
             cost = cost + Cost(
                 model=ctx.models.label(role="large") if ctx.models else "large",
@@ -174,7 +205,7 @@ class RetrievalExpert(Expert):
             for h in hits
         ]
         top = passages[0]
-        confidence = self._confidence(ranked[: request.k])
+        confidence = self._confidence(plain[: request.k])
         nearest = answering_sentence(store.embedder, request.query, hits[0])
         if nearest < ANSWERING_SENTENCE:
             confidence *= NO_ANSWERING_SENTENCE
@@ -197,6 +228,7 @@ class RetrievalExpert(Expert):
                 "mode": self.mode,
                 "per": request.per,
                 "reranked_by": "large" if reranker is not None else None,
+                **expansion.details(),
                 "ranks": [h.ranks for h in hits],
                 "matched_chunks": [h.matched_chunks for h in hits],
                 "answering_sentence": round(nearest, 3),
@@ -214,6 +246,38 @@ class RetrievalExpert(Expert):
         models = ctx.models or ModelProvider()
         return LadderReranker(models.chat(role="large"))
 
+    def _expansion(
+        self, request: RetrievalRequest, ctx: ExpertContext, ranked: list[Any]
+    ) -> Expansion:
+        """The large model's passage for the query when the request (or, unset, the expert)
+        asks for one — under ``auto`` only when the plain search's calibrated confidence is
+        below ``EXPAND_BELOW`` — else an empty :class:`Expansion` that says why not."""
+        policy = request.expand or self.expand
+        if policy == "none" or not ranked:
+            return Expansion(policy)
+        plain = self._confidence(ranked)
+        if policy == "auto" and (self.mode != "hybrid" or plain >= EXPAND_BELOW):
+            return Expansion(policy, plain_confidence=plain)
+        limits = getattr(getattr(ctx.workspace, "config", None), "limits", None)
+        if limits is not None and limits.max_large_calls == 0:
+            return Expansion(policy, plain, skipped="the workspace allows no large-model calls")
+        from podium.memory.documents import QueryExpander
+        from podium.models.provider import ModelProvider
+
+        models = ctx.models or ModelProvider()
+        expander = QueryExpander(models.chat(role="large"))
+        try:
+            text = expander.expand(request.query)
+        except Exception as exc:  # any failure: the plain search still answers
+            return Expansion(policy, plain, skipped=f"the large model failed: {exc}"[:300])
+        cost = Cost(
+            model=models.label(role="large"),
+            input_tokens=expander.input_tokens,
+            output_tokens=expander.output_tokens,
+            large_calls=expander.calls,
+        )
+        return Expansion(policy, plain, text=text, cost=cost)
+
     def _confidence(self, ranked: list[Any]) -> float:
         if self.mode == "hybrid":
             return round(self.calibrator.predict(ranked), 4)
@@ -228,6 +292,28 @@ class RetrievalExpert(Expert):
 
                 self._calibrator = RetrievalCalibrator.load()
             return self._calibrator
+
+
+@dataclass
+class Expansion:
+    """What query expansion did for one request: the passage (empty: none), its cost, and
+    the plain search's confidence that decided it."""
+
+    policy: str
+    plain_confidence: float | None = None
+    text: str = ""
+    cost: Cost = field(default_factory=Cost)
+    skipped: str = ""
+
+    def details(self) -> dict[str, Any]:
+        if self.policy == "none":
+            return {}
+        out: dict[str, Any] = {"expand": self.policy, "expanded_with": self.text or None}
+        if self.plain_confidence is not None:
+            out["plain_confidence"] = round(self.plain_confidence, 4)
+        if self.skipped:
+            out["expansion_skipped"] = self.skipped
+        return out
 
 
 def _short(source: str) -> str:

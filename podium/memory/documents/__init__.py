@@ -5,6 +5,7 @@
 (:mod:`.search`) are its parts.
 """
 
+from .expand import QueryExpander
 from .ingest import BATCH_CHUNKS, Ingester, IngestReport, Progress
 from .rerank import LadderReranker
 from .search import DocumentSearch, Hit, Vectors, rank_documents
@@ -21,6 +22,7 @@ __all__ = [
     "Ingester",
     "LadderReranker",
     "Progress",
+    "QueryExpander",
     "VectorSync",
     "Vectors",
     "default_index_dir",

@@ -66,6 +66,13 @@ AGGREGATE = "max"
 SENTENCE_WEIGHT = 0.7
 # The sentence index is read this many times deeper than the chunk index (chunks hold several).
 SENTENCES_PER_CHUNK = 4
+# Query expansion (HyDE, Gao et al. 2022; query2doc, Wang et al. 2023): a passage a model wrote
+# for the query joins it. The dense query is normalise(query + EXPANSION_DENSE_WEIGHT ·
+# passage) and BM25 reads the query EXPANSION_QUERY_REPEAT times followed by the passage, so
+# the query's own words still weigh most. Both chosen on the dev half of the Climate-FEVER
+# slice with the ladder's 1.5B writing the passages (benchmarks/retrieval_expand.py).
+EXPANSION_DENSE_WEIGHT = 0.5
+EXPANSION_QUERY_REPEAT = 5
 # Query vectors kept by the store (repeated questions skip the encoder).
 QUERY_CACHE = 2048
 AGGREGATE_TOP = 3
@@ -201,6 +208,7 @@ class DocumentSearch:
         reranker: Any = None,
         rerank_depth: int = LADDER_RERANK_DEPTH,
         sentence_weight: float | None = None,
+        expansion: str | None = None,
     ) -> list[Hit]:
         """The ``k`` best documents for ``query``, each as its best passage (``per="chunk"``:
         the ``k`` best passages, several may come from one document). ``mode``: hybrid (RRF of
@@ -211,7 +219,10 @@ class DocumentSearch:
         :class:`~.rerank.LadderReranker`) that reorders the top ``rerank_depth`` results in
         place of the configured cross-encoder; the rest keep their order below them.
         ``sentence_weight``: how much a chunk's best sentence counts in its dense score (0: the
-        chunk's own cosine alone, 1: its best sentence's alone; unset: ``SENTENCE_WEIGHT``)."""
+        chunk's own cosine alone, 1: its best sentence's alone; unset: ``SENTENCE_WEIGHT``).
+        ``expansion``: a passage written for the query (:class:`~.expand.QueryExpander`) that
+        both methods read beside it (see ``EXPANSION_DENSE_WEIGHT``); a reranker still judges
+        the query alone."""
         if mode not in SEARCH_MODES:
             raise InputRejected(f"unknown search mode {mode!r}", hint=f"use one of {SEARCH_MODES}")
         if per not in ("document", "chunk"):
@@ -228,11 +239,18 @@ class DocumentSearch:
             scores: dict[str, dict[int, float]] = {}
             if mode in ("dense", "hybrid"):
                 weight = SENTENCE_WEIGHT if sentence_weight is None else sentence_weight
-                pairs = self._dense(self._query_vector(query), depth, allowed, weight)
+                vec = self._query_vector(query)
+                if expansion:
+                    vec = vec + EXPANSION_DENSE_WEIGHT * self._query_vector(expansion)
+                    vec = (vec / max(float(np.linalg.norm(vec)), 1e-12)).astype(np.float32)
+                pairs = self._dense(vec, depth, allowed, weight)
                 rankings["dense"] = [i for i, _ in pairs]
                 scores["dense"] = dict(pairs)
             if mode in ("bm25", "hybrid"):
-                s_arr, i_arr = self._lexical_index().search(query, depth, allowed)
+                words = query
+                if expansion and EXPANSION_QUERY_REPEAT > 0:  # 0: the query alone
+                    words = " ".join([query] * EXPANSION_QUERY_REPEAT + [expansion])
+                s_arr, i_arr = self._lexical_index().search(words, depth, allowed)
                 rankings["bm25"] = [int(i) for i in i_arr]
                 scores["bm25"] = {int(i): float(s) for s, i in zip(s_arr, i_arr, strict=True)}
         if mode == "hybrid":

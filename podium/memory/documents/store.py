@@ -188,6 +188,7 @@ class DocumentStore:
         reranker: Any = None,
         rerank_depth: int = LADDER_RERANK_DEPTH,
         sentence_weight: float | None = None,
+        expansion: str | None = None,
     ) -> list[Hit]:
         """The ``k`` best documents for ``query``, each as its best passage (see
         :meth:`DocumentSearch.search` for the options)."""
@@ -203,6 +204,7 @@ class DocumentStore:
             reranker=reranker,
             rerank_depth=rerank_depth,
             sentence_weight=sentence_weight,
+            expansion=expansion,
         )
 
     def encode_queries(self, queries: list[str]) -> None:
