@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 from langchain_core.messages import BaseMessage
 
+from podium import Podium
 from podium.experts.base import ExpertContext
 from podium.experts.retrieval import RetrievalExpert, RetrievalRequest
 from podium.experts.retrieval.expert import EXPAND_BELOW
 from podium.memory.documents import DocumentStore, QueryExpander
 from podium.models.provider import ModelProvider
 from podium.workspace import Workspace
-from tests.scripted import RuleChatModel
+from tests.scripted import RuleChatModel, plan_json
 
 # The evidence for "Are polar bears dying out?" shares none of its words; two distractors do.
 TEXTS = [
@@ -161,3 +162,42 @@ def test_the_real_large_model_writes_a_passage_about_the_claim(large_model: Any)
     passage = expander.expand("Global warming is driving polar bears toward extinction")
     assert "polar bear" in passage.lower() and len(passage.split()) >= 10
     assert expander.calls == 1 and expander.output_tokens > 0
+
+
+@pytest.mark.slow
+def test_a_podium_whose_retrieval_expands_counts_the_large_call_in_the_run(
+    tmp_path: Path,
+) -> None:
+    ws = _workspace(tmp_path)
+
+    def planner(messages: list[BaseMessage]) -> str:
+        if str(messages[0].content).startswith("You are the planner"):
+            return plan_json(("s1", "retrieval", QUESTION))
+        return "Sea ice loss shrinks their hunting grounds."
+
+    def run(expert: RetrievalExpert, large: Any) -> Any:
+        podium = Podium(
+            planner=RuleChatModel(rule=planner),
+            experts=[expert],
+            workspace=ws,
+            large=large,
+            embeddings="local:minilm",
+            builtins=False,
+            plugins=False,
+            warmup=False,
+            semantic_check=False,
+        )
+        try:
+            return podium.run(QUESTION)
+        finally:
+            podium.close()
+
+    large, asked = writer()
+    plain = run(RetrievalExpert(), large)
+    expanded = run(RetrievalExpert(expand="large"), large)
+
+    [step] = expanded.steps
+    assert step.details["expand"] == "large" and step.details["expanded_with"] == PASSAGE
+    assert len(asked) == 1 and QUESTION in asked[0]
+    assert step.cost["large_calls"] == 1  # once in the step's cost, once in the run's
+    assert expanded.cost.large_calls == plain.cost.large_calls + 1

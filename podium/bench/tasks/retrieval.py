@@ -2,12 +2,13 @@
 
 The small expert is the built-in retrieval expert (hybrid search: MiniLM in FAISS and BM25,
 fused, with its calibrated confidence that the top passage is relevant) over a workspace
-whose document store holds the corpus. The large expert reads the small expert's top
-``k`` passages and picks the one that best answers the query (a choice among numbers, as
-DESIGN.md advises: this model picks one candidate well and orders lists badly); the pick
-moves to rank 1 and the rest keep their order. Queries are split as the retrieval
-calibrator was fit: its ``dev`` half gives the cascade's calibration examples, the ``test``
-half the test examples.
+whose document store holds the corpus. The large expert is, by default, the same search with
+the large model writing a passage for the query that the search reads beside it (query
+expansion, :mod:`podium.memory.documents.expand`); ``large_policy="pick"`` makes it read the
+small expert's top ``k`` passages and pick the one that best answers the query instead (a
+choice among numbers, as DESIGN.md advises), the pick moving to rank 1. Queries are split as
+the retrieval calibrator was fit: its ``dev`` half gives the cascade's calibration examples,
+the ``test`` half the test examples.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import random
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel
@@ -79,6 +80,15 @@ class PassagePicker(LargeModelExpert):
         )
 
 
+class ExpandedRetrieval(RetrievalExpert):
+    """The retrieval expert with the large model expanding every query."""
+
+    name = "expanded_retrieval"
+
+    def __init__(self) -> None:
+        super().__init__(expand="large")
+
+
 class RetrievalTask(BenchTask):
     name = "retrieval"
     expert = "retrieval"
@@ -95,6 +105,7 @@ class RetrievalTask(BenchTask):
         calibration: int = 60,
         k: int = 5,
         seed: int = 0,
+        large_policy: Literal["expand", "pick"] = "expand",
     ) -> None:
         beir = load_beir(data)
         self.qrels = beir.qrels
@@ -119,7 +130,12 @@ class RetrievalTask(BenchTask):
         self.models = ModelProvider({"large": large, "embeddings": "local:minilm"})
         self._small = RetrievalExpert()
         self.small_label = "retrieval expert (hybrid MiniLM + BM25, calibrated confidence)"
-        self.large_label = f"{large} picks the best of the top {k} passages"
+        self.large_policy = large_policy
+        self.large_label = (
+            f"hybrid search of the query and a passage {large} wrote for it"
+            if large_policy == "expand"
+            else f"{large} picks the best of the top {k} passages"
+        )
         self._passages: dict[str, list[dict[str, Any]]] = {}
         self.notes = [
             f"{len(queries)} queries with judgements, {len(beir.corpus)} documents; test: "
@@ -139,7 +155,7 @@ class RetrievalTask(BenchTask):
         return self._small
 
     def large(self) -> Expert:
-        return PassagePicker(self.k)
+        return ExpandedRetrieval() if self.large_policy == "expand" else PassagePicker(self.k)
 
     def request(self, example: dict[str, str]) -> BaseModel:
         return RetrievalRequest(query=example["text"], k=10)
