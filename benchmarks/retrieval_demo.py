@@ -1,12 +1,13 @@
 """What the retrieval expert returns on the demo's document questions: top 3 and confidence.
 
-    PYTHONPATH=. python benchmarks/retrieval_demo.py [--home DIR] [--json]
+    PYTHONPATH=. python benchmarks/retrieval_demo.py [--home DIR] [--expand auto] [--json]
 
 The questions are the retrieval parts of the demo tasks in benchmarks/data/planning_dev.jsonl
 (a task asking two things is cut at its "and" by hand, as the planner would send it). The demo
 workspace is materialised under ``--home`` (a fresh temporary folder by default), so its store
 is built by the code being measured. A question is answered when its top passage holds the
-expected words and the confidence reaches the synthesizer's floor.
+expected words and the confidence reaches the synthesizer's floor. ``--expand`` sets the
+expert's query-expansion policy (the ladder's large model writes a passage for the query).
 """
 
 from __future__ import annotations
@@ -49,13 +50,14 @@ def main() -> None:
     parser.add_argument(
         "--sentence-weight", type=float, default=None, help="the store's SENTENCE_WEIGHT"
     )
+    parser.add_argument("--expand", choices=["none", "large", "auto"], default="none")
     args = parser.parse_args()
     if args.sentence_weight is not None:
         search.SENTENCE_WEIGHT = args.sentence_weight
     with tempfile.TemporaryDirectory(prefix="podium-demo-") as tmp:
         ws = demo_workspace(args.home or Path(tmp))
         ctx = ExpertContext(workspace=ws, models=ModelProvider({"embeddings": "local:minilm"}))
-        expert = RetrievalExpert()
+        expert = RetrievalExpert(expand=args.expand)
         rows = []
         for task, question, expected in QUESTIONS:
             result = expert.run(RetrievalRequest(query=question), ctx)
@@ -70,6 +72,7 @@ def main() -> None:
                     "question": question,
                     "confidence": result.confidence,
                     "answered": found and result.confidence >= CONFIDENCE_FLOOR,
+                    "expanded_with": result.details.get("expanded_with"),
                     "top": top,
                 }
             )
@@ -79,6 +82,8 @@ def main() -> None:
     for row in rows:
         mark = "ok " if row["answered"] else "NO "
         print(f"{mark}{row['confidence']:.2f}  {row['task']} {row['question']}")
+        if row["expanded_with"]:
+            print(f"        expanded with: {row['expanded_with'][:110]}")
         for hit in row["top"]:
             print(f"        {hit['source']:<12} {hit['title'][:28]:<28} {hit['text']}")
     print(f"answered {sum(r['answered'] for r in rows)} / {len(rows)}")
