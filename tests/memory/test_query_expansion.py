@@ -201,3 +201,21 @@ def test_a_podium_whose_retrieval_expands_counts_the_large_call_in_the_run(
     assert len(asked) == 1 and QUESTION in asked[0]
     assert step.cost["large_calls"] == 1  # once in the step's cost, once in the run's
     assert expanded.cost.large_calls == plain.cost.large_calls + 1
+
+
+@pytest.mark.slow
+def test_a_workspace_turns_expansion_on_for_the_built_in_expert(tmp_path: Path) -> None:
+    ws = _workspace(tmp_path)
+    large, asked = writer()
+    request = RetrievalRequest(query=QUESTION, k=4)
+    assert "expand" not in RetrievalExpert().run(request, _ctx(ws, large)).details
+
+    ws.config.models.expand_queries = "large"  # podium.toml: [models] expand_queries = "large"
+    on = RetrievalExpert().run(request, _ctx(ws, large))
+    assert on.details["expand"] == "large" and on.details["expanded_with"] == PASSAGE
+    # an expert built with its own policy, and a request's, still win
+    assert "expand" not in RetrievalExpert(expand="none").run(request, _ctx(ws, large)).details
+    told_off = RetrievalExpert().run(
+        RetrievalRequest(query=QUESTION, k=4, expand="none"), _ctx(ws, large)
+    )
+    assert "expand" not in told_off.details and len(asked) == 1

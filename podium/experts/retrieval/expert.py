@@ -104,7 +104,7 @@ class RetrievalExpert(Expert):
         mode: str = "hybrid",
         rerank: Literal["none", "large"] = "none",
         rerank_depth: int | None = None,
-        expand: Literal["none", "large", "auto"] = "none",
+        expand: Literal["none", "large", "auto"] | None = None,
     ) -> None:
         self.embeddings = embeddings
         self.mode = mode
@@ -249,16 +249,20 @@ class RetrievalExpert(Expert):
     def _expansion(
         self, request: RetrievalRequest, ctx: ExpertContext, ranked: list[Any]
     ) -> Expansion:
-        """The large model's passage for the query when the request (or, unset, the expert)
-        asks for one — under ``auto`` only when the plain search's calibrated confidence is
-        below ``EXPAND_BELOW`` — else an empty :class:`Expansion` that says why not."""
-        policy = request.expand or self.expand
+        """The large model's passage for the query when the request asks for one (unset: the
+        expert's own policy; unset too: the workspace's ``models.expand_queries``) — under
+        ``auto`` only when the plain search's calibrated confidence is below
+        ``EXPAND_BELOW`` — else an empty :class:`Expansion` that says why not."""
+        config = getattr(ctx.workspace, "config", None)
+        models_spec = getattr(config, "models", None)
+        setting: str = getattr(models_spec, "expand_queries", "none")
+        policy: str = request.expand or self.expand or setting
         if policy == "none" or not ranked:
             return Expansion(policy)
         plain = self._confidence(ranked)
         if policy == "auto" and (self.mode != "hybrid" or plain >= EXPAND_BELOW):
             return Expansion(policy, plain_confidence=plain)
-        limits = getattr(getattr(ctx.workspace, "config", None), "limits", None)
+        limits = getattr(config, "limits", None)
         if limits is not None and limits.max_large_calls == 0:
             return Expansion(policy, plain, skipped="the workspace allows no large-model calls")
         from podium.memory.documents import QueryExpander
