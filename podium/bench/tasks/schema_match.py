@@ -7,13 +7,14 @@ candidates: :func:`~podium.experts.schema_match.match.assemble`), fit leave-one-
 study is never matched with weights fit on it; its answer is the top candidate and its
 confidence the combined score (a probability estimate). A second small voter is the MiniLM
 name-and-values signal alone. The large expert reads the source column and the top ``k``
-candidates, each with its type and sample values, and picks one (a choice among numbers; the
-1.5B model orders lists badly but picks one candidate reasonably, DESIGN.md). Neither can be
-right when the true column is outside the top ``k``; the notes say how often that happens.
+candidates, each with its type and sample values, and names one (constrained to the
+candidates' names; the 1.5B model orders lists badly, DESIGN.md). Neither can be right when
+the true column is outside the top ``k``; the notes say how often that happens.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from pathlib import Path
 from typing import Any
@@ -66,12 +67,15 @@ class ColumnMatcher(Expert):
 
 
 class CandidatePicker(LargeModelExpert):
-    """The large model picks one of the top-``k`` candidates (with types and sample values)."""
+    """The large model names one of the top-``k`` candidates (with types and sample values).
+
+    The candidates are listed by name and the reply is constrained to one of those names. An
+    earlier version numbered them and constrained the reply to a number: the 1.5B model then
+    answered "2" for nearly every column (top-1 0.13, below a random pick among the five), a
+    position habit, not a judgement; naming the column it means removes it."""
 
     def __init__(self, results: dict[str, MatchResult], k: int) -> None:
-        super().__init__(
-            choices=[str(i) for i in range(1, k + 1)], system=RERANK_SYSTEM, max_tokens=4
-        )
+        super().__init__(system=RERANK_SYSTEM, max_tokens=24)
         self.name = "candidate_picker"  # type: ignore[misc]
         self.results, self.k = results, k
 
@@ -84,8 +88,7 @@ class CandidatePicker(LargeModelExpert):
     def prompt(self, request: BaseModel, ctx: ExpertContext) -> list[BaseMessage]:
         assert isinstance(request, MatchRequest)
         source = self.results[request.pair].source.columns[request.column]
-        cands = self._candidates(request)
-        lines = "\n".join(f"{i}. {_describe(c)}" for i, c in enumerate(cands, 1))
+        lines = "\n".join(f"- {_describe(c)}" for c in self._candidates(request))
         task = f"Source column: {_describe(source)}\n\nCandidate target columns:\n{lines}"
         options = ctx.options
         if options.get("draft") is not None:
@@ -94,18 +97,18 @@ class CandidatePicker(LargeModelExpert):
             task += f"\nAnother reviewer answered: {options['feedback']}"
         hints = [SLMHint.model_validate(h) for h in options.get("hints", [])]
         task = with_hints(task, hints, enabled=bool(options.get("use_hints", True)))
-        task += "\n\nAnswer with the number of the one candidate that means the same thing."
+        task += (
+            "\n\nWhich candidate holds the same information as the source column? "
+            "Answer with its name."
+        )
         return [SystemMessage(self.system), HumanMessage(task)]
 
     async def arun(self, request: BaseModel, ctx: ExpertContext) -> ExpertResult:
         assert isinstance(request, MatchRequest)
-        pick = await super().arun(request, ctx)
-        cands = self._candidates(request)
-        i = int(pick.output) - 1 if str(pick.output).isdigit() else 0
-        chosen = cands[i if 0 <= i < len(cands) else 0].name
-        return ExpertResult(
-            output=chosen, summary=chosen, confidence=pick.confidence, details={"picked": i + 1}
-        )
+        names = [c.name for c in self._candidates(request)]
+        options = {**ctx.options, "choices": names}
+        pick = await super().arun(request, dataclasses.replace(ctx, options=options))
+        return pick.model_copy(update={"details": {"picked": names.index(pick.output) + 1}})
 
 
 class SchemaMatchTask(BenchTask):
