@@ -52,6 +52,13 @@ def bench(
         float, typer.Option(help="Cascade: largest share of examples sent to the large model.")
     ] = 0.5,
     seed: Annotated[int, typer.Option(help="Which examples (shuffle seed).")] = 0,
+    cross_fit: Annotated[
+        int,
+        typer.Option(
+            help="fact_check: use every labelled claim, each answered by heads trained on the "
+            "other K folds (0: only the claims the shipped verifier never saw)."
+        ),
+    ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print figures.json to stdout.")] = False,
     write_policy: Annotated[
         bool,
@@ -93,6 +100,14 @@ def bench(
         sizes: dict[str, Any] = {"n": n or DEFAULT_N[task]}
         if calibration is not None:
             sizes["calibration"] = calibration
+        if cross_fit:
+            if task != "fact_check":
+                err.print("[bold red]error:[/] --cross-fit applies to fact_check only")
+                raise typer.Exit(2)
+            if cross_fit < 2:
+                err.print("[bold red]error:[/] --cross-fit needs at least 2 folds")
+                raise typer.Exit(2)
+            sizes["cross_fit"] = cross_fit
         built = TASKS[task](data, **sizes, small=small, large=large, seed=seed)
         chosen = [s for s in (wanted or ALL_STRATEGIES) if s in built.strategies]
         total = len(built.calibration_examples()) + len(chosen) * len(built.test_examples())

@@ -89,6 +89,10 @@ def test_bench_refuses_an_unknown_task_and_a_missing_folder(tmp_path) -> None:
     missing = CliRunner().invoke(app, ["bench", "nl2sql", "--data", str(tmp_path / "nope")])
     said = " ".join(missing.output.split())  # rich wraps long lines
     assert missing.exit_code == 2 and "nope is not a folder; point --data" in said
+    wrong = CliRunner().invoke(
+        app, ["bench", "schema_match", "--data", str(tmp_path), "--cross-fit", "5"]
+    )
+    assert wrong.exit_code == 2 and "fact_check only" in " ".join(wrong.output.split())
 
 
 class CountingOracle(Oracle):

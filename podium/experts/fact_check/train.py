@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -203,24 +203,41 @@ def train(
     log: Any = print,
     augment: bool = True,
     extra: Sequence[tuple[str, str, str]] = (),
+    holdout: Collection[str] | None = None,
+    known: dict[str, np.ndarray] | None = None,
 ) -> tuple[HeadWeights, dict[str, Any]]:
     """Fit the verifier on the train claims of ``data``; return its weights and a report.
 
     ``extra``: further (claim, evidence, label) pairs to train on, e.g. verdicts people
     confirmed (``podium learn``); they join the train claims, never the validation split, so
-    the validation figures stay comparable with the shipped head's."""
+    the validation figures stay comparable with the shipped head's.
+    ``holdout``: the claims (:func:`claim_key`) to leave out and validate on, instead of the
+    seeded 20 % split — cross-fitting, so every claim can be scored by a head that never saw it
+    (``podium bench fact_check --cross-fit``). ``known``: embeddings already computed for some
+    texts, so several heads on the same data encode each text once."""
     from sklearn.metrics import f1_score, log_loss
     from sklearn.model_selection import GroupKFold
 
     pairs = load_pairs(data)
-    tr, va = split_claims(pairs, seed)
+    if holdout is None:
+        tr, va = split_claims(pairs, seed)
+    else:
+        held = set(holdout)
+        tr = pairs.take([i for i, g in enumerate(pairs.groups) if g not in held])
+        va = pairs.take([i for i, g in enumerate(pairs.groups) if g in held])
+        if not len(tr) or not len(va):
+            raise InputRejected(
+                f"holding out {len(held)} claims leaves {len(tr)} train and {len(va)} "
+                "validation pairs",
+                hint="hold out some, not all, of the claims in pairs.jsonl",
+            )
     tr = with_extra(tr, extra)
     log(
         f"pairs: {len(tr)} train / {len(va)} validation, claims: "
         f"{len(set(tr.groups))} / {len(set(va.groups))} (claim-level split, seed {seed})"
     )
-    x_tr = encode_pairs(tr.claims, tr.evidences, ENCODER)
-    x_va = encode_pairs(va.claims, va.evidences, ENCODER)
+    x_tr = encode_pairs(tr.claims, tr.evidences, ENCODER, known)
+    x_va = encode_pairs(va.claims, va.evidences, ENCODER, known)
     y_tr = tr.labels
     contrast = (
         contrast_pairs(tr.claims, tr.evidences, list(y_tr), SUPPORTS, REFUTES) if augment else []
@@ -228,7 +245,7 @@ def train(
     src = np.array([i for i, *_ in contrast], dtype=int)
     y_ex = np.array([y for *_, y in contrast], dtype=int)
     x_ex = (
-        encode_pairs([c for _, c, _, _ in contrast], [e for _, _, e, _ in contrast], ENCODER)
+        encode_pairs([c for _, c, _, _ in contrast], [e for _, _, e, _ in contrast], ENCODER, known)
         if contrast
         else x_tr[:0]
     )
@@ -285,7 +302,11 @@ def train(
     pred = np.argmax(probs * decision, axis=1)
     report = {
         "split": {
-            "method": f"GroupShuffleSplit by claim, 20% validation, seed {seed}",
+            "method": (
+                f"GroupShuffleSplit by claim, 20% validation, seed {seed}"
+                if holdout is None
+                else f"{len(set(va.groups))} claims held out by the caller"
+            ),
             "train_pairs": len(tr),
             "validation_pairs": len(va),
             "train_claims": len(set(tr.groups)),
