@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from filelock import FileLock
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel
 
@@ -116,16 +117,19 @@ class RetrievalTask(BenchTask):
         rng.shuffle(dev)
         rng.shuffle(test)
         self.test, self.calib = test[:n], dev[:calibration]
-        # The indexed corpus is kept between runs (indexing it costs minutes on 2 cores).
+        # The indexed corpus is kept between runs (indexing it costs minutes on 2 cores). One
+        # process indexes at a time, and an index a stopped run left half-built is completed
+        # (unchanged documents are skipped), so concurrent runs never read a partial corpus.
         root = Path(tempfile.gettempdir()) / f"podium-bench-retrieval-{_digest(data)}"
         root.mkdir(parents=True, exist_ok=True)
         self.workspace = Workspace(root, WorkspaceConfig(name="climate-fever"))
-        store = for_workspace(self.workspace, "local:minilm")
-        if not store.sources():
-            store.add_texts(
-                {"source": doc_id, "text": doc["text"], "title": doc["title"]}
-                for doc_id, doc in beir.corpus.items()
-            )
+        with FileLock(str(root / "index.lock")):
+            store = for_workspace(self.workspace, "local:minilm")
+            if len(store.sources()) < len(beir.corpus):
+                store.add_texts(
+                    {"source": doc_id, "text": doc["text"], "title": doc["title"]}
+                    for doc_id, doc in beir.corpus.items()
+                )
         self.k = k
         self.models = ModelProvider({"large": large, "embeddings": "local:minilm"})
         self._small = RetrievalExpert()
